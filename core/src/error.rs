@@ -1,0 +1,184 @@
+//! The one error type of `auth_ext`.
+//!
+//! Every failure the extension reports is an [`AuthError`]. Each variant knows its HTTP status
+//! (raised as SQLSTATE `PT<status>`, PostgREST's convention), the GoTrue error code that the
+//! Supabase clients understand (sent in DETAIL) and a human message. Messages never contain
+//! tokens, hashes, keys or passwords.
+
+use std::fmt;
+
+pub type AuthResult<T> = Result<T, AuthError>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthError {
+    /// 400 `validation_failed`: malformed or missing input.
+    Validation(String),
+    /// 422 `validation_failed`: input understood but not acceptable (e.g. a 2 KB password).
+    Unprocessable(String),
+    /// 422 `weak_password`, with the reasons (`length`, `characters`, ...).
+    WeakPassword { message: String, reasons: Vec<&'static str> },
+    /// 422 `same_password`.
+    SamePassword,
+    /// 400 `invalid_credentials`: unknown email or wrong password, indistinguishably.
+    InvalidCredentials,
+    /// 422 `user_already_exists`.
+    UserAlreadyExists,
+    /// 422 `signup_disabled`.
+    SignupDisabled,
+    /// 400 `email_not_confirmed`.
+    EmailNotConfirmed,
+    /// 400 `user_banned`.
+    UserBanned,
+    /// 400 `refresh_token_not_found`.
+    RefreshTokenNotFound,
+    /// 400 `refresh_token_already_used`: reuse outside the reuse interval; the family is revoked.
+    RefreshTokenAlreadyUsed,
+    /// 400 `session_expired`: timebox, inactivity timeout or `not_after` passed.
+    SessionExpired,
+    /// 403 `session_not_found`: the session named by the claims no longer exists.
+    SessionNotFound,
+    /// 403 `user_not_found`: the user named by the claims no longer exists.
+    UserNotFound,
+    /// 401 `no_authorization`: the call needs an authenticated user and there is none.
+    NoAuthorization,
+    /// 401 `bad_jwt`: a token or a claims setting failed a check; the message says which.
+    BadJwt(String),
+    /// 403 `not_admin`.
+    NotAdmin,
+    /// 409 `conflict`: concurrent requests on the same rows could not be serialised.
+    Conflict,
+    /// 503 `unexpected_failure` when the database refuses writes (a read-only standby).
+    ReadOnly,
+    /// 500 `unexpected_failure`: a bug or an unexpected database error; details go nowhere.
+    Internal,
+}
+
+impl AuthError {
+    pub fn validation(msg: impl Into<String>) -> Self {
+        AuthError::Validation(msg.into())
+    }
+
+    pub fn bad_jwt(msg: impl Into<String>) -> Self {
+        AuthError::BadJwt(msg.into())
+    }
+
+    /// The HTTP status; the SQLSTATE is `PT` followed by it.
+    pub fn status(&self) -> u16 {
+        use AuthError::*;
+        match self {
+            Validation(_) | InvalidCredentials | EmailNotConfirmed | UserBanned
+            | RefreshTokenNotFound | RefreshTokenAlreadyUsed | SessionExpired => 400,
+            NoAuthorization | BadJwt(_) => 401,
+            SessionNotFound | UserNotFound | NotAdmin => 403,
+            Conflict => 409,
+            Unprocessable(_) | WeakPassword { .. } | SamePassword | UserAlreadyExists
+            | SignupDisabled => 422,
+            Internal => 500,
+            ReadOnly => 503,
+        }
+    }
+
+    pub fn sqlstate(&self) -> String {
+        format!("PT{}", self.status())
+    }
+
+    /// The GoTrue error code, sent in DETAIL.
+    pub fn code(&self) -> &'static str {
+        use AuthError::*;
+        match self {
+            Validation(_) | Unprocessable(_) => "validation_failed",
+            WeakPassword { .. } => "weak_password",
+            SamePassword => "same_password",
+            InvalidCredentials => "invalid_credentials",
+            UserAlreadyExists => "user_already_exists",
+            SignupDisabled => "signup_disabled",
+            EmailNotConfirmed => "email_not_confirmed",
+            UserBanned => "user_banned",
+            RefreshTokenNotFound => "refresh_token_not_found",
+            RefreshTokenAlreadyUsed => "refresh_token_already_used",
+            SessionExpired => "session_expired",
+            SessionNotFound => "session_not_found",
+            UserNotFound => "user_not_found",
+            NoAuthorization => "no_authorization",
+            BadJwt(_) => "bad_jwt",
+            NotAdmin => "not_admin",
+            Conflict => "conflict",
+            ReadOnly | Internal => "unexpected_failure",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        use AuthError::*;
+        match self {
+            Validation(m) | Unprocessable(m) => m.clone(),
+            WeakPassword { message, .. } => message.clone(),
+            SamePassword => "New password should be different from the old password.".into(),
+            InvalidCredentials => "Invalid login credentials".into(),
+            UserAlreadyExists => "User already registered".into(),
+            SignupDisabled => "Signups not allowed for this instance".into(),
+            EmailNotConfirmed => "Email not confirmed".into(),
+            UserBanned => "User is banned".into(),
+            RefreshTokenNotFound => "Invalid Refresh Token: Refresh Token Not Found".into(),
+            RefreshTokenAlreadyUsed => "Invalid Refresh Token: Already Used".into(),
+            SessionExpired => "Invalid Refresh Token: Session Expired".into(),
+            SessionNotFound => "Session from session_id claim in JWT does not exist".into(),
+            UserNotFound => "User from sub claim in JWT does not exist".into(),
+            NoAuthorization => "This endpoint requires a valid Bearer token".into(),
+            BadJwt(m) => format!("invalid JWT: {m}"),
+            NotAdmin => "User not allowed".into(),
+            Conflict => "Concurrent requests on the same session could not be serialised; retry"
+                .into(),
+            ReadOnly => "auth_ext cannot write here: the database is read-only".into(),
+            Internal => "Unexpected failure in auth_ext".into(),
+        }
+    }
+
+    /// HINT: the weak-password reasons as a JSON array, as GoTrue's `weak_password.reasons`.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            AuthError::WeakPassword { reasons, .. } => {
+                Some(serde_json::to_string(reasons).expect("a list of strings serialises"))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}): {}", self.sqlstate(), self.code(), self.message())
+    }
+}
+
+impl std::error::Error for AuthError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlstates_are_five_characters_starting_with_pt() {
+        for e in [
+            AuthError::validation("x"),
+            AuthError::InvalidCredentials,
+            AuthError::BadJwt("x".into()),
+            AuthError::SessionNotFound,
+            AuthError::Conflict,
+            AuthError::UserAlreadyExists,
+            AuthError::Internal,
+            AuthError::ReadOnly,
+        ] {
+            let s = e.sqlstate();
+            assert_eq!(s.len(), 5, "{s}");
+            assert!(s.starts_with("PT"));
+        }
+    }
+
+    #[test]
+    fn weak_password_hint_is_a_json_array() {
+        let e = AuthError::WeakPassword { message: "too short".into(), reasons: vec!["length"] };
+        assert_eq!(e.hint().as_deref(), Some(r#"["length"]"#));
+        assert_eq!(e.status(), 422);
+        assert_eq!(e.code(), "weak_password");
+    }
+}

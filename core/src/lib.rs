@@ -1,0 +1,15 @@
+//! Pure logic of `auth_ext`: everything that can be decided without a database.
+//!
+//! The extension crate calls into these functions from its thin `#[pg_extern]` layer;
+//! keeping them free of pgrx lets them be unit-tested and fuzzed as ordinary Rust.
+
+pub mod claims;
+pub mod email;
+pub mod error;
+pub mod jwt;
+pub mod password;
+pub mod random;
+pub mod refresh;
+pub mod settings;
+
+pub use error::{AuthError, AuthResult};

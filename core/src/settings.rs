@@ -1,0 +1,239 @@
+//! Instance settings: defaults, validation of `auth.configure()` changes, and their JSON form.
+//!
+//! Settings are stored as one JSON object in a private table; this module is the only place that
+//! knows their names, types and bounds.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::{AuthError, AuthResult};
+use crate::password::Argon2Cost;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Access-token lifetime, seconds.
+    pub jwt_exp: i64,
+    pub jwt_aud: String,
+    pub jwt_issuer: String,
+    pub site_url: String,
+    pub disable_signup: bool,
+    pub mailer_autoconfirm: bool,
+    pub password_min_length: i64,
+    pub refresh_token_rotation_enabled: bool,
+    /// Seconds during which a rotated refresh token still yields the current session.
+    pub refresh_token_reuse_interval: i64,
+    /// Seconds after creation when a session ends; `None` is off.
+    pub sessions_timebox: Option<i64>,
+    /// Seconds without a refresh after which a session ends; `None` is off.
+    pub sessions_inactivity_timeout: Option<i64>,
+    pub argon2_memory_kib: i64,
+    pub argon2_iterations: i64,
+    pub argon2_parallelism: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let cost = Argon2Cost::default();
+        Settings {
+            jwt_exp: 3600,
+            jwt_aud: "authenticated".into(),
+            jwt_issuer: "http://localhost:54321/auth/v1".into(),
+            site_url: "http://localhost:3000".into(),
+            disable_signup: false,
+            mailer_autoconfirm: true,
+            password_min_length: 8,
+            refresh_token_rotation_enabled: true,
+            refresh_token_reuse_interval: 10,
+            sessions_timebox: None,
+            sessions_inactivity_timeout: None,
+            argon2_memory_kib: cost.m_cost as i64,
+            argon2_iterations: cost.t_cost as i64,
+            argon2_parallelism: cost.p_cost as i64,
+        }
+    }
+}
+
+/// The write-only key: accepted by `configure`, stored apart, never shown.
+pub const JWT_SECRET: &str = "jwt_secret";
+pub const MIN_JWT_SECRET_LEN: usize = 32;
+const MAX_JWT_SECRET_LEN: usize = 4096;
+
+/// The result of validating a `configure` call.
+#[derive(Debug)]
+pub struct Change {
+    pub settings: Settings,
+    /// A new HS256 secret to adopt, when `jwt_secret` was given.
+    pub jwt_secret: Option<String>,
+}
+
+impl Settings {
+    /// Reads stored settings; keys missing from storage take their defaults.
+    pub fn from_stored(stored: &Value) -> AuthResult<Settings> {
+        serde_json::from_value(stored.clone()).map_err(|_| AuthError::Internal)
+    }
+
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).expect("settings serialise")
+    }
+
+    pub fn argon2_cost(&self) -> Argon2Cost {
+        Argon2Cost {
+            m_cost: self.argon2_memory_kib as u32,
+            t_cost: self.argon2_iterations as u32,
+            p_cost: self.argon2_parallelism as u32,
+        }
+    }
+
+    /// Validates `changes` (a JSON object of setting → new value) against these settings.
+    pub fn apply(&self, changes: &Value) -> AuthResult<Change> {
+        let Some(changes) = changes.as_object() else {
+            return Err(AuthError::validation("configure expects a JSON object of settings"));
+        };
+        let mut merged: Map<String, Value> = match self.to_json() {
+            Value::Object(m) => m,
+            _ => unreachable!("settings serialise to an object"),
+        };
+        let mut jwt_secret = None;
+        for (key, value) in changes {
+            if key == JWT_SECRET {
+                jwt_secret = Some(check_secret(value)?);
+                continue;
+            }
+            let Some(slot) = merged.get_mut(key) else {
+                return Err(AuthError::validation(format!("unknown setting \"{}\"", shorten(key))));
+            };
+            check_value(key, value)?;
+            *slot = value.clone();
+        }
+        let settings: Settings = serde_json::from_value(Value::Object(merged))
+            .map_err(|e| AuthError::validation(format!("invalid settings: {e}")))?;
+        Ok(Change { settings, jwt_secret })
+    }
+}
+
+fn shorten(s: &str) -> String {
+    s.chars().take(64).collect()
+}
+
+fn check_secret(value: &Value) -> AuthResult<String> {
+    let Some(s) = value.as_str() else {
+        return Err(AuthError::validation("jwt_secret must be a string"));
+    };
+    let n = s.chars().count();
+    if !(MIN_JWT_SECRET_LEN..=MAX_JWT_SECRET_LEN).contains(&n) {
+        return Err(AuthError::validation(format!(
+            "jwt_secret must be between {MIN_JWT_SECRET_LEN} and {MAX_JWT_SECRET_LEN} characters"
+        )));
+    }
+    Ok(s.to_owned())
+}
+
+fn int_in(key: &str, value: &Value, lo: i64, hi: i64) -> AuthResult<()> {
+    match value.as_i64() {
+        Some(n) if value.is_i64() && (lo..=hi).contains(&n) => Ok(()),
+        _ => Err(AuthError::validation(format!("{key} must be an integer between {lo} and {hi}"))),
+    }
+}
+
+fn text(key: &str, value: &Value, max: usize) -> AuthResult<()> {
+    match value.as_str() {
+        Some(s) if !s.is_empty() && s.len() <= max => Ok(()),
+        _ => Err(AuthError::validation(format!("{key} must be a non-empty string of at most {max} bytes"))),
+    }
+}
+
+fn check_value(key: &str, value: &Value) -> AuthResult<()> {
+    const DAY: i64 = 86_400;
+    match key {
+        "jwt_exp" => int_in(key, value, 120, 7 * DAY),
+        "jwt_aud" => text(key, value, 255),
+        "jwt_issuer" | "site_url" => text(key, value, 2048),
+        "disable_signup" | "mailer_autoconfirm" | "refresh_token_rotation_enabled" => {
+            if value.is_boolean() {
+                Ok(())
+            } else {
+                Err(AuthError::validation(format!("{key} must be true or false")))
+            }
+        }
+        "password_min_length" => int_in(key, value, 6, 1024),
+        "refresh_token_reuse_interval" => int_in(key, value, 0, 3600),
+        "sessions_timebox" | "sessions_inactivity_timeout" => {
+            if value.is_null() {
+                Ok(())
+            } else {
+                int_in(key, value, 60, 3650 * DAY)
+            }
+        }
+        // Bounds keep a sign-in between about a millisecond and a second on current hardware.
+        "argon2_memory_kib" => int_in(key, value, 1024, 1_048_576),
+        "argon2_iterations" => int_in(key, value, 1, 16),
+        "argon2_parallelism" => int_in(key, value, 1, 16),
+        _ => Err(AuthError::validation(format!("unknown setting \"{}\"", shorten(key)))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn defaults_round_trip() {
+        let s = Settings::default();
+        assert_eq!(Settings::from_stored(&s.to_json()).unwrap(), s);
+        assert_eq!(Settings::from_stored(&json!({})).unwrap(), s, "missing keys take defaults");
+        assert_eq!(s.jwt_exp, 3600);
+        assert_eq!(s.refresh_token_reuse_interval, 10);
+        assert_eq!(s.argon2_cost(), Argon2Cost::default());
+    }
+
+    #[test]
+    fn apply_changes() {
+        let s = Settings::default();
+        let c = s
+            .apply(&json!({"jwt_exp": 600, "disable_signup": true, "sessions_timebox": 86400}))
+            .unwrap();
+        assert_eq!(c.settings.jwt_exp, 600);
+        assert!(c.settings.disable_signup);
+        assert_eq!(c.settings.sessions_timebox, Some(86400));
+        assert!(c.jwt_secret.is_none());
+        let off = c.settings.apply(&json!({"sessions_timebox": null})).unwrap();
+        assert_eq!(off.settings.sessions_timebox, None);
+    }
+
+    #[test]
+    fn secret_is_write_only_and_bounded() {
+        let s = Settings::default();
+        let secret = "x".repeat(40);
+        let c = s.apply(&json!({ "jwt_secret": secret })).unwrap();
+        assert_eq!(c.jwt_secret.as_deref(), Some(secret.as_str()));
+        assert!(!c.settings.to_json().to_string().contains(&secret));
+        let e = s.apply(&json!({"jwt_secret": "too-short-secret"})).unwrap_err();
+        assert!(!e.message().contains("too-short-secret"));
+        assert!(s.apply(&json!({"jwt_secret": 42})).is_err());
+    }
+
+    #[test]
+    fn rejects_unknown_keys_and_wrong_types() {
+        let s = Settings::default();
+        for bad in [
+            json!({"nope": 1}),
+            json!({"jwt_exp": "3600"}),
+            json!({"jwt_exp": 1.5}),
+            json!({"jwt_exp": 10}),
+            json!({"disable_signup": "true"}),
+            json!({"disable_signup": 1}),
+            json!({"jwt_aud": ""}),
+            json!({"password_min_length": 2}),
+            json!({"refresh_token_reuse_interval": -1}),
+            json!({"argon2_memory_kib": 1}),
+            json!({"sessions_timebox": false}),
+            json!([1, 2]),
+            json!("jwt_exp"),
+        ] {
+            let e = s.apply(&bad).unwrap_err();
+            assert_eq!(e.code(), "validation_failed", "{bad}");
+        }
+    }
+}
