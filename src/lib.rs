@@ -1,1 +1,25 @@
+//! auth_ext: Supabase Auth (GoTrue) inside PostgreSQL.
+//!
+//! Pure logic lives in the `auth_core` crate; the modules here are the thin SQL-facing layer.
+
+mod audit;
+mod claims;
+mod db;
+mod error;
+mod instance;
+mod jwt;
+mod request;
+mod revoke;
+mod session;
+mod settings;
+mod user;
+
 ::pgrx::pg_module_magic!();
+
+pgrx::extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);
+pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
+
+#[pgrx::pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    instance::register_invalidation_callback();
+}

@@ -1,0 +1,89 @@
+-- Runs last: secrets, cache invalidation, dump registration, grants and the PostgREST API schema.
+
+SELECT auth._install_secrets();
+
+CREATE FUNCTION auth._config_changed() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM auth._invalidate_instance_cache(TG_RELID);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON auth.config
+    FOR EACH STATEMENT EXECUTE FUNCTION auth._config_changed();
+CREATE TRIGGER signing_keys_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON auth.signing_keys
+    FOR EACH STATEMENT EXECUTE FUNCTION auth._config_changed();
+
+-- pg_dump keeps the data of extension tables only when they are registered.
+SELECT pg_catalog.pg_extension_config_dump('auth.users', '');
+SELECT pg_catalog.pg_extension_config_dump('auth.identities', '');
+SELECT pg_catalog.pg_extension_config_dump('auth.sessions', '');
+SELECT pg_catalog.pg_extension_config_dump('auth.refresh_tokens', '');
+SELECT pg_catalog.pg_extension_config_dump('auth.refresh_tokens_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('auth.audit_log_entries', '');
+SELECT pg_catalog.pg_extension_config_dump('auth.mfa_amr_claims', '');
+SELECT pg_catalog.pg_extension_config_dump('auth.config', '');
+SELECT pg_catalog.pg_extension_config_dump('auth.signing_keys', '');
+
+-- Least privilege. Functions are executable by PUBLIC by default; undo that, then grant each
+-- entry point to the roles that need it. Tables: nothing for anon/authenticated.
+REVOKE ALL ON ALL TABLES IN SCHEMA auth FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA auth FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA auth FROM PUBLIC;
+GRANT USAGE ON SCHEMA auth TO anon, authenticated, service_role;
+
+-- RLS helpers: policies are evaluated with the querying role's rights, so everyone needs them.
+GRANT EXECUTE ON FUNCTION auth.uid(), auth.role(), auth.email(), auth.jwt() TO PUBLIC;
+
+-- The user-facing flows (SECURITY DEFINER, search_path pinned).
+GRANT EXECUTE ON FUNCTION
+    auth.sign_up(text, text, jsonb),
+    auth.sign_in_with_password(text, text),
+    auth.refresh_session(text),
+    auth.sign_out(text),
+    auth.get_user(),
+    auth.update_user(jsonb),
+    auth.verify_jwt(text)
+TO anon, authenticated, service_role;
+
+-- Service-only: minting arbitrary tokens and reading settings.
+GRANT EXECUTE ON FUNCTION auth.sign_jwt(jsonb), auth.settings() TO service_role;
+-- auth.configure(), auth.postgrest_jwt_secret() and the _internal functions: owner only.
+
+-- The schema PostgREST exposes (db-schemas = "public, auth_api"); `auth` itself stays private.
+-- Thin SECURITY INVOKER wrappers: the rights are those of the auth.* functions they call.
+CREATE SCHEMA auth_api;
+GRANT USAGE ON SCHEMA auth_api TO anon, authenticated, service_role;
+
+CREATE FUNCTION auth_api.sign_up(email text, password text, data jsonb DEFAULT '{}')
+RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT auth.sign_up(email, password, data) $$;
+
+CREATE FUNCTION auth_api.sign_in_with_password(email text, password text)
+RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT auth.sign_in_with_password(email, password) $$;
+
+CREATE FUNCTION auth_api.refresh_session(refresh_token text)
+RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT auth.refresh_session(refresh_token) $$;
+
+CREATE FUNCTION auth_api.sign_out(scope text DEFAULT 'global')
+RETURNS void LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT auth.sign_out(scope) $$;
+
+CREATE FUNCTION auth_api.get_user()
+RETURNS jsonb LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT auth.get_user() $$;
+
+CREATE FUNCTION auth_api.update_user(attributes jsonb)
+RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT auth.update_user(attributes) $$;
+
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA auth_api FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    auth_api.sign_up(text, text, jsonb),
+    auth_api.sign_in_with_password(text, text),
+    auth_api.refresh_session(text)
+TO anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION auth_api.sign_out(text), auth_api.get_user(), auth_api.update_user(jsonb)
+TO authenticated, service_role;

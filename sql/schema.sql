@@ -1,0 +1,201 @@
+-- auth_ext schema: Supabase-shaped tables in `auth`, plus the private tables of the extension.
+-- Runs first (bootstrap), before the functions that pgrx generates.
+
+-- Roles are cluster-wide: create them only when missing, and never drop them.
+DO $roles$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon') THEN
+        CREATE ROLE anon NOLOGIN NOINHERIT;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN
+        CREATE ROLE authenticated NOLOGIN NOINHERIT;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'service_role') THEN
+        -- As in Supabase: the service key's role sees every row.
+        CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS;
+    END IF;
+END
+$roles$;
+
+CREATE SCHEMA IF NOT EXISTS auth;
+
+CREATE TYPE auth.aal_level AS ENUM ('aal1', 'aal2', 'aal3');
+
+CREATE TABLE auth.users (
+    instance_id uuid,
+    id uuid NOT NULL PRIMARY KEY,
+    aud varchar(255),
+    role varchar(255),
+    email varchar(255),
+    encrypted_password varchar(255),
+    email_confirmed_at timestamptz,
+    invited_at timestamptz,
+    confirmation_token varchar(255),
+    confirmation_sent_at timestamptz,
+    recovery_token varchar(255),
+    recovery_sent_at timestamptz,
+    email_change_token_new varchar(255),
+    email_change varchar(255),
+    email_change_sent_at timestamptz,
+    last_sign_in_at timestamptz,
+    raw_app_meta_data jsonb,
+    raw_user_meta_data jsonb,
+    is_super_admin boolean,
+    created_at timestamptz DEFAULT now(),
+    updated_at timestamptz DEFAULT now(),
+    phone text DEFAULT NULL,
+    phone_confirmed_at timestamptz,
+    phone_change text DEFAULT '',
+    phone_change_token varchar(255) DEFAULT '',
+    phone_change_sent_at timestamptz,
+    confirmed_at timestamptz GENERATED ALWAYS AS (LEAST(email_confirmed_at, phone_confirmed_at)) STORED,
+    email_change_token_current varchar(255) DEFAULT '',
+    email_change_confirm_status smallint DEFAULT 0 CHECK (email_change_confirm_status BETWEEN 0 AND 2),
+    banned_until timestamptz,
+    reauthentication_token varchar(255) DEFAULT '',
+    reauthentication_sent_at timestamptz,
+    is_sso_user boolean NOT NULL DEFAULT false,
+    deleted_at timestamptz,
+    is_anonymous boolean NOT NULL DEFAULT false
+);
+COMMENT ON TABLE auth.users IS 'Auth: stores user login data within a secure schema.';
+-- Emails are stored lower-cased by auth_ext; the index makes them unique case-insensitively even
+-- for rows inserted by other tools.
+CREATE UNIQUE INDEX users_email_partial_key ON auth.users (lower(email)) WHERE (is_sso_user = false);
+CREATE INDEX users_instance_id_idx ON auth.users (instance_id);
+CREATE INDEX users_is_anonymous_idx ON auth.users (is_anonymous);
+CREATE UNIQUE INDEX users_phone_key ON auth.users (phone);
+
+CREATE TABLE auth.identities (
+    provider_id text NOT NULL,
+    user_id uuid NOT NULL REFERENCES auth.users (id) ON DELETE CASCADE,
+    identity_data jsonb NOT NULL,
+    provider text NOT NULL,
+    last_sign_in_at timestamptz,
+    created_at timestamptz DEFAULT now(),
+    updated_at timestamptz DEFAULT now(),
+    email text GENERATED ALWAYS AS (lower(identity_data ->> 'email')) STORED,
+    id uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    CONSTRAINT identities_provider_id_provider_unique UNIQUE (provider_id, provider)
+);
+CREATE INDEX identities_user_id_idx ON auth.identities (user_id);
+CREATE INDEX identities_email_idx ON auth.identities (email text_pattern_ops);
+
+CREATE TABLE auth.sessions (
+    id uuid NOT NULL PRIMARY KEY,
+    user_id uuid NOT NULL REFERENCES auth.users (id) ON DELETE CASCADE,
+    created_at timestamptz DEFAULT now(),
+    updated_at timestamptz DEFAULT now(),
+    factor_id uuid,
+    aal auth.aal_level,
+    not_after timestamptz,
+    refreshed_at timestamp without time zone,
+    user_agent text,
+    ip inet,
+    tag text
+);
+CREATE INDEX sessions_user_id_idx ON auth.sessions (user_id);
+CREATE INDEX user_id_created_at_idx ON auth.sessions (user_id, created_at);
+CREATE INDEX sessions_not_after_idx ON auth.sessions (not_after DESC);
+
+-- `token` holds the hex SHA-256 of the refresh token, never the token (Supabase stores it in
+-- clear); `parent` likewise holds the parent's hash.
+CREATE TABLE auth.refresh_tokens (
+    instance_id uuid,
+    id bigserial PRIMARY KEY,
+    token varchar(255),
+    user_id varchar(255),
+    revoked boolean,
+    created_at timestamptz DEFAULT now(),
+    updated_at timestamptz DEFAULT now(),
+    parent varchar(255),
+    session_id uuid REFERENCES auth.sessions (id) ON DELETE CASCADE,
+    CONSTRAINT refresh_tokens_token_unique UNIQUE (token)
+);
+CREATE INDEX refresh_tokens_instance_id_idx ON auth.refresh_tokens (instance_id);
+CREATE INDEX refresh_tokens_instance_id_user_id_idx ON auth.refresh_tokens (instance_id, user_id);
+CREATE INDEX refresh_tokens_parent_idx ON auth.refresh_tokens (parent);
+CREATE INDEX refresh_tokens_session_id_revoked_idx ON auth.refresh_tokens (session_id, revoked);
+CREATE INDEX refresh_tokens_updated_at_idx ON auth.refresh_tokens (updated_at DESC);
+
+CREATE TABLE auth.audit_log_entries (
+    instance_id uuid,
+    id uuid NOT NULL PRIMARY KEY,
+    payload json,
+    created_at timestamptz,
+    ip_address varchar(64) NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_logs_instance_id_idx ON auth.audit_log_entries (instance_id);
+
+-- Which methods authenticated a session (feeds the `amr` claim), as in Supabase.
+CREATE TABLE auth.mfa_amr_claims (
+    session_id uuid NOT NULL REFERENCES auth.sessions (id) ON DELETE CASCADE,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    authentication_method text NOT NULL,
+    id uuid NOT NULL PRIMARY KEY,
+    CONSTRAINT mfa_amr_claims_session_id_authentication_method_pkey UNIQUE (session_id, authentication_method)
+);
+
+-- Private: instance settings (one row). Validated by auth.configure(), read through auth.settings().
+CREATE TABLE auth.config (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    settings jsonb NOT NULL DEFAULT '{}',
+    -- Key of the refresh-token chain (see core/src/refresh.rs); never leaves the database.
+    refresh_token_key bytea NOT NULL CHECK (length(refresh_token_key) >= 32),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Private: signing keys. Exactly one is `current` (signs); `previous` keys only verify.
+CREATE TABLE auth.signing_keys (
+    kid text PRIMARY KEY,
+    algorithm text NOT NULL CHECK (algorithm = 'HS256'),
+    secret bytea NOT NULL CHECK (length(secret) >= 32),
+    status text NOT NULL CHECK (status IN ('current', 'previous')),
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX signing_keys_one_current ON auth.signing_keys (status) WHERE status = 'current';
+
+-- Supabase enables RLS on every auth table and grants nothing to the API roles; so do we.
+ALTER TABLE auth.users ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.identities ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.sessions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.refresh_tokens ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.audit_log_entries ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.mfa_amr_claims ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.config ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.signing_keys ENABLE ROW LEVEL SECURITY;
+
+-- The GoTrue user object (what /user and every session response carry).
+CREATE FUNCTION auth._user_json(u auth.users) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT jsonb_strip_nulls(jsonb_build_object(
+        'id', u.id,
+        'aud', coalesce(u.aud, ''),
+        'role', coalesce(u.role, ''),
+        'email', coalesce(u.email, ''),
+        'email_confirmed_at', u.email_confirmed_at,
+        'phone', coalesce(u.phone, ''),
+        'phone_confirmed_at', u.phone_confirmed_at,
+        'confirmed_at', u.confirmed_at,
+        'last_sign_in_at', u.last_sign_in_at,
+        'banned_until', u.banned_until
+    )) || jsonb_build_object(
+        'app_metadata', coalesce(u.raw_app_meta_data, '{}'),
+        'user_metadata', coalesce(u.raw_user_meta_data, '{}'),
+        'identities', coalesce((
+            SELECT jsonb_agg(jsonb_build_object(
+                       'identity_id', i.id,
+                       'id', i.provider_id,
+                       'user_id', i.user_id,
+                       'identity_data', i.identity_data,
+                       'provider', i.provider,
+                       'last_sign_in_at', i.last_sign_in_at,
+                       'created_at', i.created_at,
+                       'updated_at', i.updated_at,
+                       'email', i.email) ORDER BY i.created_at)
+              FROM auth.identities i WHERE i.user_id = u.id), '[]'),
+        'created_at', u.created_at,
+        'updated_at', u.updated_at,
+        'is_anonymous', u.is_anonymous)
+$$;

@@ -1,0 +1,49 @@
+//! `auth.sign_jwt` and `auth.verify_jwt`: the SQL face of the signing keys.
+
+use auth_core::{jwt, AuthError};
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::Value;
+
+use crate::error::guard;
+use crate::instance;
+
+/// Claims larger than this would make tokens that `verify_jwt` refuses.
+const MAX_CLAIMS_BYTES: usize = 12 * 1024;
+
+/// Signs arbitrary claims with the current key; `iat` and `exp` are added when missing.
+/// Only the extension owner and `service_role` may call it (see sql/finalize.sql).
+#[pg_extern(schema = "auth", security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn sign_jwt(claims: Option<JsonB>) -> String {
+    guard(|| {
+        let inst = instance::get()?;
+        let mut claims = match claims {
+            Some(JsonB(Value::Object(map))) => map,
+            _ => return Err(AuthError::validation("sign_jwt expects a JSON object of claims")),
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        claims.entry("iat").or_insert(now.into());
+        claims.entry("exp").or_insert((now + inst.settings.jwt_exp).into());
+        let claims = Value::Object(claims);
+        if claims.to_string().len() > MAX_CLAIMS_BYTES {
+            return Err(AuthError::validation(format!("claims must be at most {MAX_CLAIMS_BYTES} bytes of JSON")));
+        }
+        jwt::sign(&inst.signing_key, &claims)
+    })
+}
+
+/// Verifies a token with the instance's keys and returns its claims; raises `PT401 bad_jwt`
+/// naming the failed check otherwise.
+#[pg_extern(schema = "auth", stable, parallel_safe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn verify_jwt(token: Option<&str>) -> JsonB {
+    guard(|| {
+        let token = token.ok_or_else(|| AuthError::bad_jwt("the token is missing"))?;
+        let inst = instance::get()?;
+        inst.verifier.verify(token).map(JsonB)
+    })
+}

@@ -1,0 +1,421 @@
+//! Sign-up, sign-in, refresh and sign-out: the flows that create, rotate and end sessions.
+
+use auth_core::jwt::{self, TokenContext};
+use auth_core::{email, password, refresh, AuthError};
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::{json, Value};
+
+use crate::audit::{self, Action};
+use crate::db;
+use crate::error::{guard, AuthResult};
+use crate::instance::{self, Instance};
+use crate::request::{self, RequestInfo};
+
+/// The zero instance id GoTrue uses for single-tenant installs.
+const INSTANCE_ID: &str = "00000000-0000-0000-0000-000000000000";
+/// `data` / `user_metadata` larger than this is refused.
+pub const MAX_METADATA_BYTES: usize = 64 * 1024;
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Validates user metadata: a JSON object of bounded size.
+pub fn check_metadata(data: Option<&Value>) -> AuthResult<Value> {
+    match data {
+        None | Some(Value::Null) => Ok(json!({})),
+        Some(v @ Value::Object(_)) => {
+            if v.to_string().len() > MAX_METADATA_BYTES {
+                return Err(AuthError::validation(format!(
+                    "data must be at most {MAX_METADATA_BYTES} bytes of JSON"
+                )));
+            }
+            Ok(v.clone())
+        }
+        Some(_) => Err(AuthError::validation("data must be a JSON object")),
+    }
+}
+
+/// Mints the access token for `user` in `session_id` and wraps it in the GoTrue token response.
+fn token_response(
+    inst: &Instance,
+    user: Value,
+    session_id: &str,
+    aal: &str,
+    amr: &[(String, i64)],
+    refresh_token: String,
+) -> AuthResult<Value> {
+    let s = &inst.settings;
+    let ctx = TokenContext {
+        issuer: &s.jwt_issuer,
+        session_id,
+        aal,
+        amr,
+        now: now(),
+        lifetime: s.jwt_exp,
+        default_aud: &s.jwt_aud,
+    };
+    let claims = jwt::access_token_claims(&user, &ctx);
+    let access_token = jwt::sign(&inst.signing_key, &claims)?;
+    Ok(jwt::session_response(access_token, refresh_token, &ctx, user))
+}
+
+/// Creates a session and its first refresh token for a user who just authenticated by `method`,
+/// records the login, and returns the token response.
+fn start_session(inst: &Instance, user_id: pgrx::Uuid, method: &str, req: &RequestInfo) -> AuthResult<Value> {
+    let session_id = uuid::Uuid::new_v4();
+    let refresh_token = refresh::generate();
+    let row = db::json(
+        "WITH s AS (
+             INSERT INTO auth.sessions (id, user_id, created_at, updated_at, aal, user_agent, ip)
+             VALUES ($1, $2, now(), now(), 'aal1', $4, $5::inet)
+             RETURNING id, created_at),
+         r AS (
+             INSERT INTO auth.refresh_tokens (instance_id, token, user_id, revoked, parent, session_id)
+             SELECT $6::uuid, $3, $2::text, false, NULL, s.id FROM s),
+         a AS (
+             INSERT INTO auth.mfa_amr_claims (session_id, created_at, updated_at, authentication_method, id)
+             SELECT s.id, now(), now(), $7, gen_random_uuid() FROM s),
+         i AS (
+             UPDATE auth.identities SET last_sign_in_at = now(), updated_at = now()
+              WHERE user_id = $2 AND provider = 'email'),
+         u AS (
+             UPDATE auth.users SET last_sign_in_at = now(), updated_at = now()
+              WHERE id = $2 RETURNING *)
+         SELECT jsonb_build_object('user', auth._user_json(u), 'created', extract(epoch FROM s.created_at)::bigint)
+           FROM u, s",
+        &[
+            db::uuid(session_id).into(),
+            user_id.into(),
+            refresh::hash(&refresh_token).as_str().into(),
+            req.user_agent.as_deref().into(),
+            req.ip.as_deref().into(),
+            INSTANCE_ID.into(),
+            method.into(),
+        ],
+    )?
+    .ok_or(AuthError::UserNotFound)?;
+    let user = row["user"].clone();
+    let created = row["created"].as_i64().unwrap_or_else(now);
+    audit::record(
+        Action::Login,
+        &user_id.to_string(),
+        db::str_field(&user, "email"),
+        json!({"provider": "email"}),
+        req,
+    )?;
+    token_response(inst, user, &session_id.to_string(), "aal1", &[(method.to_owned(), created)], refresh_token)
+}
+
+#[pg_extern(schema = "auth", security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn sign_up(email: Option<&str>, password: Option<&str>, data: default!(Option<JsonB>, "'{}'")) -> JsonB {
+    guard(|| {
+        let inst = instance::get()?;
+        let s = &inst.settings;
+        if s.disable_signup {
+            return Err(AuthError::SignupDisabled);
+        }
+        let email = email::normalize(email)?;
+        let password = password::check_policy(password, s.password_min_length as usize)?;
+        let data = check_metadata(data.as_ref().map(|d| &d.0))?;
+        let hash = password::hash(password, s.argon2_cost())?;
+        let user_id = db::uuid(uuid::Uuid::new_v4());
+        let created = db::json(
+            "WITH u AS (
+                 INSERT INTO auth.users (instance_id, id, aud, role, email, encrypted_password,
+                        email_confirmed_at, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
+                 VALUES ($6::uuid, $1, $2, 'authenticated', $3, $4, CASE WHEN $5 THEN now() END,
+                        '{\"provider\": \"email\", \"providers\": [\"email\"]}', $7, now(), now())
+                 ON CONFLICT (lower(email)) WHERE is_sso_user = false DO NOTHING
+                 RETURNING id)
+             INSERT INTO auth.identities (provider_id, user_id, identity_data, provider, created_at, updated_at)
+             SELECT u.id::text, u.id,
+                    jsonb_build_object('sub', u.id::text, 'email', $3::text, 'email_verified', $5,
+                                       'phone_verified', false),
+                    'email', now(), now()
+               FROM u
+             RETURNING to_jsonb(user_id)",
+            &[
+                user_id.into(),
+                s.jwt_aud.as_str().into(),
+                email.as_str().into(),
+                hash.as_str().into(),
+                s.mailer_autoconfirm.into(),
+                INSTANCE_ID.into(),
+                JsonB(data).into(),
+            ],
+        )?;
+        if created.is_none() {
+            return Err(AuthError::UserAlreadyExists);
+        }
+        let req = request::current();
+        audit::record(
+            Action::UserSignedUp,
+            &user_id.to_string(),
+            Some(&email),
+            json!({"provider": "email"}),
+            &req,
+        )?;
+        if s.mailer_autoconfirm {
+            start_session(&inst, user_id, "password", &req).map(JsonB)
+        } else {
+            crate::user::user_json(user_id).map(JsonB)
+        }
+    })
+}
+
+#[pg_extern(schema = "auth", security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn sign_in_with_password(email: Option<&str>, password: Option<&str>) -> JsonB {
+    guard(|| {
+        let inst = instance::get()?;
+        let s = &inst.settings;
+        if email.map_or(true, |e| e.trim().is_empty()) {
+            return Err(AuthError::validation("An email address is required"));
+        }
+        let password = password::check_attempt(password)?;
+        // A malformed address cannot belong to anyone; it still costs one hash below.
+        let email = email::normalize(email).ok();
+        let found = match &email {
+            Some(e) => db::json(
+                "SELECT jsonb_build_object(
+                        'id', id,
+                        'hash', encrypted_password,
+                        'confirmed', email_confirmed_at IS NOT NULL,
+                        'banned', coalesce(banned_until > now(), false))
+                   FROM auth.users
+                  WHERE lower(email) = $1 AND is_sso_user = false AND deleted_at IS NULL",
+                &[e.as_str().into()],
+            )?,
+            None => None,
+        };
+        let cost = s.argon2_cost();
+        let decoy = cost.decoy_hash();
+        let stored = found
+            .as_ref()
+            .and_then(|row| db::str_field(row, "hash"))
+            .filter(|h| !h.is_empty())
+            .unwrap_or(&decoy)
+            .to_owned();
+        // Exactly one hash verification on every path, so an unknown email and a wrong password
+        // take the same time.
+        let matches = password::verify(password, &stored);
+        let row = match found {
+            Some(row) if matches => row,
+            _ => return Err(AuthError::InvalidCredentials),
+        };
+        if db::bool_field(&row, "banned") {
+            return Err(AuthError::UserBanned);
+        }
+        if !db::bool_field(&row, "confirmed") {
+            return Err(AuthError::EmailNotConfirmed);
+        }
+        let user_id: pgrx::Uuid = db::str_field(&row, "id")
+            .and_then(|id| uuid::Uuid::parse_str(id).ok())
+            .map(db::uuid)
+            .ok_or(AuthError::Internal)?;
+        if password::needs_rehash(&stored, cost) {
+            // Imported bcrypt hashes and hashes of an older cost are upgraded on first use.
+            let upgraded = password::hash(password, cost)?;
+            db::exec(
+                "UPDATE auth.users SET encrypted_password = $2 WHERE id = $1",
+                &[user_id.into(), upgraded.as_str().into()],
+            )?;
+        }
+        start_session(&inst, user_id, "password", &request::current()).map(JsonB)
+    })
+}
+
+/// What a presented refresh token resolves to, after the session row is locked.
+enum Outcome {
+    /// Hand out this refresh token (new child, the same token, or the current descendant).
+    Issue { token: String },
+    /// Reuse outside the interval: the session's tokens must be revoked.
+    Reused,
+    /// Reuse of a family that is already revoked.
+    AlreadyRevoked,
+}
+
+#[pg_extern(schema = "auth", security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn refresh_session(refresh_token: Option<&str>) -> JsonB {
+    guard(|| {
+        let inst = instance::get()?;
+        let s = &inst.settings;
+        let presented = refresh_token.map(str::trim).unwrap_or("");
+        if presented.is_empty() {
+            return Err(AuthError::validation("A refresh_token is required"));
+        }
+        if !refresh::plausible(presented) {
+            return Err(AuthError::RefreshTokenNotFound);
+        }
+        let hash = refresh::hash(presented);
+        let token = db::json(
+            "SELECT jsonb_build_object('id', id, 'session_id', session_id)
+               FROM auth.refresh_tokens WHERE token = $1",
+            &[hash.as_str().into()],
+        )?
+        .ok_or(AuthError::RefreshTokenNotFound)?;
+        let session_id = db::str_field(&token, "session_id").ok_or(AuthError::RefreshTokenNotFound)?;
+        let session_uuid = uuid::Uuid::parse_str(session_id).map_err(|_| AuthError::Internal)?;
+        // One lock per session serialises every refresh of it: concurrent callers queue here,
+        // then read what the winner wrote. Nothing else is locked first, so nothing deadlocks.
+        let state = db::json(
+            "SELECT jsonb_build_object(
+                    'user_id', s.user_id,
+                    'aal', coalesce(s.aal::text, 'aal1'),
+                    'expired', (s.not_after IS NOT NULL AND s.not_after <= now())
+                        OR ($2::bigint IS NOT NULL AND s.created_at + make_interval(secs => $2) <= now())
+                        OR ($3::bigint IS NOT NULL
+                            AND coalesce(s.refreshed_at::timestamptz, s.created_at) + make_interval(secs => $3) <= now()),
+                    'user_gone', u.id IS NULL OR u.deleted_at IS NOT NULL,
+                    'banned', coalesce(u.banned_until > now(), false),
+                    'revoked', t.revoked,
+                    'recent', t.updated_at > now() - make_interval(secs => $5),
+                    'active', (SELECT jsonb_build_object('id', a.id, 'token', a.token, 'parent', a.parent)
+                                 FROM auth.refresh_tokens a
+                                WHERE a.session_id = s.id AND NOT a.revoked
+                                ORDER BY a.id DESC LIMIT 1))
+               FROM auth.sessions s
+               JOIN auth.refresh_tokens t ON t.session_id = s.id AND t.id = $4
+               LEFT JOIN auth.users u ON u.id = s.user_id
+              WHERE s.id = $1
+                FOR UPDATE OF s",
+            &[
+                db::uuid(session_uuid).into(),
+                s.sessions_timebox.into(),
+                s.sessions_inactivity_timeout.into(),
+                token["id"].as_i64().into(),
+                (s.refresh_token_reuse_interval as f64).into(),
+            ],
+        )?
+        // The session or the token was deleted while we waited: signed out.
+        .ok_or(AuthError::RefreshTokenNotFound)?;
+        if db::bool_field(&state, "user_gone") {
+            return Err(AuthError::RefreshTokenNotFound);
+        }
+        if db::bool_field(&state, "expired") {
+            return Err(AuthError::SessionExpired);
+        }
+        if db::bool_field(&state, "banned") {
+            return Err(AuthError::UserBanned);
+        }
+        let user_id = db::str_field(&state, "user_id").ok_or(AuthError::Internal)?.to_owned();
+        let active = state.get("active").filter(|a| !a.is_null());
+        let key = &inst.refresh_token_key;
+
+        let outcome = if !db::bool_field(&state, "revoked") {
+            if s.refresh_token_rotation_enabled {
+                let child = refresh::derive_child(key, presented);
+                db::exec(
+                    "WITH old AS (UPDATE auth.refresh_tokens SET revoked = true, updated_at = now() WHERE id = $1)
+                     INSERT INTO auth.refresh_tokens (instance_id, token, user_id, revoked, parent, session_id)
+                     VALUES ($2::uuid, $3, $4, false, $5, $6)",
+                    &[
+                        token["id"].as_i64().into(),
+                        INSTANCE_ID.into(),
+                        refresh::hash(&child).as_str().into(),
+                        user_id.as_str().into(),
+                        hash.as_str().into(),
+                        db::uuid(session_uuid).into(),
+                    ],
+                )?;
+                Outcome::Issue { token: child }
+            } else {
+                Outcome::Issue { token: presented.to_owned() }
+            }
+        } else {
+            match active {
+                None => Outcome::AlreadyRevoked,
+                Some(active) => {
+                    let active_hash = db::str_field(active, "token").unwrap_or("");
+                    let is_parent = db::str_field(active, "parent") == Some(hash.as_str());
+                    // The parent of the current token (a client that lost the response) may
+                    // always retry; older tokens only within the reuse interval.
+                    let reachable = is_parent || db::bool_field(&state, "recent");
+                    match reachable.then(|| refresh::find_descendant(key, presented, active_hash)).flatten() {
+                        Some(current) => Outcome::Issue { token: current },
+                        None => Outcome::Reused,
+                    }
+                }
+            }
+        };
+
+        let req = request::current();
+        let token = match outcome {
+            Outcome::Issue { token } => token,
+            Outcome::AlreadyRevoked => return Err(AuthError::RefreshTokenAlreadyUsed),
+            Outcome::Reused => {
+                crate::revoke::revoke_session_tokens(session_uuid, &user_id, &req);
+                return Err(AuthError::RefreshTokenAlreadyUsed);
+            }
+        };
+        let row = db::json(
+            "WITH s AS (
+                 UPDATE auth.sessions SET refreshed_at = now() AT TIME ZONE 'UTC', updated_at = now()
+                  WHERE id = $1 RETURNING id)
+             SELECT jsonb_build_object(
+                    'user', auth._user_json(u),
+                    'amr', (SELECT coalesce(jsonb_agg(jsonb_build_array(c.authentication_method,
+                                        extract(epoch FROM c.updated_at)::bigint) ORDER BY c.updated_at DESC), '[]')
+                              FROM auth.mfa_amr_claims c WHERE c.session_id = s.id))
+               FROM s, auth.users u WHERE u.id = $2",
+            &[db::uuid(session_uuid).into(), user_id.as_str().into()],
+        )?
+        .ok_or(AuthError::RefreshTokenNotFound)?;
+        let user = row["user"].clone();
+        audit::record(
+            Action::TokenRefreshed,
+            &user_id,
+            db::str_field(&user, "email"),
+            json!({"session_id": session_id}),
+            &req,
+        )?;
+        let amr: Vec<(String, i64)> = row["amr"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| Some((e[0].as_str()?.to_owned(), e[1].as_i64()?)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let aal = db::str_field(&state, "aal").unwrap_or("aal1").to_owned();
+        token_response(&inst, user, session_id, &aal, &amr, token).map(JsonB)
+    })
+}
+
+#[pg_extern(schema = "auth", security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn sign_out(scope: default!(Option<&str>, "'global'")) {
+    guard(|| {
+        let scope = scope.unwrap_or("global");
+        if !matches!(scope, "global" | "local" | "others") {
+            return Err(AuthError::validation("scope must be one of global, local, others"));
+        }
+        let caller = crate::user::caller()?;
+        let sql = match scope {
+            "global" => "DELETE FROM auth.sessions WHERE id IN (
+                             SELECT id FROM auth.sessions WHERE user_id = $1 ORDER BY id FOR UPDATE)",
+            "local" => "DELETE FROM auth.sessions WHERE user_id = $1 AND id = $2",
+            _ => "DELETE FROM auth.sessions WHERE id IN (
+                      SELECT id FROM auth.sessions WHERE user_id = $1 AND id IS DISTINCT FROM $2
+                       ORDER BY id FOR UPDATE)",
+        };
+        if scope != "global" && caller.session_id.is_none() {
+            return Err(AuthError::NoAuthorization);
+        }
+        db::exec(sql, &[caller.user_id.into(), caller.session_id.into()])?;
+        audit::record(
+            Action::Logout,
+            &caller.user_id.to_string(),
+            caller.email.as_deref(),
+            json!({"scope": scope}),
+            &request::current(),
+        )
+    })
+}

@@ -1,0 +1,140 @@
+//! The signed-in user: who the current claims name, and `get_user` / `update_user`.
+
+use auth_core::{claims, password, AuthError};
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::{json, Value};
+
+use crate::audit::{self, Action};
+use crate::db;
+use crate::error::{guard, AuthResult};
+use crate::instance;
+use crate::request;
+
+/// The user and session named by the current request's claims.
+pub struct Caller {
+    pub user_id: pgrx::Uuid,
+    pub session_id: Option<pgrx::Uuid>,
+    pub email: Option<String>,
+}
+
+pub fn caller() -> AuthResult<Caller> {
+    let claims = crate::claims::current()?.ok_or(AuthError::NoAuthorization)?;
+    let sub = claims.sub.as_deref().ok_or(AuthError::NoAuthorization)?;
+    let user_id = db::uuid(claims::parse_uuid("sub", sub)?);
+    let session_id = match claims.raw.get("session_id").and_then(Value::as_str) {
+        Some(s) if !s.is_empty() => Some(db::uuid(claims::parse_uuid("session_id", s)?)),
+        _ => None,
+    };
+    Ok(Caller { user_id, session_id, email: claims.email.clone() })
+}
+
+/// The GoTrue user object of a (non-deleted) user.
+pub fn user_json(user_id: pgrx::Uuid) -> AuthResult<Value> {
+    db::json(
+        "SELECT auth._user_json(u) FROM auth.users u WHERE u.id = $1 AND u.deleted_at IS NULL",
+        &[user_id.into()],
+    )?
+    .ok_or(AuthError::UserNotFound)
+}
+
+/// The caller, checked to still exist with the session their token names.
+fn signed_in_caller() -> AuthResult<Caller> {
+    let caller = caller()?;
+    if let Some(session_id) = caller.session_id {
+        let exists = db::json(
+            "SELECT to_jsonb(true) FROM auth.sessions WHERE id = $1 AND user_id = $2",
+            &[session_id.into(), caller.user_id.into()],
+        )?;
+        if exists.is_none() {
+            return Err(AuthError::SessionNotFound);
+        }
+    }
+    Ok(caller)
+}
+
+#[pg_extern(schema = "auth", security_definer, stable)]
+#[search_path(pg_catalog, pg_temp)]
+fn get_user() -> JsonB {
+    guard(|| {
+        let caller = signed_in_caller()?;
+        user_json(caller.user_id).map(JsonB)
+    })
+}
+
+#[pg_extern(schema = "auth", security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn update_user(attributes: Option<JsonB>) -> JsonB {
+    guard(|| {
+        let attributes = match attributes {
+            Some(JsonB(v @ Value::Object(_))) => v,
+            _ => return Err(AuthError::validation("update_user expects a JSON object of attributes")),
+        };
+        let caller = signed_in_caller()?;
+        let inst = instance::get()?;
+        let s = &inst.settings;
+        let current = db::json(
+            "SELECT jsonb_build_object('email', email, 'hash', encrypted_password)
+               FROM auth.users WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
+            &[caller.user_id.into()],
+        )?
+        .ok_or(AuthError::UserNotFound)?;
+
+        if let Some(new_email) = attributes.get("email").filter(|v| !v.is_null()) {
+            let same = new_email.as_str().map(|e| e.trim().to_lowercase()).as_deref()
+                == db::str_field(&current, "email");
+            if !same {
+                return Err(AuthError::Unprocessable("Changing the email address is not supported yet".into()));
+            }
+        }
+        if attributes.get("phone").is_some_and(|v| !v.is_null()) {
+            return Err(AuthError::Unprocessable("Changing the phone number is not supported yet".into()));
+        }
+        let data = match attributes.get("data") {
+            None | Some(Value::Null) => None,
+            Some(d) => Some(crate::session::check_metadata(Some(d))?),
+        };
+        let new_hash = match attributes.get("password").filter(|v| !v.is_null()) {
+            None => None,
+            Some(p) => {
+                let p = p.as_str().ok_or_else(|| AuthError::validation("password must be a string"))?;
+                let p = password::check_policy(Some(p), s.password_min_length as usize)?;
+                if let Some(old) = db::str_field(&current, "hash").filter(|h| !h.is_empty()) {
+                    if password::verify(p, old) {
+                        return Err(AuthError::SamePassword);
+                    }
+                }
+                Some(password::hash(p, s.argon2_cost())?)
+            }
+        };
+        if data.is_none() && new_hash.is_none() {
+            return user_json(caller.user_id).map(JsonB);
+        }
+        // GoTrue merges `data` into user_metadata key by key; a null value removes the key.
+        let user = db::json(
+            "UPDATE auth.users u SET
+                    raw_user_meta_data = CASE WHEN $2::jsonb IS NULL THEN u.raw_user_meta_data ELSE
+                        (SELECT coalesce(jsonb_object_agg(key, value), '{}')
+                           FROM jsonb_each(coalesce(u.raw_user_meta_data, '{}') || $2::jsonb)
+                          WHERE value <> 'null'::jsonb) END,
+                    encrypted_password = coalesce($3, u.encrypted_password),
+                    updated_at = now()
+              WHERE u.id = $1
+             RETURNING auth._user_json(u)",
+            &[caller.user_id.into(), data.map(JsonB).into(), new_hash.as_deref().into()],
+        )?
+        .ok_or(AuthError::UserNotFound)?;
+        let changed: Vec<&str> = ["data", "password"]
+            .into_iter()
+            .filter(|k| attributes.get(*k).is_some_and(|v| !v.is_null()))
+            .collect();
+        audit::record(
+            Action::UserModified,
+            &caller.user_id.to_string(),
+            db::str_field(&user, "email"),
+            json!({"changed": changed}),
+            &request::current(),
+        )?;
+        Ok(JsonB(user))
+    })
+}
