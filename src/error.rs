@@ -64,7 +64,7 @@ fn from_panic(payload: Box<dyn std::any::Any + Send>) -> AuthError {
         // correctly; they carry no data.
         ERRCODE_QUERY_CANCELED | ERRCODE_ADMIN_SHUTDOWN => caught.rethrow(),
         _ => {
-            pgrx::log!("auth_ext: internal error, SQLSTATE class {:?}", code);
+            pgrx::log!("auth_ext: internal error, SQLSTATE class {:?} {}", code, report.message());
             AuthError::Internal
         }
     }

@@ -16,6 +16,11 @@ mod user;
 
 ::pgrx::pg_module_magic!();
 
+/// The `auth` schema, which every SQL function of the extension lives in (created by
+/// sql/schema.sql; declared here so that pgrx knows it).
+#[pgrx::pg_schema]
+mod auth {}
+
 pgrx::extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);
 pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 

@@ -364,7 +364,7 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
                     'amr', (SELECT coalesce(jsonb_agg(jsonb_build_array(c.authentication_method,
                                         extract(epoch FROM c.updated_at)::bigint) ORDER BY c.updated_at DESC), '[]')
                               FROM auth.mfa_amr_claims c WHERE c.session_id = s.id))
-               FROM s, auth.users u WHERE u.id = $2",
+               FROM s, auth.users u WHERE u.id = $2::uuid",
             &[db::uuid(session_uuid).into(), user_id.as_str().into()],
         )?
         .ok_or(AuthError::RefreshTokenNotFound)?;

@@ -1,0 +1,71 @@
+# Shared by ./run, ./test and .ci/run: install what is missing, build and install the extension,
+# and manage throwaway PostgreSQL 15 clusters under build/. Source it; do not run it.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PG_BIN=/usr/lib/postgresql/15/bin
+PG_CONFIG="$PG_BIN/pg_config"
+PGRX_VERSION=0.18.1
+export PATH="$HOME/.cargo/bin:$PATH"
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+# Runs a command as the postgres user when we are root (PostgreSQL refuses to run as root).
+as_pg() {
+    if [ "$(id -u)" = 0 ]; then sudo -u postgres -- "$@"; else "$@"; fi
+}
+
+ensure_deps() {
+    local missing=()
+    [ -x "$PG_CONFIG" ] || missing+=(postgresql-15 postgresql-server-dev-15)
+    [ -f /usr/lib/postgresql/15/lib/pgxs/src/test/regress/pg_regress ] || missing+=(postgresql-server-dev-15)
+    command -v clang >/dev/null || missing+=(clang libclang-dev)
+    command -v sudo >/dev/null || missing+=(sudo)
+    if [ ${#missing[@]} -gt 0 ]; then
+        say "installing ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq postgresql-15 postgresql-server-dev-15 libclang-dev clang sudo >/dev/null
+    fi
+    # Debian starts a default cluster on 5432; ours use their own ports, so leave it alone.
+    if ! cargo pgrx --version 2>/dev/null | grep -q "$PGRX_VERSION"; then
+        say "installing cargo-pgrx $PGRX_VERSION (about 7 minutes)"
+        cargo install cargo-pgrx --version "$PGRX_VERSION" --locked
+    fi
+    if ! grep -q "pg15" "$HOME/.pgrx/config.toml" 2>/dev/null; then
+        cargo pgrx init --pg15 "$PG_CONFIG" >/dev/null
+    fi
+}
+
+install_extension() {
+    say "building and installing auth_ext (release)"
+    (cd "$ROOT" && cargo pgrx install --release --pg-config "$PG_CONFIG" 2>&1 | grep -vE '^\s+(Compiling|Checking)' | tail -n 5)
+}
+
+# start_cluster <name> <port>: a fresh cluster in build/<name>, listening on localhost:<port>
+# and on a socket in build/<name>/run.
+start_cluster() {
+    local name=$1 port=$2
+    local dir="$ROOT/build/$name"
+    stop_cluster "$name" || true
+    rm -rf "$dir"
+    mkdir -p "$dir/run"
+    [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$ROOT/build"
+    as_pg "$PG_BIN/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    cat >>"$dir/data/postgresql.conf" <<CONF
+port = $port
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$dir/run'
+max_connections = 300
+max_worker_processes = 16
+shared_buffers = 256MB
+log_min_messages = warning
+log_line_prefix = '%m [%p] '
+CONF
+    as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
+}
+
+stop_cluster() {
+    local dir="$ROOT/build/$1"
+    [ -d "$dir/data" ] && as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1
+}
