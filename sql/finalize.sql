@@ -87,3 +87,14 @@ GRANT EXECUTE ON FUNCTION
 TO anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION auth_api.sign_out(text), auth_api.get_user(), auth_api.update_user(jsonb)
 TO authenticated, service_role;
+
+-- Functions that receive passwords, tokens or secrets: when they fail, the server log must not
+-- repeat the statement (it may hold them as literals). The setting applies while the error is
+-- reported, which happens before the transaction's settings are rolled back.
+ALTER FUNCTION auth.sign_up(text, text, jsonb) SET log_min_error_statement = panic;
+ALTER FUNCTION auth.sign_in_with_password(text, text) SET log_min_error_statement = panic;
+ALTER FUNCTION auth.refresh_session(text) SET log_min_error_statement = panic;
+ALTER FUNCTION auth.update_user(jsonb) SET log_min_error_statement = panic;
+ALTER FUNCTION auth.verify_jwt(text) SET log_min_error_statement = panic;
+ALTER FUNCTION auth.sign_jwt(jsonb) SET log_min_error_statement = panic;
+ALTER FUNCTION auth.configure(jsonb) SET log_min_error_statement = panic;

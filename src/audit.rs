@@ -32,10 +32,16 @@ impl Action {
 }
 
 /// The statement, shared with the revocation worker.
-pub const INSERT: &str = "INSERT INTO auth.audit_log_entries (instance_id, id, payload, created_at, ip_address)
+pub const INSERT: &str =
+    "INSERT INTO auth.audit_log_entries (instance_id, id, payload, created_at, ip_address)
      VALUES ('00000000-0000-0000-0000-000000000000', gen_random_uuid(), $1::json, now(), $2)";
 
-pub fn payload(action: Action, user_id: &str, email: Option<&str>, traits: serde_json::Value) -> String {
+pub fn payload(
+    action: Action,
+    user_id: &str,
+    email: Option<&str>,
+    traits: serde_json::Value,
+) -> String {
     let (name, log_type) = action.name_and_type();
     json!({
         "actor_id": user_id,
@@ -57,6 +63,9 @@ pub fn record(
 ) -> AuthResult<()> {
     let payload = payload(action, user_id, email, traits);
     let ip = request.ip.as_deref().unwrap_or("");
-    db::exec(INSERT, &[DatumWithOid::from(payload.as_str()), DatumWithOid::from(ip)])?;
+    db::exec(
+        INSERT,
+        &[DatumWithOid::from(payload.as_str()), DatumWithOid::from(ip)],
+    )?;
     Ok(())
 }

@@ -48,14 +48,20 @@ fn setting_str(name: &CStr) -> Option<String> {
 /// Runs `f` on the cached claims for the current `request.jwt.claims` value, parsing it first
 /// when it changed. `None` when the setting is empty.
 fn with_claims<R>(f: impl FnOnce(&mut Cached) -> R) -> AuthResult<Option<R>> {
-    let Some(text) = setting(CLAIMS_GUC) else { return Ok(None) };
+    let Some(text) = setting(CLAIMS_GUC) else {
+        return Ok(None);
+    };
     CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
         let hit = matches!(&*cache, Some(c) if c.text == text);
         if !hit {
             let parsed = claims::parse(std::str::from_utf8(text).ok())?
                 .expect("a non-empty setting parses to claims or fails");
-            *cache = Some(Cached { text: text.to_vec(), claims: Rc::new(parsed), uid: None });
+            *cache = Some(Cached {
+                text: text.to_vec(),
+                claims: Rc::new(parsed),
+                uid: None,
+            });
         }
         Ok(Some(f(cache.as_mut().expect("filled above"))))
     })
@@ -91,7 +97,10 @@ pub fn current_uid() -> AuthResult<Option<pgrx::Uuid>> {
     }
 }
 
-fn claim_text(pick: fn(&RequestClaims) -> Option<String>, legacy: &CStr) -> AuthResult<Option<String>> {
+fn claim_text(
+    pick: fn(&RequestClaims) -> Option<String>,
+    legacy: &CStr,
+) -> AuthResult<Option<String>> {
     match with_claims(|c| pick(&c.claims))? {
         Some(found) => Ok(found),
         None => Ok(setting_str(legacy)),

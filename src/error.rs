@@ -64,7 +64,11 @@ fn from_panic(payload: Box<dyn std::any::Any + Send>) -> AuthError {
         // correctly; they carry no data.
         ERRCODE_QUERY_CANCELED | ERRCODE_ADMIN_SHUTDOWN => caught.rethrow(),
         _ => {
-            pgrx::log!("auth_ext: internal error, SQLSTATE class {:?} {}", code, report.message());
+            pgrx::log!(
+                "auth_ext: internal error, SQLSTATE class {:?} {}",
+                code,
+                report.message()
+            );
             AuthError::Internal
         }
     }
@@ -101,8 +105,8 @@ fn raise(err: AuthError) -> ! {
         if let Some(hint) = hint {
             errhint(PERCENT_S, hint);
         }
-        errfinish(c"auth_ext".as_ptr(), 0, c"auth_ext".as_ptr());
+        // No source location: it would only say "auth_ext" and clutter every client.
+        errfinish(std::ptr::null(), 0, std::ptr::null());
     }
     unreachable!("errfinish(ERROR) does not return")
 }
-

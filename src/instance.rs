@@ -31,7 +31,12 @@ thread_local! {
 }
 
 pub fn register_invalidation_callback() {
-    unsafe { pg_sys::CacheRegisterRelcacheCallback(Some(on_relcache_invalidation), pg_sys::Datum::from(0)) };
+    unsafe {
+        pg_sys::CacheRegisterRelcacheCallback(
+            Some(on_relcache_invalidation),
+            pg_sys::Datum::from(0),
+        )
+    };
 }
 
 #[pg_guard]
@@ -87,7 +92,8 @@ fn load() -> AuthResult<Instance> {
         )))
     })
     .map_err(|_| AuthError::Internal)?;
-    let Some((Some(settings), Some(refresh_token_key), Some(kid), Some(secret), Some(c), Some(k))) = row
+    let Some((Some(settings), Some(refresh_token_key), Some(kid), Some(secret), Some(c), Some(k))) =
+        row
     else {
         pgrx::log!("auth_ext: auth.config or the current signing key is missing");
         return Err(AuthError::Internal);

@@ -20,17 +20,25 @@ fn sign_jwt(claims: Option<JsonB>) -> String {
         let inst = instance::get()?;
         let mut claims = match claims {
             Some(JsonB(Value::Object(map))) => map,
-            _ => return Err(AuthError::validation("sign_jwt expects a JSON object of claims")),
+            _ => {
+                return Err(AuthError::validation(
+                    "sign_jwt expects a JSON object of claims",
+                ))
+            }
         };
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
         claims.entry("iat").or_insert(now.into());
-        claims.entry("exp").or_insert((now + inst.settings.jwt_exp).into());
+        claims
+            .entry("exp")
+            .or_insert((now + inst.settings.jwt_exp).into());
         let claims = Value::Object(claims);
         if claims.to_string().len() > MAX_CLAIMS_BYTES {
-            return Err(AuthError::validation(format!("claims must be at most {MAX_CLAIMS_BYTES} bytes of JSON")));
+            return Err(AuthError::validation(format!(
+                "claims must be at most {MAX_CLAIMS_BYTES} bytes of JSON"
+            )));
         }
         jwt::sign(&inst.signing_key, &claims)
     })

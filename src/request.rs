@@ -20,7 +20,9 @@ pub fn current() -> RequestInfo {
         return RequestInfo::default();
     }
     let text = unsafe { CStr::from_ptr(ptr) }.to_string_lossy();
-    let Ok(headers) = serde_json::from_str::<Value>(&text) else { return RequestInfo::default() };
+    let Ok(headers) = serde_json::from_str::<Value>(&text) else {
+        return RequestInfo::default();
+    };
     let header = |name: &str| headers.get(name).and_then(Value::as_str);
     let ip = header("x-forwarded-for")
         .and_then(|v| v.split(',').next())

@@ -8,8 +8,8 @@
 
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime};
 use pgrx::datum::DatumWithOid;
-use pgrx::prelude::*;
 use pgrx::pg_sys;
+use pgrx::prelude::*;
 use serde_json::json;
 
 use crate::audit::{self, Action};
@@ -23,7 +23,11 @@ const REVOKE_TOKENS: &str = "UPDATE auth.refresh_tokens SET revoked = true, upda
 /// the caller's error still stands; the tokens then stay usable, which is logged loudly.
 pub fn revoke_session_tokens(session_id: uuid::Uuid, user_id: &str, req: &RequestInfo) {
     let db_oid = unsafe { pg_sys::MyDatabaseId };
-    let extra = format!("{} {session_id} {user_id} {}", db_oid.to_u32(), req.ip.as_deref().unwrap_or("-"));
+    let extra = format!(
+        "{} {session_id} {user_id} {}",
+        db_oid.to_u32(),
+        req.ip.as_deref().unwrap_or("-")
+    );
     let started = BackgroundWorkerBuilder::new("auth_ext refresh-token family revocation")
         .set_library("auth_ext")
         .set_function("auth_ext_revoke_family")
@@ -51,16 +55,23 @@ pub fn revoke_session_tokens(session_id: uuid::Uuid, user_id: &str, req: &Reques
 pub extern "C-unwind" fn auth_ext_revoke_family(_arg: pg_sys::Datum) {
     let extra = BackgroundWorker::get_extra().to_owned();
     let mut parts = extra.split(' ');
-    let (Some(db_oid), Some(session_id), Some(user_id), Some(ip)) =
-        (parts.next().and_then(|o| o.parse::<u32>().ok()), parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(db_oid), Some(session_id), Some(user_id), Some(ip)) = (
+        parts.next().and_then(|o| o.parse::<u32>().ok()),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
         return;
     };
     BackgroundWorker::connect_worker_to_spi_by_oid(Some(pg_sys::Oid::from(db_oid)), None);
     let ip = if ip == "-" { "" } else { ip };
     BackgroundWorker::transaction(|| {
+        // Never wait long on a row the requesting transaction itself may hold (it waits for us).
+        let _ = Spi::run("SET LOCAL lock_timeout = '5s'");
         let revoked = Spi::connect_mut(|client| {
-            client.update(REVOKE_TOKENS, None, &[DatumWithOid::from(session_id)]).map(|t| t.len())
+            client
+                .update(REVOKE_TOKENS, None, &[DatumWithOid::from(session_id)])
+                .map(|t| t.len())
         })
         .unwrap_or(0);
         if revoked > 0 {

@@ -61,12 +61,22 @@ fn token_response(
     };
     let claims = jwt::access_token_claims(&user, &ctx);
     let access_token = jwt::sign(&inst.signing_key, &claims)?;
-    Ok(jwt::session_response(access_token, refresh_token, &ctx, user))
+    Ok(jwt::session_response(
+        access_token,
+        refresh_token,
+        &ctx,
+        user,
+    ))
 }
 
 /// Creates a session and its first refresh token for a user who just authenticated by `method`,
 /// records the login, and returns the token response.
-fn start_session(inst: &Instance, user_id: pgrx::Uuid, method: &str, req: &RequestInfo) -> AuthResult<Value> {
+fn start_session(
+    inst: &Instance,
+    user_id: pgrx::Uuid,
+    method: &str,
+    req: &RequestInfo,
+) -> AuthResult<Value> {
     let session_id = uuid::Uuid::new_v4();
     let refresh_token = refresh::generate();
     let row = db::json(
@@ -108,12 +118,23 @@ fn start_session(inst: &Instance, user_id: pgrx::Uuid, method: &str, req: &Reque
         json!({"provider": "email"}),
         req,
     )?;
-    token_response(inst, user, &session_id.to_string(), "aal1", &[(method.to_owned(), created)], refresh_token)
+    token_response(
+        inst,
+        user,
+        &session_id.to_string(),
+        "aal1",
+        &[(method.to_owned(), created)],
+        refresh_token,
+    )
 }
 
 #[pg_extern(schema = "auth", security_definer)]
 #[search_path(pg_catalog, pg_temp)]
-fn sign_up(email: Option<&str>, password: Option<&str>, data: default!(Option<JsonB>, "'{}'")) -> JsonB {
+fn sign_up(
+    email: Option<&str>,
+    password: Option<&str>,
+    data: default!(Option<JsonB>, "'{}'"),
+) -> JsonB {
     guard(|| {
         let inst = instance::get()?;
         let s = &inst.settings;
@@ -261,7 +282,8 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
             &[hash.as_str().into()],
         )?
         .ok_or(AuthError::RefreshTokenNotFound)?;
-        let session_id = db::str_field(&token, "session_id").ok_or(AuthError::RefreshTokenNotFound)?;
+        let session_id =
+            db::str_field(&token, "session_id").ok_or(AuthError::RefreshTokenNotFound)?;
         let session_uuid = uuid::Uuid::parse_str(session_id).map_err(|_| AuthError::Internal)?;
         // One lock per session serialises every refresh of it: concurrent callers queue here,
         // then read what the winner wrote. Nothing else is locked first, so nothing deadlocks.
@@ -272,7 +294,7 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
                     'expired', (s.not_after IS NOT NULL AND s.not_after <= now())
                         OR ($2::bigint IS NOT NULL AND s.created_at + make_interval(secs => $2) <= now())
                         OR ($3::bigint IS NOT NULL
-                            AND coalesce(s.refreshed_at::timestamptz, s.created_at) + make_interval(secs => $3) <= now()),
+                            AND coalesce(s.refreshed_at AT TIME ZONE 'UTC', s.created_at) + make_interval(secs => $3) <= now()),
                     'user_gone', u.id IS NULL OR u.deleted_at IS NOT NULL,
                     'banned', coalesce(u.banned_until > now(), false),
                     'revoked', t.revoked,
@@ -305,7 +327,9 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
         if db::bool_field(&state, "banned") {
             return Err(AuthError::UserBanned);
         }
-        let user_id = db::str_field(&state, "user_id").ok_or(AuthError::Internal)?.to_owned();
+        let user_id = db::str_field(&state, "user_id")
+            .ok_or(AuthError::Internal)?
+            .to_owned();
         let active = state.get("active").filter(|a| !a.is_null());
         let key = &inst.refresh_token_key;
 
@@ -327,7 +351,9 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
                 )?;
                 Outcome::Issue { token: child }
             } else {
-                Outcome::Issue { token: presented.to_owned() }
+                Outcome::Issue {
+                    token: presented.to_owned(),
+                }
             }
         } else {
             match active {
@@ -338,7 +364,10 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
                     // The parent of the current token (a client that lost the response) may
                     // always retry; older tokens only within the reuse interval.
                     let reachable = is_parent || db::bool_field(&state, "recent");
-                    match reachable.then(|| refresh::find_descendant(key, presented, active_hash)).flatten() {
+                    match reachable
+                        .then(|| refresh::find_descendant(key, presented, active_hash))
+                        .flatten()
+                    {
                         Some(current) => Outcome::Issue { token: current },
                         None => Outcome::Reused,
                     }
@@ -395,7 +424,9 @@ fn sign_out(scope: default!(Option<&str>, "'global'")) {
     guard(|| {
         let scope = scope.unwrap_or("global");
         if !matches!(scope, "global" | "local" | "others") {
-            return Err(AuthError::validation("scope must be one of global, local, others"));
+            return Err(AuthError::validation(
+                "scope must be one of global, local, others",
+            ));
         }
         let caller = crate::user::caller()?;
         let sql = match scope {

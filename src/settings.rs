@@ -21,7 +21,8 @@ fn settings() -> JsonB {
 #[search_path(pg_catalog, pg_temp)]
 fn configure(changes: Option<JsonB>) -> JsonB {
     guard(|| {
-        let changes = changes.ok_or_else(|| AuthError::validation("configure expects a JSON object of settings"))?;
+        let changes = changes
+            .ok_or_else(|| AuthError::validation("configure expects a JSON object of settings"))?;
         let current = instance::get()?.settings.clone();
         let change = current.apply(&changes.0)?;
         db::exec(
@@ -37,9 +38,13 @@ fn configure(changes: Option<JsonB>) -> JsonB {
 }
 
 fn replace_signing_secret(secret: &[u8]) -> AuthResult<()> {
+    // Two statements: within one, the unique index on the current key still sees the old row.
     db::exec(
-        "WITH gone AS (DELETE FROM auth.signing_keys WHERE status = 'current')
-         INSERT INTO auth.signing_keys (kid, algorithm, secret, status) VALUES ($1, 'HS256', $2, 'current')",
+        "DELETE FROM auth.signing_keys WHERE status = 'current'",
+        &[],
+    )?;
+    db::exec(
+        "INSERT INTO auth.signing_keys (kid, algorithm, secret, status) VALUES ($1, 'HS256', $2, 'current')",
         &[uuid::Uuid::new_v4().to_string().as_str().into(), secret.to_vec().into()],
     )?;
     Ok(())
@@ -64,7 +69,10 @@ fn _install_secrets() {
     guard(|| {
         db::exec(
             "INSERT INTO auth.config (settings, refresh_token_key) VALUES ($1, $2)",
-            &[JsonB(Settings::default().to_json()).into(), random::bytes::<32>().to_vec().into()],
+            &[
+                JsonB(Settings::default().to_json()).into(),
+                random::bytes::<32>().to_vec().into(),
+            ],
         )?;
         replace_signing_secret(random::token_string().as_bytes())
     })

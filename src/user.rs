@@ -26,7 +26,11 @@ pub fn caller() -> AuthResult<Caller> {
         Some(s) if !s.is_empty() => Some(db::uuid(claims::parse_uuid("session_id", s)?)),
         _ => None,
     };
-    Ok(Caller { user_id, session_id, email: claims.email.clone() })
+    Ok(Caller {
+        user_id,
+        session_id,
+        email: claims.email.clone(),
+    })
 }
 
 /// The GoTrue user object of a (non-deleted) user.
@@ -68,7 +72,11 @@ fn update_user(attributes: Option<JsonB>) -> JsonB {
     guard(|| {
         let attributes = match attributes {
             Some(JsonB(v @ Value::Object(_))) => v,
-            _ => return Err(AuthError::validation("update_user expects a JSON object of attributes")),
+            _ => {
+                return Err(AuthError::validation(
+                    "update_user expects a JSON object of attributes",
+                ))
+            }
         };
         let caller = signed_in_caller()?;
         let inst = instance::get()?;
@@ -81,14 +89,21 @@ fn update_user(attributes: Option<JsonB>) -> JsonB {
         .ok_or(AuthError::UserNotFound)?;
 
         if let Some(new_email) = attributes.get("email").filter(|v| !v.is_null()) {
-            let same = new_email.as_str().map(|e| e.trim().to_lowercase()).as_deref()
+            let same = new_email
+                .as_str()
+                .map(|e| e.trim().to_lowercase())
+                .as_deref()
                 == db::str_field(&current, "email");
             if !same {
-                return Err(AuthError::Unprocessable("Changing the email address is not supported yet".into()));
+                return Err(AuthError::Unprocessable(
+                    "Changing the email address is not supported yet".into(),
+                ));
             }
         }
         if attributes.get("phone").is_some_and(|v| !v.is_null()) {
-            return Err(AuthError::Unprocessable("Changing the phone number is not supported yet".into()));
+            return Err(AuthError::Unprocessable(
+                "Changing the phone number is not supported yet".into(),
+            ));
         }
         let data = match attributes.get("data") {
             None | Some(Value::Null) => None,
@@ -97,7 +112,9 @@ fn update_user(attributes: Option<JsonB>) -> JsonB {
         let new_hash = match attributes.get("password").filter(|v| !v.is_null()) {
             None => None,
             Some(p) => {
-                let p = p.as_str().ok_or_else(|| AuthError::validation("password must be a string"))?;
+                let p = p
+                    .as_str()
+                    .ok_or_else(|| AuthError::validation("password must be a string"))?;
                 let p = password::check_policy(Some(p), s.password_min_length as usize)?;
                 if let Some(old) = db::str_field(&current, "hash").filter(|h| !h.is_empty()) {
                     if password::verify(p, old) {
@@ -121,7 +138,11 @@ fn update_user(attributes: Option<JsonB>) -> JsonB {
                     updated_at = now()
               WHERE u.id = $1
              RETURNING auth._user_json(u)",
-            &[caller.user_id.into(), data.map(JsonB).into(), new_hash.as_deref().into()],
+            &[
+                caller.user_id.into(),
+                data.map(JsonB).into(),
+                new_hash.as_deref().into(),
+            ],
         )?
         .ok_or(AuthError::UserNotFound)?;
         let changed: Vec<&str> = ["data", "password"]

@@ -16,20 +16,35 @@ pub struct RequestClaims {
 /// Parses the `request.jwt.claims` text. Empty or missing means "no claims" (`Ok(None)`), as in
 /// Supabase; anything else must be a JSON object.
 pub fn parse(text: Option<&str>) -> AuthResult<Option<RequestClaims>> {
-    let Some(text) = text.filter(|t| !t.is_empty()) else { return Ok(None) };
+    let Some(text) = text.filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
     let raw: Value = serde_json::from_str(text)
         .map_err(|_| AuthError::bad_jwt("request.jwt.claims is not valid JSON"))?;
     if !raw.is_object() {
-        return Err(AuthError::bad_jwt("request.jwt.claims is not a JSON object"));
+        return Err(AuthError::bad_jwt(
+            "request.jwt.claims is not a JSON object",
+        ));
     }
-    let field = |k: &str| raw.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
-    Ok(Some(RequestClaims { sub: field("sub"), role: field("role"), email: field("email"), raw }))
+    let field = |k: &str| {
+        raw.get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    Ok(Some(RequestClaims {
+        sub: field("sub"),
+        role: field("role"),
+        email: field("email"),
+        raw,
+    }))
 }
 
 /// `sub` as a UUID; a `sub` that is not one is an error rather than a silent NULL, as in
 /// Supabase where the cast fails.
 pub fn parse_uuid(claim: &str, value: &str) -> AuthResult<uuid::Uuid> {
-    uuid::Uuid::parse_str(value).map_err(|_| AuthError::bad_jwt(format!("the {claim} claim is not a UUID")))
+    uuid::Uuid::parse_str(value)
+        .map_err(|_| AuthError::bad_jwt(format!("the {claim} claim is not a UUID")))
 }
 
 #[cfg(test)]
@@ -44,10 +59,15 @@ mod tests {
 
     #[test]
     fn fields() {
-        let c = parse(Some(r#"{"sub":"5f1c6a52-3a52-4a9e-9c43-0f3c1f9e4a11","role":"authenticated","email":""}"#))
-            .unwrap()
-            .unwrap();
-        assert_eq!(c.sub.as_deref(), Some("5f1c6a52-3a52-4a9e-9c43-0f3c1f9e4a11"));
+        let c = parse(Some(
+            r#"{"sub":"5f1c6a52-3a52-4a9e-9c43-0f3c1f9e4a11","role":"authenticated","email":""}"#,
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            c.sub.as_deref(),
+            Some("5f1c6a52-3a52-4a9e-9c43-0f3c1f9e4a11")
+        );
         assert_eq!(c.role.as_deref(), Some("authenticated"));
         assert_eq!(c.email, None, "empty strings count as missing");
     }

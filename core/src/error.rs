@@ -16,7 +16,10 @@ pub enum AuthError {
     /// 422 `validation_failed`: input understood but not acceptable (e.g. a 2 KB password).
     Unprocessable(String),
     /// 422 `weak_password`, with the reasons (`length`, `characters`, ...).
-    WeakPassword { message: String, reasons: Vec<&'static str> },
+    WeakPassword {
+        message: String,
+        reasons: Vec<&'static str>,
+    },
     /// 422 `same_password`.
     SamePassword,
     /// 400 `invalid_credentials`: unknown email or wrong password, indistinguishably.
@@ -66,12 +69,20 @@ impl AuthError {
     pub fn status(&self) -> u16 {
         use AuthError::*;
         match self {
-            Validation(_) | InvalidCredentials | EmailNotConfirmed | UserBanned
-            | RefreshTokenNotFound | RefreshTokenAlreadyUsed | SessionExpired => 400,
+            Validation(_)
+            | InvalidCredentials
+            | EmailNotConfirmed
+            | UserBanned
+            | RefreshTokenNotFound
+            | RefreshTokenAlreadyUsed
+            | SessionExpired => 400,
             NoAuthorization | BadJwt(_) => 401,
             SessionNotFound | UserNotFound | NotAdmin => 403,
             Conflict => 409,
-            Unprocessable(_) | WeakPassword { .. } | SamePassword | UserAlreadyExists
+            Unprocessable(_)
+            | WeakPassword { .. }
+            | SamePassword
+            | UserAlreadyExists
             | SignupDisabled => 422,
             Internal => 500,
             ReadOnly => 503,
@@ -126,8 +137,9 @@ impl AuthError {
             NoAuthorization => "This endpoint requires a valid Bearer token".into(),
             BadJwt(m) => format!("invalid JWT: {m}"),
             NotAdmin => "User not allowed".into(),
-            Conflict => "Concurrent requests on the same session could not be serialised; retry"
-                .into(),
+            Conflict => {
+                "Concurrent requests on the same session could not be serialised; retry".into()
+            }
             ReadOnly => "auth_ext cannot write here: the database is read-only".into(),
             Internal => "Unexpected failure in auth_ext".into(),
         }
@@ -146,7 +158,13 @@ impl AuthError {
 
 impl fmt::Display for AuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}): {}", self.sqlstate(), self.code(), self.message())
+        write!(
+            f,
+            "{} ({}): {}",
+            self.sqlstate(),
+            self.code(),
+            self.message()
+        )
     }
 }
 
@@ -176,7 +194,10 @@ mod tests {
 
     #[test]
     fn weak_password_hint_is_a_json_array() {
-        let e = AuthError::WeakPassword { message: "too short".into(), reasons: vec!["length"] };
+        let e = AuthError::WeakPassword {
+            message: "too short".into(),
+            reasons: vec!["length"],
+        };
         assert_eq!(e.hint().as_deref(), Some(r#"["length"]"#));
         assert_eq!(e.status(), 422);
         assert_eq!(e.code(), "weak_password");

@@ -21,7 +21,9 @@ pub struct HsKey {
 
 impl std::fmt::Debug for HsKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HsKey").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("HsKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -40,7 +42,11 @@ impl Verifier {
         validation.validate_aud = false;
         validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp"]);
-        Verifier { key, decoding, validation }
+        Verifier {
+            key,
+            decoding,
+            validation,
+        }
     }
 
     pub fn kid(&self) -> &str {
@@ -53,32 +59,60 @@ impl Verifier {
             return Err(AuthError::bad_jwt("the token is empty"));
         }
         if token.len() > MAX_TOKEN_BYTES {
-            return Err(AuthError::bad_jwt(format!("the token is larger than {MAX_TOKEN_BYTES} bytes")));
+            return Err(AuthError::bad_jwt(format!(
+                "the token is larger than {MAX_TOKEN_BYTES} bytes"
+            )));
         }
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|_| AuthError::bad_jwt("the token is malformed"))?;
+        let header = jsonwebtoken::decode_header(token).map_err(|_| header_error(token))?;
         if header.alg != Algorithm::HS256 {
             return Err(AuthError::bad_jwt("the token's algorithm is not accepted"));
         }
         if let Some(kid) = &header.kid {
             if kid != &self.key.kid {
-                return Err(AuthError::bad_jwt("the token's signing key (kid) is unknown"));
+                return Err(AuthError::bad_jwt(
+                    "the token's signing key (kid) is unknown",
+                ));
             }
         }
         let data = jsonwebtoken::decode::<Value>(token, &self.decoding, &self.validation)
             .map_err(|e| AuthError::bad_jwt(describe(e.kind())))?;
         if !data.claims.is_object() {
-            return Err(AuthError::bad_jwt("the token's claims are not a JSON object"));
+            return Err(AuthError::bad_jwt(
+                "the token's claims are not a JSON object",
+            ));
         }
         if let Some(iat) = data.claims.get("iat") {
             let now = jsonwebtoken::get_current_timestamp() as f64;
             match iat.as_f64() {
                 Some(t) if t <= now + LEEWAY_SECONDS as f64 => {}
-                Some(_) => return Err(AuthError::bad_jwt("the token was issued in the future (iat)")),
+                Some(_) => {
+                    return Err(AuthError::bad_jwt(
+                        "the token was issued in the future (iat)",
+                    ))
+                }
                 None => return Err(AuthError::bad_jwt("the iat claim is not a number")),
             }
         }
         Ok(data.claims)
+    }
+}
+
+/// Why a header did not parse: an algorithm we do not know (`none`, ...) is named as such.
+fn header_error(token: &str) -> AuthError {
+    use base64::Engine;
+    let alg = token
+        .split('.')
+        .next()
+        .and_then(|h| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(h)
+                .ok()
+        })
+        .and_then(|h| serde_json::from_slice::<Value>(&h).ok())
+        .and_then(|h| h.get("alg").cloned());
+    match alg {
+        Some(_) => AuthError::bad_jwt("the token's algorithm is not accepted"),
+        None => AuthError::bad_jwt("the token is malformed"),
     }
 }
 
@@ -122,7 +156,11 @@ pub struct TokenContext<'a> {
 pub fn access_token_claims(user: &Value, ctx: &TokenContext) -> Value {
     let s = |k: &str| user.get(k).cloned().unwrap_or(Value::Null);
     let str_or = |k: &str, d: &str| {
-        user.get(k).and_then(Value::as_str).filter(|v| !v.is_empty()).unwrap_or(d).to_owned()
+        user.get(k)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .unwrap_or(d)
+            .to_owned()
     };
     json!({
         "iss": ctx.issuer,
@@ -143,7 +181,12 @@ pub fn access_token_claims(user: &Value, ctx: &TokenContext) -> Value {
 }
 
 /// The GoTrue token response.
-pub fn session_response(access_token: String, refresh_token: String, ctx: &TokenContext, user: Value) -> Value {
+pub fn session_response(
+    access_token: String,
+    refresh_token: String,
+    ctx: &TokenContext,
+    user: Value,
+) -> Value {
     json!({
         "access_token": access_token,
         "token_type": "bearer",
@@ -159,7 +202,10 @@ mod tests {
     use super::*;
 
     fn key() -> HsKey {
-        HsKey { kid: "k1".into(), secret: b"a-very-long-secret-of-at-least-32-chars".to_vec() }
+        HsKey {
+            kid: "k1".into(),
+            secret: b"a-very-long-secret-of-at-least-32-chars".to_vec(),
+        }
     }
 
     fn now() -> i64 {
@@ -187,17 +233,30 @@ mod tests {
         assert!(e.message().contains("signature"), "{e}");
 
         let expired = sign(&key(), &json!({"exp": now() - 120})).unwrap();
-        assert!(v.verify(&expired).unwrap_err().message().contains("expired"));
+        assert!(v
+            .verify(&expired)
+            .unwrap_err()
+            .message()
+            .contains("expired"));
         let within_leeway = sign(&key(), &json!({"exp": now() - 5})).unwrap();
         assert!(v.verify(&within_leeway).is_ok());
         let future = sign(&key(), &json!({"exp": now() + 600, "nbf": now() + 300})).unwrap();
         assert!(v.verify(&future).unwrap_err().message().contains("nbf"));
         let no_exp = sign(&key(), &json!({"sub": "u"})).unwrap();
         assert!(v.verify(&no_exp).unwrap_err().message().contains("exp"));
-        let other = HsKey { kid: "k1".into(), secret: b"another-secret-another-secret-another".to_vec() };
-        assert!(v.verify(&sign(&other, &json!({"exp": now() + 60})).unwrap()).is_err());
-        let other_kid = HsKey { kid: "k2".into(), secret: key().secret };
-        assert!(v.verify(&sign(&other_kid, &json!({"exp": now() + 60})).unwrap())
+        let other = HsKey {
+            kid: "k1".into(),
+            secret: b"another-secret-another-secret-another".to_vec(),
+        };
+        assert!(v
+            .verify(&sign(&other, &json!({"exp": now() + 60})).unwrap())
+            .is_err());
+        let other_kid = HsKey {
+            kid: "k2".into(),
+            secret: key().secret,
+        };
+        assert!(v
+            .verify(&sign(&other_kid, &json!({"exp": now() + 60})).unwrap())
             .unwrap_err()
             .message()
             .contains("kid"));
@@ -206,7 +265,16 @@ mod tests {
     #[test]
     fn rejects_garbage_without_echoing_it() {
         let v = Verifier::new(key());
-        for bad in ["", "abc", "a.b.c", "....", "eyJhbGciOiJub25lIn0.e30.", &"x".repeat(MAX_TOKEN_BYTES + 1)] {
+        let none = v.verify("eyJhbGciOiJub25lIn0.e30.").unwrap_err();
+        assert!(none.message().contains("algorithm"), "{none}");
+        for bad in [
+            "",
+            "abc",
+            "a.b.c",
+            "....",
+            "eyJhbGciOiJub25lIn0.e30.",
+            &"x".repeat(MAX_TOKEN_BYTES + 1),
+        ] {
             let e = v.verify(bad).unwrap_err();
             assert_eq!(e.code(), "bad_jwt");
             if bad.len() > 3 {
@@ -221,11 +289,32 @@ mod tests {
             "email": "a@b.co", "phone": "", "app_metadata": {"provider": "email"},
             "user_metadata": {"n": 1}, "is_anonymous": false});
         let amr = [("password".to_string(), 100)];
-        let ctx = TokenContext { issuer: "iss", session_id: "s1", aal: "aal1", amr: &amr, now: 1000,
-            lifetime: 3600, default_aud: "authenticated" };
+        let ctx = TokenContext {
+            issuer: "iss",
+            session_id: "s1",
+            aal: "aal1",
+            amr: &amr,
+            now: 1000,
+            lifetime: 3600,
+            default_aud: "authenticated",
+        };
         let c = access_token_claims(&user, &ctx);
-        for k in ["iss", "sub", "aud", "exp", "iat", "email", "phone", "app_metadata",
-            "user_metadata", "role", "aal", "amr", "session_id", "is_anonymous"] {
+        for k in [
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "iat",
+            "email",
+            "phone",
+            "app_metadata",
+            "user_metadata",
+            "role",
+            "aal",
+            "amr",
+            "session_id",
+            "is_anonymous",
+        ] {
             assert!(c.get(k).is_some(), "missing {k}");
         }
         assert_eq!(c["exp"], 4600);

@@ -18,7 +18,11 @@ pub struct Argon2Cost {
 
 impl Default for Argon2Cost {
     fn default() -> Self {
-        Argon2Cost { m_cost: 19456, t_cost: 2, p_cost: 1 }
+        Argon2Cost {
+            m_cost: 19456,
+            t_cost: 2,
+            p_cost: 1,
+        }
     }
 }
 
@@ -88,19 +92,25 @@ pub fn verify(password: &str, stored: &str) -> bool {
         return bcrypt::verify(password, stored).unwrap_or(false);
     }
     match PasswordHash::new(stored) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }
 
 /// True when a stored hash is not argon2id with exactly the configured cost.
 pub fn needs_rehash(stored: &str, cost: Argon2Cost) -> bool {
-    let Ok(parsed) = PasswordHash::new(stored) else { return true };
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return true;
+    };
     if parsed.algorithm.as_str() != "argon2id" {
         return true;
     }
     match Params::try_from(&parsed) {
-        Ok(p) => p.m_cost() != cost.m_cost || p.t_cost() != cost.t_cost || p.p_cost() != cost.p_cost,
+        Ok(p) => {
+            p.m_cost() != cost.m_cost || p.t_cost() != cost.t_cost || p.p_cost() != cost.p_cost
+        }
         Err(_) => true,
     }
 }
@@ -109,7 +119,11 @@ pub fn needs_rehash(stored: &str, cost: Argon2Cost) -> bool {
 mod tests {
     use super::*;
 
-    const CHEAP: Argon2Cost = Argon2Cost { m_cost: 256, t_cost: 1, p_cost: 1 };
+    const CHEAP: Argon2Cost = Argon2Cost {
+        m_cost: 256,
+        t_cost: 1,
+        p_cost: 1,
+    };
 
     #[test]
     fn hash_then_verify() {
@@ -153,8 +167,14 @@ mod tests {
 
     #[test]
     fn policy() {
-        assert!(matches!(check_policy(None, 8), Err(AuthError::Unprocessable(_))));
-        assert!(matches!(check_policy(Some(""), 8), Err(AuthError::Unprocessable(_))));
+        assert!(matches!(
+            check_policy(None, 8),
+            Err(AuthError::Unprocessable(_))
+        ));
+        assert!(matches!(
+            check_policy(Some(""), 8),
+            Err(AuthError::Unprocessable(_))
+        ));
         let e = check_policy(Some("short"), 8).unwrap_err();
         assert_eq!(e.code(), "weak_password");
         assert_eq!(e.hint().unwrap(), "[\"length\"]");

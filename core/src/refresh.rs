@@ -33,7 +33,8 @@ pub fn hash(token: &str) -> String {
 
 /// The token that replaces `parent` when it is rotated.
 pub fn derive_child(key: &[u8], parent: &str) -> String {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts any key length");
+    let mut mac =
+        <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts any key length");
     mac.update(b"auth_ext refresh token child v1\0");
     mac.update(parent.as_bytes());
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
@@ -86,9 +87,18 @@ mod tests {
         let t1 = derive_child(&key, &t0);
         let t2 = derive_child(&key, &t1);
         let t3 = derive_child(&key, &t2);
-        assert_eq!(find_descendant(&key, &t0, &hash(&t1)).as_deref(), Some(t1.as_str()));
-        assert_eq!(find_descendant(&key, &t0, &hash(&t3)).as_deref(), Some(t3.as_str()));
-        assert_eq!(find_descendant(&key, &t2, &hash(&t3)).as_deref(), Some(t3.as_str()));
+        assert_eq!(
+            find_descendant(&key, &t0, &hash(&t1)).as_deref(),
+            Some(t1.as_str())
+        );
+        assert_eq!(
+            find_descendant(&key, &t0, &hash(&t3)).as_deref(),
+            Some(t3.as_str())
+        );
+        assert_eq!(
+            find_descendant(&key, &t2, &hash(&t3)).as_deref(),
+            Some(t3.as_str())
+        );
         // never backwards, never itself, never with another key
         assert_eq!(find_descendant(&key, &t3, &hash(&t1)), None);
         assert_eq!(find_descendant(&key, &t1, &hash(&t1)), None);

@@ -88,7 +88,9 @@ impl Settings {
     /// Validates `changes` (a JSON object of setting → new value) against these settings.
     pub fn apply(&self, changes: &Value) -> AuthResult<Change> {
         let Some(changes) = changes.as_object() else {
-            return Err(AuthError::validation("configure expects a JSON object of settings"));
+            return Err(AuthError::validation(
+                "configure expects a JSON object of settings",
+            ));
         };
         let mut merged: Map<String, Value> = match self.to_json() {
             Value::Object(m) => m,
@@ -101,14 +103,20 @@ impl Settings {
                 continue;
             }
             let Some(slot) = merged.get_mut(key) else {
-                return Err(AuthError::validation(format!("unknown setting \"{}\"", shorten(key))));
+                return Err(AuthError::validation(format!(
+                    "unknown setting \"{}\"",
+                    shorten(key)
+                )));
             };
             check_value(key, value)?;
             *slot = value.clone();
         }
         let settings: Settings = serde_json::from_value(Value::Object(merged))
             .map_err(|e| AuthError::validation(format!("invalid settings: {e}")))?;
-        Ok(Change { settings, jwt_secret })
+        Ok(Change {
+            settings,
+            jwt_secret,
+        })
     }
 }
 
@@ -132,14 +140,18 @@ fn check_secret(value: &Value) -> AuthResult<String> {
 fn int_in(key: &str, value: &Value, lo: i64, hi: i64) -> AuthResult<()> {
     match value.as_i64() {
         Some(n) if value.is_i64() && (lo..=hi).contains(&n) => Ok(()),
-        _ => Err(AuthError::validation(format!("{key} must be an integer between {lo} and {hi}"))),
+        _ => Err(AuthError::validation(format!(
+            "{key} must be an integer between {lo} and {hi}"
+        ))),
     }
 }
 
 fn text(key: &str, value: &Value, max: usize) -> AuthResult<()> {
     match value.as_str() {
         Some(s) if !s.is_empty() && s.len() <= max => Ok(()),
-        _ => Err(AuthError::validation(format!("{key} must be a non-empty string of at most {max} bytes"))),
+        _ => Err(AuthError::validation(format!(
+            "{key} must be a non-empty string of at most {max} bytes"
+        ))),
     }
 }
 
@@ -153,7 +165,9 @@ fn check_value(key: &str, value: &Value) -> AuthResult<()> {
             if value.is_boolean() {
                 Ok(())
             } else {
-                Err(AuthError::validation(format!("{key} must be true or false")))
+                Err(AuthError::validation(format!(
+                    "{key} must be true or false"
+                )))
             }
         }
         "password_min_length" => int_in(key, value, 6, 1024),
@@ -169,7 +183,10 @@ fn check_value(key: &str, value: &Value) -> AuthResult<()> {
         "argon2_memory_kib" => int_in(key, value, 1024, 1_048_576),
         "argon2_iterations" => int_in(key, value, 1, 16),
         "argon2_parallelism" => int_in(key, value, 1, 16),
-        _ => Err(AuthError::validation(format!("unknown setting \"{}\"", shorten(key)))),
+        _ => Err(AuthError::validation(format!(
+            "unknown setting \"{}\"",
+            shorten(key)
+        ))),
     }
 }
 
@@ -182,7 +199,11 @@ mod tests {
     fn defaults_round_trip() {
         let s = Settings::default();
         assert_eq!(Settings::from_stored(&s.to_json()).unwrap(), s);
-        assert_eq!(Settings::from_stored(&json!({})).unwrap(), s, "missing keys take defaults");
+        assert_eq!(
+            Settings::from_stored(&json!({})).unwrap(),
+            s,
+            "missing keys take defaults"
+        );
         assert_eq!(s.jwt_exp, 3600);
         assert_eq!(s.refresh_token_reuse_interval, 10);
         assert_eq!(s.argon2_cost(), Argon2Cost::default());
@@ -198,7 +219,10 @@ mod tests {
         assert!(c.settings.disable_signup);
         assert_eq!(c.settings.sessions_timebox, Some(86400));
         assert!(c.jwt_secret.is_none());
-        let off = c.settings.apply(&json!({"sessions_timebox": null})).unwrap();
+        let off = c
+            .settings
+            .apply(&json!({"sessions_timebox": null}))
+            .unwrap();
         assert_eq!(off.settings.sessions_timebox, None);
     }
 
@@ -209,7 +233,9 @@ mod tests {
         let c = s.apply(&json!({ "jwt_secret": secret })).unwrap();
         assert_eq!(c.jwt_secret.as_deref(), Some(secret.as_str()));
         assert!(!c.settings.to_json().to_string().contains(&secret));
-        let e = s.apply(&json!({"jwt_secret": "too-short-secret"})).unwrap_err();
+        let e = s
+            .apply(&json!({"jwt_secret": "too-short-secret"}))
+            .unwrap_err();
         assert!(!e.message().contains("too-short-secret"));
         assert!(s.apply(&json!({"jwt_secret": 42})).is_err());
     }

@@ -1,0 +1,79 @@
+-- auth.sign_jwt, auth.verify_jwt and auth.configure (settings, the adopted jwt_secret).
+\set VERBOSITY verbose
+\set SHOW_CONTEXT never
+BEGIN;
+-- sign_jwt fills iat and exp; verify_jwt returns the claims
+SELECT auth.sign_jwt('{"role": "service_role", "iss": "supabase"}') AS t \gset
+SELECT c->>'role' AS role, (c->>'exp')::bigint - (c->>'iat')::bigint AS lifetime FROM auth.verify_jwt(:'t') c;
+SELECT auth.sign_jwt('{"role": "anon", "exp": 1}') AS expired \gset
+
+-- everything invalid raises PT401 bad_jwt saying which check failed, without echoing the token
+SAVEPOINT s;
+SELECT auth.verify_jwt(:'expired');
+ROLLBACK TO s;
+SELECT auth.verify_jwt(split_part(:'t', '.', 1) || '.' || split_part(:'t', '.', 2) || '.' || 'AAAA' || substr(split_part(:'t', '.', 3), 5));
+ROLLBACK TO s;
+-- a payload swapped for another token's keeps the first signature
+SELECT auth.verify_jwt(split_part(:'t', '.', 1) || '.' || split_part(auth.sign_jwt('{"role": "postgres"}'), '.', 2) || '.' || split_part(:'t', '.', 3));
+ROLLBACK TO s;
+-- alg none
+SELECT auth.verify_jwt('eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJyb2xlIjoic2VydmljZV9yb2xlIiwiZXhwIjo5OTk5OTk5OTk5fQ.');
+ROLLBACK TO s;
+SELECT auth.verify_jwt('');
+ROLLBACK TO s;
+SELECT auth.verify_jwt(NULL);
+ROLLBACK TO s;
+SELECT auth.verify_jwt('garbage');
+ROLLBACK TO s;
+SELECT auth.verify_jwt('a.b.c');
+ROLLBACK TO s;
+SELECT auth.verify_jwt(repeat('A', 20000));
+ROLLBACK TO s;
+SELECT auth.sign_jwt('[1]');
+ROLLBACK TO s;
+SELECT auth.sign_jwt(jsonb_build_object('big', repeat('x', 13000)));
+ROLLBACK TO s;
+
+-- only the owner and service_role may mint tokens; anyone may verify
+\set VERBOSITY default
+SET LOCAL ROLE anon;
+SELECT auth.sign_jwt('{"role": "service_role"}');
+ROLLBACK TO s;
+SET LOCAL ROLE authenticated;
+SELECT auth.sign_jwt('{"role": "service_role"}');
+ROLLBACK TO s;
+SET LOCAL ROLE service_role;
+SELECT auth.sign_jwt('{"role": "anon"}') IS NOT NULL AS service_role_can_sign;
+SET LOCAL ROLE anon;
+SELECT auth.verify_jwt(:'t')->>'role' AS anon_can_verify;
+SELECT auth.configure('{"jwt_exp": 60}');
+ROLLBACK TO s;
+\set VERBOSITY verbose
+
+-- configure: validation of names and types
+SELECT auth.configure('{"jwt_exp": "3600"}');
+ROLLBACK TO s;
+SELECT auth.configure('{"no_such_setting": true}');
+ROLLBACK TO s;
+SELECT auth.configure('{"disable_signup": "yes"}');
+ROLLBACK TO s;
+SELECT auth.configure('[]');
+ROLLBACK TO s;
+SELECT auth.configure(NULL);
+ROLLBACK TO s;
+SELECT auth.configure('{"jwt_secret": "too-short"}');
+ROLLBACK TO s;
+SELECT c->'jwt_exp' AS jwt_exp, c->'jwt_aud' AS jwt_aud, c ? 'jwt_secret' AS shows_secret
+  FROM auth.configure('{"jwt_exp": 900, "jwt_aud": "my-app"}') c;
+SELECT (auth.verify_jwt(auth.sign_jwt('{}'))->>'exp')::bigint - extract(epoch FROM now())::bigint BETWEEN 890 AND 910 AS new_lifetime_used;
+
+-- adopting an existing PostgREST/Supabase secret: tokens minted elsewhere with it (no kid) verify,
+-- and tokens signed with the replaced key stop verifying.
+-- The token is HS256 over {"role":"anon","exp":4102444800} with the secret below.
+SELECT auth.configure('{"jwt_secret": "super-secret-jwt-token-with-at-least-32-characters-long"}') ? 'jwt_secret' AS shows_secret;
+SELECT auth.postgrest_jwt_secret();
+SELECT auth.verify_jwt('eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJyb2xlIjoiYW5vbiIsImV4cCI6NDEwMjQ0NDgwMH0.1HClai70rRoID7sHlpx3OMtLzsrctt16DjEX9xyUytI');
+SAVEPOINT s2;
+SELECT auth.verify_jwt(:'t');
+ROLLBACK TO s2;
+ROLLBACK;
