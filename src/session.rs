@@ -287,6 +287,13 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
         let session_uuid = uuid::Uuid::parse_str(session_id).map_err(|_| AuthError::Internal)?;
         // One lock per session serialises every refresh of it: concurrent callers queue here,
         // then read what the winner wrote. Nothing else is locked first, so nothing deadlocks.
+        // The state is read by a second statement: under READ COMMITTED only a new statement
+        // sees what the transaction we waited for committed (a join in the locking statement
+        // would still show the token as unrevoked).
+        db::exec(
+            "SELECT 1 FROM auth.sessions WHERE id = $1 FOR UPDATE",
+            &[db::uuid(session_uuid).into()],
+        )?;
         let state = db::json(
             "SELECT jsonb_build_object(
                     'user_id', s.user_id,
@@ -306,8 +313,7 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
                FROM auth.sessions s
                JOIN auth.refresh_tokens t ON t.session_id = s.id AND t.id = $4
                LEFT JOIN auth.users u ON u.id = s.user_id
-              WHERE s.id = $1
-                FOR UPDATE OF s",
+              WHERE s.id = $1",
             &[
                 db::uuid(session_uuid).into(),
                 s.sessions_timebox.into(),
