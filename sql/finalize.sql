@@ -33,7 +33,9 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA auth FROM PUBLIC;
 GRANT USAGE ON SCHEMA auth TO anon, authenticated, service_role;
 
 -- RLS helpers: policies are evaluated with the querying role's rights, so everyone needs them.
-GRANT EXECUTE ON FUNCTION auth.uid(), auth.role(), auth.email(), auth.jwt() TO PUBLIC;
+-- authenticate() verifies a token before trusting it; jwks() is public by nature.
+GRANT EXECUTE ON FUNCTION auth.uid(), auth.role(), auth.email(), auth.jwt(), auth.authenticate(text), auth.jwks()
+TO PUBLIC;
 
 -- The user-facing flows (SECURITY DEFINER, search_path pinned).
 GRANT EXECUTE ON FUNCTION
@@ -47,8 +49,9 @@ GRANT EXECUTE ON FUNCTION
 TO anon, authenticated, service_role;
 
 -- Service-only: minting arbitrary tokens and reading settings.
-GRANT EXECUTE ON FUNCTION auth.sign_jwt(jsonb), auth.settings() TO service_role;
--- auth.configure(), auth.postgrest_jwt_secret() and the _internal functions: owner only.
+GRANT EXECUTE ON FUNCTION auth.sign_jwt(jsonb), auth.settings(), auth.signing_keys() TO service_role;
+-- Owner only: auth.configure(), auth.postgrest_jwt_secret(), auth.create_signing_key(),
+-- auth.import_signing_key(), auth.set_signing_key_status() and the _internal functions.
 
 -- The schema PostgREST exposes (db-schemas = "public, auth_api"); `auth` itself stays private.
 -- Thin SECURITY INVOKER wrappers: the rights are those of the auth.* functions they call.
@@ -79,11 +82,16 @@ CREATE FUNCTION auth_api.update_user(attributes jsonb)
 RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT auth.update_user(attributes) $$;
 
+CREATE FUNCTION auth_api.jwks()
+RETURNS jsonb LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT auth.jwks() $$;
+
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA auth_api FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
     auth_api.sign_up(text, text, jsonb),
     auth_api.sign_in_with_password(text, text),
-    auth_api.refresh_session(text)
+    auth_api.refresh_session(text),
+    auth_api.jwks()
 TO anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION auth_api.sign_out(text), auth_api.get_user(), auth_api.update_user(jsonb)
 TO authenticated, service_role;
@@ -98,3 +106,5 @@ ALTER FUNCTION auth.update_user(jsonb) SET log_min_error_statement = panic;
 ALTER FUNCTION auth.verify_jwt(text) SET log_min_error_statement = panic;
 ALTER FUNCTION auth.sign_jwt(jsonb) SET log_min_error_statement = panic;
 ALTER FUNCTION auth.configure(jsonb) SET log_min_error_statement = panic;
+ALTER FUNCTION auth.authenticate(text) SET log_min_error_statement = panic;
+ALTER FUNCTION auth.import_signing_key(text, text) SET log_min_error_statement = panic;

@@ -146,13 +146,22 @@ CREATE TABLE auth.config (
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 
--- Private: signing keys. Exactly one is `current` (signs); `previous` keys only verify.
+-- Private: the key ring. States as Supabase names them: standby (published, not signing) ->
+-- current (exactly one; signs) -> previous (verifies only) -> revoked (rejected).
+-- HS256 keys hold `secret`; asymmetric keys hold `private_key` (DER: PKCS#8 for ES256 and EdDSA,
+-- PKCS#1 for RS256; NULL for an imported public key, which can never be current) and `public_jwk`.
 CREATE TABLE auth.signing_keys (
     kid text PRIMARY KEY,
-    algorithm text NOT NULL CHECK (algorithm = 'HS256'),
-    secret bytea NOT NULL CHECK (length(secret) >= 32),
-    status text NOT NULL CHECK (status IN ('current', 'previous')),
-    created_at timestamptz NOT NULL DEFAULT now()
+    algorithm text NOT NULL CHECK (algorithm IN ('HS256', 'RS256', 'ES256', 'EdDSA')),
+    status text NOT NULL CHECK (status IN ('standby', 'current', 'previous', 'revoked')),
+    secret bytea CHECK (length(secret) >= 32),
+    private_key bytea,
+    public_jwk jsonb,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    CHECK ((algorithm = 'HS256') = (secret IS NOT NULL)),
+    CHECK ((algorithm = 'HS256') = (public_jwk IS NULL)),
+    CHECK (status <> 'current' OR secret IS NOT NULL OR private_key IS NOT NULL)
 );
 CREATE UNIQUE INDEX signing_keys_one_current ON auth.signing_keys (status) WHERE status = 'current';
 

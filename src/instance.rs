@@ -1,15 +1,20 @@
-//! The per-backend cache of what every call needs: settings, signing keys and the refresh-token
-//! chain key, loaded with one query and kept until a change to `auth.config` or
+//! The per-backend cache of what every call needs: settings, the key ring and the refresh-token
+//! chain key, loaded with two queries and kept until a change to `auth.config` or
 //! `auth.signing_keys` invalidates it.
 //!
 //! Invalidation rides on Postgres' relcache machinery: a statement trigger on both tables calls
 //! `CacheInvalidateRelcacheByRelid`, which reaches this backend at its next command and every
 //! other backend when the change commits, through the callback registered in `_PG_init`.
+//!
+//! The helpers run with the caller's rights (`anon` cannot read `auth.config`), so loading, and
+//! the few other reads of private tables made on a caller's behalf, run as the extension's owner
+//! through [`as_owner`], the same switch a SECURITY DEFINER function makes.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use auth_core::jwt::{HsKey, Verifier};
+use auth_core::jwt::{KeyRing, KeyStatus};
+use auth_core::keys::{Alg, KeyMaterial};
 use auth_core::settings::Settings;
 use auth_core::AuthError;
 use pgrx::prelude::*;
@@ -20,14 +25,16 @@ use crate::error::AuthResult;
 pub struct Instance {
     pub settings: Settings,
     pub refresh_token_key: Vec<u8>,
-    pub signing_key: HsKey,
-    pub verifier: Verifier,
+    pub ring: KeyRing,
+    /// OIDs of `settings.trusted_roles` that exist.
+    pub trusted_role_oids: Vec<pg_sys::Oid>,
 }
 
 thread_local! {
     static CACHE: RefCell<Option<Rc<Instance>>> = const { RefCell::new(None) };
     /// OIDs of auth.config and auth.signing_keys, for the invalidation callback.
     static WATCHED: Cell<(pg_sys::Oid, pg_sys::Oid)> = const { Cell::new((pg_sys::InvalidOid, pg_sys::InvalidOid)) };
+    static OWNER: Cell<pg_sys::Oid> = const { Cell::new(pg_sys::InvalidOid) };
 }
 
 pub fn register_invalidation_callback() {
@@ -63,18 +70,61 @@ pub fn get() -> AuthResult<Rc<Instance>> {
     if let Some(found) = CACHE.with(|c| c.borrow().clone()) {
         return Ok(found);
     }
-    let loaded = Rc::new(load()?);
+    let loaded = Rc::new(as_owner(load)?);
     CACHE.with(|c| *c.borrow_mut() = Some(loaded.clone()));
     Ok(loaded)
 }
 
+/// Runs `f` with the extension owner's rights, restoring the caller's afterwards (also when
+/// `f` unwinds; a Postgres error's abort restores them as well).
+pub fn as_owner<T>(f: impl FnOnce() -> AuthResult<T>) -> AuthResult<T> {
+    let owner = match OWNER.get() {
+        o if o != pg_sys::InvalidOid => o,
+        _ => {
+            let o = Spi::get_one::<pg_sys::Oid>(
+                "SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'auth_ext'",
+            )
+            .ok()
+            .flatten()
+            .ok_or(AuthError::Internal)?;
+            OWNER.set(o);
+            o
+        }
+    };
+    let (mut user, mut context) = (pg_sys::InvalidOid, 0);
+    unsafe {
+        pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
+        pg_sys::SetUserIdAndSecContext(
+            owner,
+            context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
+        );
+    }
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    unsafe { pg_sys::SetUserIdAndSecContext(user, context) };
+    match outcome {
+        Ok(r) => r,
+        Err(payload) => std::panic::resume_unwind(payload),
+    }
+}
+
+type KeyRow = (
+    String,
+    String,
+    String,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+    Option<JsonB>,
+);
+
 fn load() -> AuthResult<Instance> {
-    let row = Spi::connect(|client| {
+    let spi = |e: pgrx::spi::SpiError| {
+        pgrx::log!("auth_ext: loading the instance failed: {e:?}");
+        AuthError::Internal
+    };
+    let (settings, refresh_token_key, config_oid, keys_oid) = Spi::connect(|client| {
         let t = client.select(
-            "SELECT c.settings, c.refresh_token_key, k.kid, k.secret,
-                    'auth.config'::regclass::oid, 'auth.signing_keys'::regclass::oid
-               FROM auth.config c, auth.signing_keys k
-              WHERE k.status = 'current'",
+            "SELECT c.settings, c.refresh_token_key, 'auth.config'::regclass::oid, 'auth.signing_keys'::regclass::oid
+               FROM auth.config c",
             Some(1),
             &[],
         )?;
@@ -85,26 +135,57 @@ fn load() -> AuthResult<Instance> {
         Ok::<_, pgrx::spi::SpiError>(Some((
             t.get::<JsonB>(1)?,
             t.get::<Vec<u8>>(2)?,
-            t.get::<String>(3)?,
-            t.get::<Vec<u8>>(4)?,
-            t.get::<pg_sys::Oid>(5)?,
-            t.get::<pg_sys::Oid>(6)?,
+            t.get::<pg_sys::Oid>(3)?,
+            t.get::<pg_sys::Oid>(4)?,
         )))
     })
-    .map_err(|_| AuthError::Internal)?;
-    let Some((Some(settings), Some(refresh_token_key), Some(kid), Some(secret), Some(c), Some(k))) =
-        row
-    else {
-        pgrx::log!("auth_ext: auth.config or the current signing key is missing");
-        return Err(AuthError::Internal);
-    };
-    WATCHED.set((c, k));
+    .map_err(spi)?
+    .and_then(|(a, b, c, d)| Some((a?, b?, c?, d?)))
+    .ok_or(AuthError::Internal)?;
+    let rows: Vec<KeyRow> = Spi::connect(|client| {
+        let mut out = Vec::new();
+        for row in client.select(
+            "SELECT kid, algorithm, status, secret, private_key, public_jwk FROM auth.signing_keys ORDER BY created_at",
+            None,
+            &[],
+        )? {
+            out.push((
+                row.get::<String>(1)?.unwrap_or_default(),
+                row.get::<String>(2)?.unwrap_or_default(),
+                row.get::<String>(3)?.unwrap_or_default(),
+                row.get::<Vec<u8>>(4)?,
+                row.get::<Vec<u8>>(5)?,
+                row.get::<JsonB>(6)?,
+            ));
+        }
+        Ok::<_, pgrx::spi::SpiError>(out)
+    })
+    .map_err(spi)?;
+    WATCHED.set((config_oid, keys_oid));
     let settings = Settings::from_stored(&settings.0)?;
-    let signing_key = HsKey { kid, secret };
+    let mut entries = Vec::with_capacity(rows.len());
+    for (kid, alg, status, secret, private_der, public_jwk) in rows {
+        let material = KeyMaterial {
+            alg: Alg::parse(&alg)?,
+            secret,
+            private_der,
+            public_jwk: public_jwk.map(|j| j.0),
+        };
+        entries.push((kid, KeyStatus::parse(&status)?, material));
+    }
+    let ring = KeyRing::new(entries)?;
+    ring.current()?;
+    let trusted_role_oids = settings
+        .trusted_roles
+        .iter()
+        .filter_map(|name| std::ffi::CString::new(name.as_str()).ok())
+        .map(|name| unsafe { pg_sys::get_role_oid(name.as_ptr(), true) })
+        .filter(|oid| *oid != pg_sys::InvalidOid)
+        .collect();
     Ok(Instance {
         settings,
         refresh_token_key,
-        verifier: Verifier::new(signing_key.clone()),
-        signing_key,
+        ring,
+        trusted_role_oids,
     })
 }

@@ -1,6 +1,6 @@
 //! `auth.sign_jwt` and `auth.verify_jwt`: the SQL face of the signing keys.
 
-use auth_core::{jwt, AuthError};
+use auth_core::AuthError;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::Value;
@@ -40,7 +40,7 @@ fn sign_jwt(claims: Option<JsonB>) -> String {
                 "claims must be at most {MAX_CLAIMS_BYTES} bytes of JSON"
             )));
         }
-        jwt::sign(&inst.signing_key, &claims)
+        inst.ring.sign(&claims)
     })
 }
 
@@ -52,6 +52,8 @@ fn verify_jwt(token: Option<&str>) -> JsonB {
     guard(|| {
         let token = token.ok_or_else(|| AuthError::bad_jwt("the token is missing"))?;
         let inst = instance::get()?;
-        inst.verifier.verify(token).map(JsonB)
+        inst.ring
+            .verify(token, &inst.settings.verify_options(), crate::now())
+            .map(JsonB)
     })
 }

@@ -8,6 +8,7 @@ mod db;
 mod error;
 mod instance;
 mod jwt;
+mod keyring;
 mod request;
 mod revoke;
 mod session;
@@ -27,4 +28,13 @@ pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 #[pgrx::pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     instance::register_invalidation_callback();
+    claims::register_transaction_callback();
+}
+
+/// Unix time in seconds, for token timestamps.
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }

@@ -17,12 +17,7 @@ const INSTANCE_ID: &str = "00000000-0000-0000-0000-000000000000";
 /// `data` / `user_metadata` larger than this is refused.
 pub const MAX_METADATA_BYTES: usize = 64 * 1024;
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
+use crate::now;
 
 /// Validates user metadata: a JSON object of bounded size.
 pub fn check_metadata(data: Option<&Value>) -> AuthResult<Value> {
@@ -60,7 +55,7 @@ fn token_response(
         default_aud: &s.jwt_aud,
     };
     let claims = jwt::access_token_claims(&user, &ctx);
-    let access_token = jwt::sign(&inst.signing_key, &claims)?;
+    let access_token = inst.ring.sign(&claims)?;
     Ok(jwt::session_response(
         access_token,
         refresh_token,
@@ -447,6 +442,7 @@ fn sign_out(scope: default!(Option<&str>, "'global'")) {
             return Err(AuthError::NoAuthorization);
         }
         db::exec(sql, &[caller.user_id.into(), caller.session_id.into()])?;
+        crate::claims::forget_session_checks();
         audit::record(
             Action::Logout,
             &caller.user_id.to_string(),

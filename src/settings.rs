@@ -1,13 +1,16 @@
 //! `auth.settings()`, `auth.configure()` and the secrets created at install time.
 
+use auth_core::jwt::KeyStatus;
+use auth_core::keys::{self, Alg};
 use auth_core::settings::Settings;
 use auth_core::{random, AuthError};
 use pgrx::prelude::*;
 use pgrx::{pg_sys, JsonB};
 
 use crate::db;
-use crate::error::{guard, AuthResult};
+use crate::error::guard;
 use crate::instance;
+use crate::keyring;
 
 #[pg_extern(schema = "auth", stable, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
@@ -15,8 +18,9 @@ fn settings() -> JsonB {
     guard(|| Ok(JsonB(instance::get()?.settings.to_json())))
 }
 
-/// Applies validated changes and returns the new settings. `jwt_secret` is write-only: it
-/// replaces the HS256 signing key and never appears in any output.
+/// Applies validated changes and returns the new settings. `jwt_secret` is write-only: it adopts
+/// an HS256 secret and never appears in any output. A new `jwt_signing_algorithm` rotates to a
+/// key of that algorithm.
 #[pg_extern(schema = "auth")]
 #[search_path(pg_catalog, pg_temp)]
 fn configure(changes: Option<JsonB>) -> JsonB {
@@ -29,40 +33,22 @@ fn configure(changes: Option<JsonB>) -> JsonB {
             "UPDATE auth.config SET settings = $1, updated_at = now()",
             &[JsonB(change.settings.to_json()).into()],
         )?;
+        instance::forget();
+        let alg = change.settings.signing_alg();
         if let Some(secret) = change.jwt_secret {
-            replace_signing_secret(secret.as_bytes())?;
+            keyring::adopt_hs256_secret(&secret, alg)?;
+        }
+        if changes.0.get("jwt_signing_algorithm").is_some() {
+            keyring::switch_algorithm(alg)?;
         }
         instance::forget();
         Ok(JsonB(instance::get()?.settings.to_json()))
     })
 }
 
-fn replace_signing_secret(secret: &[u8]) -> AuthResult<()> {
-    // Two statements: within one, the unique index on the current key still sees the old row.
-    db::exec(
-        "DELETE FROM auth.signing_keys WHERE status = 'current'",
-        &[],
-    )?;
-    db::exec(
-        "INSERT INTO auth.signing_keys (kid, algorithm, secret, status) VALUES ($1, 'HS256', $2, 'current')",
-        &[uuid::Uuid::new_v4().to_string().as_str().into(), secret.to_vec().into()],
-    )?;
-    Ok(())
-}
-
-/// The HS256 secret as text, for PostgREST's `jwt-secret`. Owner only.
-#[pg_extern(schema = "auth", stable)]
-#[search_path(pg_catalog, pg_temp)]
-fn postgrest_jwt_secret() -> String {
-    guard(|| {
-        let inst = instance::get()?;
-        String::from_utf8(inst.signing_key.secret.clone())
-            .map_err(|_| AuthError::validation("the signing secret is not text"))
-    })
-}
-
-/// Called once by the install script: the refresh-token chain key and a random HS256 secret
-/// (256 bits, as a 43-character string so that it can be pasted into postgrest.conf).
+/// Called once by the install script: the refresh-token chain key, an ES256 key that signs
+/// (Supabase's recommendation) and an HS256 secret that only verifies, for tokens minted by
+/// PostgREST-style tooling (256 bits, as a 43-character string that pastes into configs).
 #[pg_extern(schema = "auth")]
 #[search_path(pg_catalog, pg_temp)]
 fn _install_secrets() {
@@ -74,7 +60,9 @@ fn _install_secrets() {
                 random::bytes::<32>().to_vec().into(),
             ],
         )?;
-        replace_signing_secret(random::token_string().as_bytes())
+        keyring::store(&keys::generate(Alg::ES256)?, KeyStatus::Current)?;
+        keyring::store(&keys::generate(Alg::HS256)?, KeyStatus::Previous)?;
+        Ok(())
     })
 }
 

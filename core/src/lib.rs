@@ -7,6 +7,7 @@ pub mod claims;
 pub mod email;
 pub mod error;
 pub mod jwt;
+pub mod keys;
 pub mod password;
 pub mod random;
 pub mod refresh;

@@ -30,6 +30,22 @@ pub struct Settings {
     pub argon2_memory_kib: i64,
     pub argon2_iterations: i64,
     pub argon2_parallelism: i64,
+    /// Algorithm of the key that signs new tokens; changing it rotates to a key of that kind.
+    pub jwt_signing_algorithm: String,
+    /// Clock skew tolerated on exp/nbf/iat, seconds.
+    pub jwt_leeway: i64,
+    /// When set, verification requires this `aud`.
+    pub jwt_verify_aud: Option<String>,
+    /// When set, verification requires this `iss`.
+    pub jwt_verify_iss: Option<String>,
+    /// `any`: the helpers trust whatever `request.jwt.claims` holds (Supabase's behaviour).
+    /// `verified`: only claims set by `auth.authenticate()` or by a session of `trusted_roles`.
+    pub claims_trust: String,
+    /// Login roles whose sessions may set `request.jwt.claims` directly (PostgREST's).
+    pub trusted_roles: Vec<String>,
+    /// Access tokens die with their session (sign-out, expiry) or user (ban, deletion) at once,
+    /// rather than at `exp`.
+    pub revocable_access_tokens: bool,
 }
 
 impl Default for Settings {
@@ -50,6 +66,13 @@ impl Default for Settings {
             argon2_memory_kib: cost.m_cost as i64,
             argon2_iterations: cost.t_cost as i64,
             argon2_parallelism: cost.p_cost as i64,
+            jwt_signing_algorithm: "ES256".into(),
+            jwt_leeway: crate::jwt::DEFAULT_LEEWAY_SECONDS,
+            jwt_verify_aud: None,
+            jwt_verify_iss: None,
+            claims_trust: "any".into(),
+            trusted_roles: vec!["authenticator".into()],
+            revocable_access_tokens: false,
         }
     }
 }
@@ -75,6 +98,18 @@ impl Settings {
 
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).expect("settings serialise")
+    }
+
+    pub fn verify_options(&self) -> crate::jwt::VerifyOptions {
+        crate::jwt::VerifyOptions {
+            leeway: self.jwt_leeway,
+            audience: self.jwt_verify_aud.clone(),
+            issuer: self.jwt_verify_iss.clone(),
+        }
+    }
+
+    pub fn signing_alg(&self) -> crate::keys::Alg {
+        crate::keys::Alg::parse(&self.jwt_signing_algorithm).unwrap_or(crate::keys::Alg::ES256)
     }
 
     pub fn argon2_cost(&self) -> Argon2Cost {
@@ -161,7 +196,40 @@ fn check_value(key: &str, value: &Value) -> AuthResult<()> {
         "jwt_exp" => int_in(key, value, 120, 7 * DAY),
         "jwt_aud" => text(key, value, 255),
         "jwt_issuer" | "site_url" => text(key, value, 2048),
-        "disable_signup" | "mailer_autoconfirm" | "refresh_token_rotation_enabled" => {
+        "jwt_signing_algorithm" => {
+            crate::keys::Alg::parse(value.as_str().unwrap_or("")).map(|_| ())
+        }
+        "jwt_leeway" => int_in(key, value, 0, 300),
+        "jwt_verify_aud" | "jwt_verify_iss" => {
+            if value.is_null() {
+                Ok(())
+            } else {
+                text(key, value, 2048)
+            }
+        }
+        "claims_trust" => match value.as_str() {
+            Some("any" | "verified") => Ok(()),
+            _ => Err(AuthError::validation(
+                "claims_trust must be \"any\" or \"verified\"",
+            )),
+        },
+        "trusted_roles" => match value.as_array() {
+            Some(roles)
+                if roles.len() <= 64
+                    && roles
+                        .iter()
+                        .all(|r| r.as_str().is_some_and(|s| !s.is_empty() && s.len() <= 63)) =>
+            {
+                Ok(())
+            }
+            _ => Err(AuthError::validation(
+                "trusted_roles must be an array of role names",
+            )),
+        },
+        "disable_signup"
+        | "mailer_autoconfirm"
+        | "refresh_token_rotation_enabled"
+        | "revocable_access_tokens" => {
             if value.is_boolean() {
                 Ok(())
             } else {
@@ -255,6 +323,13 @@ mod tests {
             json!({"refresh_token_reuse_interval": -1}),
             json!({"argon2_memory_kib": 1}),
             json!({"sessions_timebox": false}),
+            json!({"jwt_signing_algorithm": "none"}),
+            json!({"jwt_signing_algorithm": "HS512"}),
+            json!({"claims_trust": "some"}),
+            json!({"trusted_roles": "authenticator"}),
+            json!({"trusted_roles": [1]}),
+            json!({"jwt_leeway": 3600}),
+            json!({"revocable_access_tokens": "yes"}),
             json!([1, 2]),
             json!("jwt_exp"),
         ] {

@@ -67,13 +67,5 @@ SELECT c->'jwt_exp' AS jwt_exp, c->'jwt_aud' AS jwt_aud, c ? 'jwt_secret' AS sho
   FROM auth.configure('{"jwt_exp": 900, "jwt_aud": "my-app"}') c;
 SELECT (auth.verify_jwt(auth.sign_jwt('{}'))->>'exp')::bigint - extract(epoch FROM now())::bigint BETWEEN 890 AND 910 AS new_lifetime_used;
 
--- adopting an existing PostgREST/Supabase secret: tokens minted elsewhere with it (no kid) verify,
--- and tokens signed with the replaced key stop verifying.
--- The token is HS256 over {"role":"anon","exp":4102444800} with the secret below.
-SELECT auth.configure('{"jwt_secret": "super-secret-jwt-token-with-at-least-32-characters-long"}') ? 'jwt_secret' AS shows_secret;
-SELECT auth.postgrest_jwt_secret();
-SELECT auth.verify_jwt('eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJyb2xlIjoiYW5vbiIsImV4cCI6NDEwMjQ0NDgwMH0.1HClai70rRoID7sHlpx3OMtLzsrctt16DjEX9xyUytI');
-SAVEPOINT s2;
-SELECT auth.verify_jwt(:'t');
-ROLLBACK TO s2;
+-- adopting a PostgREST secret and key rotation: see keys.sql
 ROLLBACK;

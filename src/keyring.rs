@@ -1,0 +1,202 @@
+//! The key ring's SQL face: creating, importing and rotating signing keys (owner only), the
+//! public JWKS, and the `jwt-secret` PostgREST needs.
+//!
+//! Rotation never leaves a moment without a signing key: a key becomes `current` in the same
+//! transaction that moves the old current key to `previous`, and the current key cannot be
+//! moved anywhere else directly.
+
+use auth_core::jwt::KeyStatus;
+use auth_core::keys::{self, Alg, KeyMaterial};
+use auth_core::AuthError;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::Value;
+
+use crate::db;
+use crate::error::{guard, AuthResult};
+use crate::instance;
+
+/// Stores a key in `status`; returns its new kid.
+pub fn store(material: &KeyMaterial, status: KeyStatus) -> AuthResult<String> {
+    let kid = uuid::Uuid::new_v4().to_string();
+    db::exec(
+        "INSERT INTO auth.signing_keys (kid, algorithm, status, secret, private_key, public_jwk)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        &[
+            kid.as_str().into(),
+            material.alg.as_str().into(),
+            status.as_str().into(),
+            material.secret.clone().into(),
+            material.private_der.clone().into(),
+            material.public_jwk.clone().map(JsonB).into(),
+        ],
+    )?;
+    Ok(kid)
+}
+
+fn status_of(kid: &str) -> AuthResult<(KeyStatus, bool)> {
+    let row = db::json(
+        "SELECT jsonb_build_object('status', status, 'can_sign', secret IS NOT NULL OR private_key IS NOT NULL)
+           FROM auth.signing_keys WHERE kid = $1 FOR UPDATE",
+        &[kid.into()],
+    )?
+    .ok_or_else(|| AuthError::validation("no signing key has this kid"))?;
+    Ok((
+        KeyStatus::parse(db::str_field(&row, "status").unwrap_or(""))?,
+        db::bool_field(&row, "can_sign"),
+    ))
+}
+
+/// Moves `kid` to `to`, enforcing the lifecycle.
+pub fn set_status(kid: &str, to: KeyStatus) -> AuthResult<()> {
+    let (from, can_sign) = status_of(kid)?;
+    use KeyStatus::*;
+    match (from, to) {
+        (a, b) if a == b => return Ok(()),
+        (Revoked, _) => return Err(AuthError::validation("a revoked key cannot be used again")),
+        (Current, _) => {
+            return Err(AuthError::validation(
+                "the current key cannot be moved directly: make another key current first",
+            ))
+        }
+        (_, Current) if !can_sign => {
+            return Err(AuthError::validation(
+                "this key has no private part and cannot sign",
+            ))
+        }
+        (_, Current) => {
+            db::exec("UPDATE auth.signing_keys SET status = 'previous', updated_at = now() WHERE status = 'current'", &[])?;
+            // The setting names the algorithm that signs; keep it true to the key that does.
+            db::exec(
+                "UPDATE auth.config SET settings = jsonb_set(settings, '{jwt_signing_algorithm}',
+                        to_jsonb((SELECT algorithm FROM auth.signing_keys WHERE kid = $1)))",
+                &[kid.into()],
+            )?;
+        }
+        (Previous, Standby) => {
+            return Err(AuthError::validation(
+                "a previous key cannot go back to standby",
+            ))
+        }
+        _ => {}
+    }
+    db::exec(
+        "UPDATE auth.signing_keys SET status = $2, updated_at = now() WHERE kid = $1",
+        &[kid.into(), to.as_str().into()],
+    )?;
+    instance::forget();
+    Ok(())
+}
+
+/// Makes a signing key of `alg` current: a standby key of that algorithm if there is one,
+/// otherwise a new one.
+pub fn switch_algorithm(alg: Alg) -> AuthResult<()> {
+    let inst = instance::get()?;
+    if inst.ring.current()?.material.alg == alg {
+        return Ok(());
+    }
+    // Prefer a prepared standby key, then the newest verify-only key of that algorithm (an
+    // adopted HS256 secret), before minting a new one.
+    let usable = |status: KeyStatus| {
+        inst.ring
+            .keys()
+            .iter()
+            .filter(|k| k.status == status && k.material.alg == alg && k.material.can_sign())
+            .map(|k| k.kid.clone())
+            .last()
+    };
+    let kid = match usable(KeyStatus::Standby).or_else(|| usable(KeyStatus::Previous)) {
+        Some(kid) => kid,
+        None => store(&keys::generate(alg)?, KeyStatus::Standby)?,
+    };
+    set_status(&kid, KeyStatus::Current)
+}
+
+/// Adopts an existing HS256 secret (PostgREST's or Supabase's `jwt-secret`) so the tokens signed
+/// with it keep verifying. It replaces the other HS256 keys; it signs only when HS256 is the
+/// signing algorithm.
+pub fn adopt_hs256_secret(secret: &str, signing_alg: Alg) -> AuthResult<()> {
+    let material = keys::import(secret, Some(Alg::HS256))?;
+    db::exec(
+        "UPDATE auth.signing_keys SET status = 'revoked', updated_at = now()
+          WHERE algorithm = 'HS256' AND status IN ('standby', 'previous')",
+        &[],
+    )?;
+    let kid = store(&material, KeyStatus::Standby)?;
+    if signing_alg == Alg::HS256 {
+        set_status(&kid, KeyStatus::Current)
+    } else {
+        set_status(&kid, KeyStatus::Previous)
+    }
+}
+
+/// A new key of `alg` (ES256, RS256, EdDSA or HS256) in standby; returns its kid. Owner only.
+#[pg_extern(schema = "auth")]
+#[search_path(pg_catalog, pg_temp)]
+fn create_signing_key(alg: Option<&str>) -> String {
+    guard(|| {
+        let alg = Alg::parse(alg.unwrap_or(""))?;
+        store(&keys::generate(alg)?, KeyStatus::Standby)
+    })
+}
+
+/// Imports a key in standby: a JWK (public or private), a PEM key, or with alg 'HS256' a plain
+/// secret of at least 32 characters. Returns its kid. Owner only.
+#[pg_extern(schema = "auth")]
+#[search_path(pg_catalog, pg_temp)]
+fn import_signing_key(key: Option<&str>, alg: default!(Option<&str>, "NULL")) -> String {
+    guard(|| {
+        let key = key
+            .filter(|k| !k.trim().is_empty())
+            .ok_or_else(|| AuthError::validation("a key is required"))?;
+        let alg = alg.map(Alg::parse).transpose()?;
+        store(&keys::import(key, alg)?, KeyStatus::Standby)
+    })
+}
+
+/// Moves a key between states: standby → current (the old current becomes previous) →
+/// previous → revoked. Owner only. Returns the key's listing.
+#[pg_extern(schema = "auth")]
+#[search_path(pg_catalog, pg_temp)]
+fn set_signing_key_status(kid: Option<&str>, status: Option<&str>) -> JsonB {
+    guard(|| {
+        let kid = kid.ok_or_else(|| AuthError::validation("a kid is required"))?;
+        set_status(kid, KeyStatus::parse(status.unwrap_or(""))?)?;
+        listing(Some(kid)).map(|v| JsonB(v[0].clone()))
+    })
+}
+
+fn listing(kid: Option<&str>) -> AuthResult<Vec<Value>> {
+    let rows = db::json(
+        "SELECT coalesce(jsonb_agg(jsonb_build_object(
+                    'kid', kid, 'algorithm', algorithm, 'status', status,
+                    'can_sign', secret IS NOT NULL OR private_key IS NOT NULL,
+                    'created_at', created_at, 'updated_at', updated_at) ORDER BY created_at), '[]')
+           FROM auth.signing_keys WHERE $1::text IS NULL OR kid = $1",
+        &[kid.into()],
+    )?
+    .unwrap_or_default();
+    Ok(rows.as_array().cloned().unwrap_or_default())
+}
+
+/// The keys and their states, without any key material. Owner and service_role.
+#[pg_extern(schema = "auth", stable, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn signing_keys() -> JsonB {
+    guard(|| listing(None).map(|v| JsonB(Value::Array(v))))
+}
+
+/// The public JWKS: every non-revoked asymmetric key. Never an HS256 secret. Everyone.
+#[pg_extern(schema = "auth", stable, parallel_safe)]
+#[search_path(pg_catalog, pg_temp)]
+fn jwks() -> JsonB {
+    guard(|| Ok(JsonB(instance::get()?.ring.jwks())))
+}
+
+/// What to paste into PostgREST's `jwt-secret` so that it accepts every non-revoked key, HS256
+/// included: a JWKS (it holds the HS256 secret, so it is owner only).
+#[pg_extern(schema = "auth", stable)]
+#[search_path(pg_catalog, pg_temp)]
+fn postgrest_jwt_secret() -> String {
+    guard(|| Ok(instance::get()?.ring.verification_jwks().to_string()))
+}
