@@ -48,6 +48,8 @@ start_cluster() {
     local name=$1 port=$2
     local dir="$ROOT/build/$name"
     stop_cluster "$name" || true
+    # A postmaster whose data directory was removed under it cannot be stopped by pg_ctl.
+    pkill -QUIT -f -- "bin/postgres -D $dir/data\$" 2>/dev/null && sleep 1 || true
     rm -rf "$dir"
     mkdir -p "$dir/run"
     [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$ROOT/build"
@@ -67,5 +69,7 @@ CONF
 
 stop_cluster() {
     local dir="$ROOT/build/$1"
-    [ -d "$dir/data" ] && as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1
+    [ -f "$dir/data/postmaster.pid" ] || return 0
+    as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -t 20 -w stop >/dev/null 2>&1 \
+        || as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1
 }

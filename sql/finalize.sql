@@ -32,9 +32,29 @@ REVOKE ALL ON ALL SEQUENCES IN SCHEMA auth FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA auth FROM PUBLIC;
 GRANT USAGE ON SCHEMA auth TO anon, authenticated, service_role;
 
+-- Planner support for the helpers (src/planner.rs): a bare auth.uid() is planned as
+-- (SELECT auth._uid_value()), evaluated once per query instead of once per row. The twins are the
+-- same C functions without the support function, so the rewrite does not recurse.
+CREATE FUNCTION auth._uid_value() RETURNS uuid LANGUAGE c STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'uid_wrapper';
+CREATE FUNCTION auth._role_value() RETURNS text LANGUAGE c STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'role_wrapper';
+CREATE FUNCTION auth._email_value() RETURNS text LANGUAGE c STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'email_wrapper';
+CREATE FUNCTION auth._jwt_value() RETURNS jsonb LANGUAGE c STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'jwt_wrapper';
+CREATE FUNCTION auth._helper_support(internal) RETURNS internal LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'auth_ext_helper_support';
+ALTER FUNCTION auth.uid() SUPPORT auth._helper_support;
+ALTER FUNCTION auth.role() SUPPORT auth._helper_support;
+ALTER FUNCTION auth.email() SUPPORT auth._helper_support;
+ALTER FUNCTION auth.jwt() SUPPORT auth._helper_support;
+REVOKE ALL ON FUNCTION auth._helper_support(internal) FROM PUBLIC;
+
 -- RLS helpers: policies are evaluated with the querying role's rights, so everyone needs them.
 -- authenticate() verifies a token before trusting it; jwks() is public by nature.
-GRANT EXECUTE ON FUNCTION auth.uid(), auth.role(), auth.email(), auth.jwt(), auth.authenticate(text), auth.jwks()
+GRANT EXECUTE ON FUNCTION auth.uid(), auth.role(), auth.email(), auth.jwt(), auth.authenticate(text), auth.jwks(),
+    auth._uid_value(), auth._role_value(), auth._email_value(), auth._jwt_value()
 TO PUBLIC;
 
 -- The user-facing flows (SECURITY DEFINER, search_path pinned).

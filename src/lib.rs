@@ -9,6 +9,7 @@ mod error;
 mod instance;
 mod jwt;
 mod keyring;
+mod planner;
 mod request;
 mod revoke;
 mod session;

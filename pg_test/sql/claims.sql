@@ -53,6 +53,7 @@ ROLLBACK;
 
 -- RLS: a policy with the bare auth.uid() gives each user their rows, anon none, service_role all
 BEGIN;
+SET LOCAL max_parallel_workers_per_gather = 0;
 CREATE TABLE notes (id int PRIMARY KEY, user_id uuid NOT NULL, body text);
 ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
 CREATE POLICY own ON notes TO authenticated USING (user_id = auth.uid()) WITH CHECK (user_id = auth.uid());
@@ -63,6 +64,12 @@ INSERT INTO notes SELECT g, CASE WHEN g % 3 = 0 THEN '5f1c6a52-3a52-4a9e-9c43-0f
 SET LOCAL role authenticated;
 SELECT set_config('request.jwt.claims', '{"sub": "5f1c6a52-3a52-4a9e-9c43-0f3c1f9e4a11", "role": "authenticated"}', true) IS NOT NULL AS set;
 SELECT id, body FROM notes ORDER BY id;
+-- the bare auth.uid() in the policy is planned as an init-plan: evaluated once, not per row
+EXPLAIN (COSTS OFF) SELECT count(*) FROM notes;
+-- and in other queries that read rows; a query without FROM calls it once anyway
+EXPLAIN (COSTS OFF) SELECT auth.role(), auth.email(), auth.jwt()->>'role' FROM notes WHERE user_id <> auth.uid();
+EXPLAIN (COSTS OFF) SELECT auth.uid(), auth.role() = 'authenticated';
+SELECT auth.uid(), auth.role() = 'authenticated' AS is_authenticated, auth.jwt()->>'role' AS role;
 SAVEPOINT s;
 \set VERBOSITY default
 INSERT INTO notes VALUES (100, '00000000-0000-4000-8000-000000000002', 'writing as someone else');
@@ -74,4 +81,25 @@ SELECT count(*) AS anon_sees FROM notes;
 SET LOCAL role service_role;
 SELECT set_config('request.jwt.claims', '{"role": "service_role"}', true) IS NOT NULL AS set;
 SELECT count(*) AS service_role_sees FROM notes;
+ROLLBACK;
+
+-- outside a planner (COPY evaluates defaults directly) the helper is called as it is
+BEGIN;
+CREATE TABLE stamped (id int, owner uuid DEFAULT auth.uid());
+SELECT set_config('request.jwt.claims', '{"sub": "5f1c6a52-3a52-4a9e-9c43-0f3c1f9e4a11"}', true) IS NOT NULL AS set;
+COPY stamped (id) FROM stdin;
+1
+\.
+INSERT INTO stamped (id) VALUES (2);
+SELECT id, owner FROM stamped ORDER BY id;
+-- in PL/pgSQL, prepared plans and across settings changes the value follows the claims
+CREATE FUNCTION pg_temp.whoami() RETURNS uuid LANGUAGE plpgsql AS $$ BEGIN RETURN auth.uid(); END $$;
+-- (a prepared plan with the init-plan re-evaluates it at each execution)
+PREPARE mine AS SELECT count(*) AS mine FROM stamped WHERE owner = auth.uid();
+SELECT pg_temp.whoami() AS plpgsql;
+EXECUTE mine;
+SELECT set_config('request.jwt.claims', '{"sub": "00000000-0000-4000-8000-000000000002"}', true) IS NOT NULL AS set;
+SELECT pg_temp.whoami() AS plpgsql;
+EXECUTE mine;
+DEALLOCATE mine;
 ROLLBACK;
