@@ -40,8 +40,12 @@ unsafe fn twin_of(funcid: pg_sys::Oid) -> pg_sys::Oid {
     let twin = std::ffi::CString::new(format!("_{name}_value")).expect("no NUL");
     let qualified = pg_sys::list_make2_impl(
         pg_sys::NodeTag::T_List,
-        pg_sys::ListCell { ptr_value: pg_sys::makeString(pg_sys::pstrdup(c"auth".as_ptr())).cast() },
-        pg_sys::ListCell { ptr_value: pg_sys::makeString(pg_sys::pstrdup(twin.as_ptr())).cast() },
+        pg_sys::ListCell {
+            ptr_value: pg_sys::makeString(pg_sys::pstrdup(c"auth".as_ptr())).cast(),
+        },
+        pg_sys::ListCell {
+            ptr_value: pg_sys::makeString(pg_sys::pstrdup(twin.as_ptr())).cast(),
+        },
     );
     pg_sys::LookupFuncName(qualified, 0, std::ptr::null(), true)
 }
@@ -59,7 +63,9 @@ unsafe fn reads_rows(rtable: *mut pg_sys::List) -> bool {
 
 #[pg_guard]
 #[unsafe(no_mangle)]
-pub unsafe extern "C-unwind" fn auth_ext_helper_support(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+pub unsafe extern "C-unwind" fn auth_ext_helper_support(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
     let req = pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<pg_sys::Node>();
     if req.is_null() || (*req).type_ != pg_sys::NodeTag::T_SupportRequestSimplify {
         return pg_sys::Datum::from(0);
@@ -94,7 +100,12 @@ pub unsafe extern "C-unwind" fn auth_ext_helper_support(fcinfo: pg_sys::Function
     (*query).commandType = pg_sys::CmdType::CMD_SELECT;
     (*query).querySource = pg_sys::QuerySource::QSRC_ORIGINAL;
     (*query).canSetTag = true;
-    (*query).targetList = pg_sys::list_make1_impl(pg_sys::NodeTag::T_List, pg_sys::ListCell { ptr_value: entry.cast() });
+    (*query).targetList = pg_sys::list_make1_impl(
+        pg_sys::NodeTag::T_List,
+        pg_sys::ListCell {
+            ptr_value: entry.cast(),
+        },
+    );
     (*query).jointree = pg_sys::makeFromExpr(std::ptr::null_mut(), std::ptr::null_mut());
     let sublink: *mut pg_sys::SubLink = node(pg_sys::NodeTag::T_SubLink);
     (*sublink).subLinkType = pg_sys::SubLinkType::EXPR_SUBLINK;
