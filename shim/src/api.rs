@@ -128,7 +128,7 @@ impl IntoResponse for ApiError {
 
 type ApiResult = Result<Response, ApiError>;
 
-pub fn router(state: State) -> Router {
+fn endpoints() -> Router<State> {
     Router::new()
         .route("/signup", post(signup))
         .route("/token", post(token))
@@ -137,6 +137,14 @@ pub fn router(state: State) -> Router {
         .route("/.well-known/jwks.json", get(jwks))
         .route("/settings", get(settings))
         .route("/health", get(health))
+}
+
+/// The endpoints at the root (GoTrue's own layout) and under `/auth/v1` (where supabase-js looks
+/// for them relative to a project URL).
+pub fn router(state: State) -> Router {
+    Router::new()
+        .merge(endpoints())
+        .nest("/auth/v1", endpoints())
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "Not found") })
         .layer(middleware::from_fn(log_and_echo_version))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
@@ -284,7 +292,7 @@ async fn signup(
         &state.pool,
         &info,
         None,
-        "SELECT auth.sign_up($1, $2, coalesce($3::text::jsonb, '{}'))::text",
+        "auth.sign_up($5, $6, coalesce($7::text::jsonb, '{}'))::text",
         &[&email, &password, &data],
     )
     .await?;
@@ -319,7 +327,7 @@ async fn token(
                 &state.pool,
                 &info,
                 None,
-                "SELECT auth.sign_in_with_password($1, $2)::text",
+                "auth.sign_in_with_password($5, $6)::text",
                 &[&text(&body, "email"), &text(&body, "password")],
             )
             .await?;
@@ -331,7 +339,7 @@ async fn token(
                 &state.pool,
                 &info,
                 None,
-                "SELECT auth.refresh_session($1)::text",
+                "auth.refresh_session($5)::text",
                 &[&refresh_token],
             )
             .await?;
@@ -354,7 +362,7 @@ async fn get_user(
         &state.pool,
         &info,
         Some(token),
-        "SELECT auth.get_user()::text",
+        "auth.get_user()::text",
         &[],
     )
     .await?)
@@ -374,7 +382,7 @@ async fn update_user(
         &state.pool,
         &info,
         Some(token),
-        "SELECT auth.update_user($1::text::jsonb)::text",
+        "auth.update_user($5::text::jsonb)::text",
         &[&body],
     )
     .await?)
@@ -399,7 +407,7 @@ async fn logout(
         &state.pool,
         &info,
         Some(token),
-        "SELECT NULL::text FROM auth.sign_out($1)",
+        "auth.sign_out($5)::text",
         &[&scope],
     )
     .await?;
@@ -419,7 +427,7 @@ async fn jwks(
         peer,
         state.trust_proxy,
     );
-    let keys = db::call(&state.pool, &info, None, "SELECT auth.jwks()::text", &[]).await?;
+    let keys = db::call(&state.pool, &info, None, "auth.jwks()::text", &[]).await?;
     let mut response = ok(keys)?;
     response.headers_mut().insert(
         header::CACHE_CONTROL,
@@ -435,15 +443,9 @@ async fn settings(
     headers: HeaderMap,
 ) -> ApiResult {
     let info = request_info(&method, "/settings", &headers, peer, state.trust_proxy);
-    let s = db::call(
-        &state.pool,
-        &info,
-        None,
-        "SELECT auth.settings()::text",
-        &[],
-    )
-    .await?
-    .unwrap_or_default();
+    let s = db::call(&state.pool, &info, None, "auth.settings()::text", &[])
+        .await?
+        .unwrap_or_default();
     ok(Some(json!({
         "external": {"email": true, "phone": false, "anonymous_users": false},
         "disable_signup": s.get("disable_signup").cloned().unwrap_or(json!(false)),
@@ -461,7 +463,7 @@ async fn health(
     headers: HeaderMap,
 ) -> ApiResult {
     let info = request_info(&method, "/health", &headers, peer, state.trust_proxy);
-    db::call(&state.pool, &info, None, "SELECT NULL::text", &[]).await?;
+    db::call(&state.pool, &info, None, "NULL::text", &[]).await?;
     ok(Some(json!({
         "version": env!("CARGO_PKG_VERSION"),
         "name": "auth_ext",

@@ -39,41 +39,42 @@ pub struct RequestInfo {
     pub headers: String,
 }
 
-/// Runs `sql` (returning one text column, or none) in its own transaction; returns the parsed
-/// JSON of the first row, `None` when the call returns nothing.
+/// Calls `expr`, an SQL expression over parameters `$5…` (e.g. `auth.refresh_session($5)::text`),
+/// in one statement and so one implicit transaction, after the request settings and, for a
+/// bearer token, `auth.authenticate()`: the sub-select in FROM (an optimisation fence) runs first. One round trip per
+/// request, with the statement prepared once per connection. Returns the parsed JSON of the
+/// result, `None` when it is NULL or empty.
 pub async fn call(
     pool: &Pool,
     request: &RequestInfo,
     bearer: Option<&str>,
-    sql: &str,
+    expr: &str,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<Option<Value>, ApiError> {
-    let mut client = pool.get().await.map_err(|e| {
+    let client = pool.get().await.map_err(|e| {
         tracing::warn!(error = %e, "database unavailable");
         ApiError::unavailable()
     })?;
-    let tx = client.transaction().await.map_err(ApiError::from_db)?;
-    tx.execute(
-        "SELECT set_config('request.method', $1, true), set_config('request.path', $2, true),
-                set_config('request.headers', $3, true)",
-        &[&request.method, &request.path, &request.headers],
-    )
-    .await
-    .map_err(ApiError::from_db)?;
-    if let Some(token) = bearer {
-        tx.execute("SELECT auth.authenticate($1)", &[&token])
-            .await
-            .map_err(ApiError::from_db)?;
-    }
-    let rows = tx.query(sql, params).await.map_err(ApiError::from_db)?;
-    tx.commit().await.map_err(ApiError::from_db)?;
-    match rows.first() {
-        None => Ok(None),
-        Some(row) => match row.try_get::<_, Option<String>>(0) {
-            Ok(Some(text)) => serde_json::from_str(&text)
-                .map(Some)
-                .map_err(|_| ApiError::internal()),
-            Ok(None) | Err(_) => Ok(None),
-        },
+    let sql = format!(
+        "SELECT {expr} FROM (SELECT set_config('request.method', $1, true), set_config('request.path', $2, true),
+                set_config('request.headers', $3, true),
+                CASE WHEN $4::text IS NOT NULL THEN auth.authenticate($4) END OFFSET 0) AS request"
+    );
+    let statement = client
+        .prepare_cached(&sql)
+        .await
+        .map_err(ApiError::from_db)?;
+    let mut all: Vec<&(dyn ToSql + Sync)> =
+        vec![&request.method, &request.path, &request.headers, &bearer];
+    all.extend_from_slice(params);
+    let rows = client
+        .query(&statement, &all)
+        .await
+        .map_err(ApiError::from_db)?;
+    match rows.first().map(|row| row.try_get::<_, Option<String>>(0)) {
+        Some(Ok(Some(text))) if !text.is_empty() => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|_| ApiError::internal()),
+        _ => Ok(None),
     }
 }

@@ -146,4 +146,9 @@ test('the shim refuses what is not GoTrue', async () => {
   assert.equal((await res.json()).external.email, true)
   res = await fetch(`${url}/health`)
   assert.equal((await res.json()).name, 'auth_ext')
+  // supabase-js looks for the endpoints under /auth/v1 of the project URL
+  const nested = new AuthClient({ url: `${url}/auth/v1`, headers: { apikey: 'anon-key' }, persistSession: false, autoRefreshToken: false })
+  const viaPrefix = await nested.signUp({ email: unique('prefix'), password: 'prefix-password' })
+  assert.equal(viaPrefix.error, null)
+  assert.ok(viaPrefix.data.session.access_token)
 })

@@ -1,0 +1,187 @@
+//! Drives sign-in or refresh at a fixed concurrency for a fixed time, either as direct SQL calls
+//! (`auth.sign_in_with_password`, `auth.refresh_session` as prepared statements over a pool: the
+//! best a direct client can do) or as HTTP requests to the
+//! shim, and prints requests/s and latency percentiles as one JSON line.
+//!
+//! loadgen --mode sql|http --op signin|refresh [--concurrency 8] [--seconds 10]
+//!         [--db "host=… dbname=…"] [--url http://127.0.0.1:9999]
+//! Each worker uses its own user (bench-<i>@example.com, password bench-password-1, created
+//! beforehand), and for refresh its own session, rotating its token on every request.
+
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use serde_json::{json, Value};
+use tokio_postgres::NoTls;
+
+#[derive(Clone)]
+struct Args {
+    mode: String,
+    op: String,
+    concurrency: usize,
+    seconds: u64,
+    db: String,
+    url: String,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        mode: "sql".into(),
+        op: "refresh".into(),
+        concurrency: 8,
+        seconds: 10,
+        db: "host=127.0.0.1 port=54331 user=postgres dbname=bench".into(),
+        url: "http://127.0.0.1:54399".into(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+        match k.as_str() {
+            "--mode" => a.mode = v,
+            "--op" => a.op = v,
+            "--concurrency" => a.concurrency = v.parse().expect("--concurrency"),
+            "--seconds" => a.seconds = v.parse().expect("--seconds"),
+            "--db" => a.db = v,
+            "--url" => a.url = v,
+            _ => panic!("unknown flag {k}"),
+        }
+    }
+    a
+}
+
+enum Client {
+    Sql(Pool),
+    Http(reqwest::Client, String),
+}
+
+impl Client {
+    async fn sign_in(&self, email: &str) -> Value {
+        match self {
+            Client::Sql(pool) => {
+                let c = pool.get().await.expect("pool");
+                let stmt = c
+                    .prepare_cached(
+                        "SELECT auth.sign_in_with_password($1, 'bench-password-1')::text",
+                    )
+                    .await
+                    .unwrap();
+                let row = c.query_one(&stmt, &[&email]).await.expect("sign-in");
+                serde_json::from_str(row.get::<_, &str>(0)).unwrap()
+            }
+            Client::Http(http, url) => http
+                .post(format!("{url}/token?grant_type=password"))
+                .json(&json!({"email": email, "password": "bench-password-1"}))
+                .send()
+                .await
+                .expect("sign-in request")
+                .error_for_status()
+                .expect("sign-in status")
+                .json()
+                .await
+                .unwrap(),
+        }
+    }
+
+    async fn refresh(&self, token: &str) -> Value {
+        match self {
+            Client::Sql(pool) => {
+                let c = pool.get().await.expect("pool");
+                let stmt = c
+                    .prepare_cached("SELECT auth.refresh_session($1)::text")
+                    .await
+                    .unwrap();
+                let row = c.query_one(&stmt, &[&token]).await.expect("refresh");
+                serde_json::from_str(row.get::<_, &str>(0)).unwrap()
+            }
+            Client::Http(http, url) => http
+                .post(format!("{url}/token?grant_type=refresh_token"))
+                .json(&json!({"refresh_token": token}))
+                .send()
+                .await
+                .expect("refresh request")
+                .error_for_status()
+                .expect("refresh status")
+                .json()
+                .await
+                .unwrap(),
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let a = args();
+    let client = std::sync::Arc::new(match a.mode.as_str() {
+        "sql" => {
+            let pg = tokio_postgres::Config::from_str(&a.db).expect("db");
+            let mgr = Manager::from_config(
+                pg,
+                NoTls,
+                ManagerConfig {
+                    recycling_method: RecyclingMethod::Fast,
+                },
+            );
+            Client::Sql(
+                Pool::builder(mgr)
+                    .max_size(a.concurrency)
+                    .runtime(Runtime::Tokio1)
+                    .build()
+                    .unwrap(),
+            )
+        }
+        "http" => Client::Http(
+            reqwest::Client::builder()
+                .pool_max_idle_per_host(a.concurrency)
+                .build()
+                .unwrap(),
+            a.url.clone(),
+        ),
+        m => panic!("unknown mode {m}"),
+    });
+    let deadline = Instant::now() + Duration::from_secs(a.seconds);
+    let mut workers = Vec::new();
+    for i in 0..a.concurrency {
+        let (client, op) = (client.clone(), a.op.clone());
+        workers.push(tokio::spawn(async move {
+            let email = format!("bench-{i}@example.com");
+            let mut token = client.sign_in(&email).await["refresh_token"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let mut latencies = Vec::new();
+            while Instant::now() < deadline {
+                let started = Instant::now();
+                match op.as_str() {
+                    "signin" => {
+                        client.sign_in(&email).await;
+                    }
+                    _ => {
+                        let s = client.refresh(&token).await;
+                        token = s["refresh_token"]
+                            .as_str()
+                            .expect("a refresh token")
+                            .to_string();
+                    }
+                }
+                latencies.push(started.elapsed());
+            }
+            latencies
+        }));
+    }
+    let started = Instant::now();
+    let mut all: Vec<Duration> = Vec::new();
+    for w in workers {
+        all.extend(w.await.unwrap());
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.sort();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 - 1.0) * p) as usize)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    println!(
+        "{}",
+        json!({"mode": a.mode, "op": a.op, "concurrency": a.concurrency, "requests": all.len(),
+               "rps": all.len() as f64 / elapsed, "p50_ms": pct(0.5), "p99_ms": pct(0.99)})
+    );
+}

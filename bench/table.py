@@ -1,0 +1,17 @@
+"""Turns loadgen's JSON lines into the README's table, each HTTP figure beside its SQL baseline."""
+import json
+import sys
+
+rows = [json.loads(line) for line in sys.stdin if line.strip()]
+by = {(r["op"], r["mode"]): r for r in rows}
+
+
+def fmt(r):
+    return f"{r['rps']:.1f} ({r['p50_ms']:.2f}, {r['p99_ms']:.2f})"
+
+
+print("| operation | SQL req/s (p50, p99 ms) | HTTP shim req/s (p50, p99 ms) | shim / SQL |")
+print("| --- | --- | --- | --- |")
+for op in ("signin", "refresh"):
+    s, h = by[(op, "sql")], by[(op, "http")]
+    print(f"| {op} | {fmt(s)} | {fmt(h)} | {h['rps'] / s['rps']:.2f}x |")
