@@ -117,14 +117,14 @@ GRANT EXECUTE ON FUNCTION auth_api.sign_out(text), auth_api.get_user(), auth_api
 TO authenticated, service_role;
 
 -- Functions that receive passwords, tokens or secrets: when they fail, the server log must not
--- repeat the statement (it may hold them as literals). The setting applies while the error is
--- reported, which happens before the transaction's settings are rolled back.
+-- repeat the statement (it may hold them as literals). Errors auth_ext raises itself already set
+-- this (src/error.rs); the clause also covers errors from below (a cancel, a timeout). The setting
+-- applies while the error is reported, which happens before the transaction's settings are rolled
+-- back. verify_jwt() and sign_jwt() go without: they are the hot path.
 ALTER FUNCTION auth.sign_up(text, text, jsonb) SET log_min_error_statement = panic;
 ALTER FUNCTION auth.sign_in_with_password(text, text) SET log_min_error_statement = panic;
 ALTER FUNCTION auth.refresh_session(text) SET log_min_error_statement = panic;
 ALTER FUNCTION auth.update_user(jsonb) SET log_min_error_statement = panic;
-ALTER FUNCTION auth.verify_jwt(text) SET log_min_error_statement = panic;
-ALTER FUNCTION auth.sign_jwt(jsonb) SET log_min_error_statement = panic;
 ALTER FUNCTION auth.configure(jsonb) SET log_min_error_statement = panic;
 ALTER FUNCTION auth.authenticate(text) SET log_min_error_statement = panic;
 ALTER FUNCTION auth.import_signing_key(text, text) SET log_min_error_statement = panic;

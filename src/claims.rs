@@ -109,7 +109,8 @@ fn is_trusted(inst: &Instance, entry: &Cached) -> bool {
         return true;
     }
     // authenticate() sets both settings transaction-locally; the mark binds them together.
-    if setting(MAC_GUC) != Some(entry.mac.as_bytes()) {
+    let mark = setting(MAC_GUC).unwrap_or(b"");
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(mark, entry.mac.as_bytes())) {
         return false;
     }
     // A mark copied from an earlier transaction must not outlive the token.
@@ -133,7 +134,7 @@ pub fn session_is_active(session_id: &str, sub: &str) -> AuthResult<bool> {
     let inst = instance::get()?;
     let s = &inst.settings;
     instance::as_owner(|| {
-        crate::db::json(
+        crate::db::read_json(
             "SELECT to_jsonb(EXISTS (
                  SELECT 1 FROM auth.sessions s JOIN auth.users u ON u.id = s.user_id
                   WHERE s.id = $1 AND s.user_id = $2
@@ -282,17 +283,17 @@ fn uid() -> Option<pgrx::Uuid> {
 
 #[pg_extern(schema = "auth", stable, parallel_safe)]
 fn role() -> Option<String> {
-    guard(|| claim_text(|c| c.role.clone(), c"request.jwt.claim.role"))
+    guard(move || claim_text(|c| c.role.clone(), c"request.jwt.claim.role"))
 }
 
 #[pg_extern(schema = "auth", stable, parallel_safe)]
 fn email() -> Option<String> {
-    guard(|| claim_text(|c| c.email.clone(), c"request.jwt.claim.email"))
+    guard(move || claim_text(|c| c.email.clone(), c"request.jwt.claim.email"))
 }
 
 #[pg_extern(schema = "auth", stable, parallel_safe)]
 fn jwt() -> Option<JsonB> {
-    guard(|| {
+    guard(move || {
         if let Some(raw) = with_claims(|c| c.claims.raw.clone())? {
             return Ok(Some(JsonB(raw)));
         }
@@ -310,7 +311,7 @@ fn jwt() -> Option<JsonB> {
 #[pg_extern(schema = "auth", security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn authenticate(token: Option<&str>) -> JsonB {
-    guard(|| {
+    guard(move || {
         let token = token.ok_or_else(|| AuthError::bad_jwt("the token is missing"))?;
         let inst = instance::get()?;
         let claims = inst
@@ -332,10 +333,23 @@ fn authenticate(token: Option<&str>) -> JsonB {
         }
         let text = claims.to_string();
         let mac = claims_mac(&inst, text.as_bytes());
-        crate::db::exec(
-            "SELECT set_config('request.jwt.claims', $1, true), set_config('auth_ext.claims_mac', $2, true)",
-            &[text.as_str().into(), mac.as_str().into()],
-        )?;
+        // Transaction-local, like set_config(..., true); set directly so that no transaction id
+        // is needed (authenticate() works on a standby).
+        for (name, value) in [(CLAIMS_GUC, text.as_str()), (MAC_GUC, mac.as_str())] {
+            let value = std::ffi::CString::new(value).map_err(|_| AuthError::Internal)?;
+            unsafe {
+                pg_sys::set_config_option(
+                    name.as_ptr(),
+                    value.as_ptr(),
+                    pg_sys::GucContext::PGC_USERSET,
+                    pg_sys::GucSource::PGC_S_SESSION,
+                    pg_sys::GucAction::GUC_ACTION_LOCAL,
+                    true,
+                    0,
+                    false,
+                )
+            };
+        }
         Ok(JsonB(claims))
     })
 }

@@ -24,6 +24,22 @@ pub fn json(sql: &str, args: &[DatumWithOid]) -> AuthResult<Option<Value>> {
     })
 }
 
+/// Runs a read-only query (no transaction id is assigned: safe on standbys and in parallel
+/// workers) and returns the `jsonb` in the first column of its first row, if any.
+pub fn read_json(sql: &str, args: &[DatumWithOid]) -> AuthResult<Option<Value>> {
+    Spi::connect(|client| {
+        let table = client.select(sql, Some(1), args)?;
+        if table.is_empty() {
+            return Ok(None);
+        }
+        Ok(table.first().get::<JsonB>(1)?.map(|j| j.0))
+    })
+    .map_err(|e: pgrx::spi::SpiError| {
+        pgrx::log!("auth_ext: SPI failure: {e:?}");
+        AuthError::Internal
+    })
+}
+
 /// Runs a statement for its effect; returns the number of rows it touched.
 pub fn exec(sql: &str, args: &[DatumWithOid]) -> AuthResult<usize> {
     Spi::connect_mut(|client| Ok(client.update(sql, None, args)?.len())).map_err(

@@ -64,11 +64,10 @@ fn from_panic(payload: Box<dyn std::any::Any + Send>) -> AuthError {
         // correctly; they carry no data.
         ERRCODE_QUERY_CANCELED | ERRCODE_ADMIN_SHUTDOWN => caught.rethrow(),
         _ => {
-            pgrx::log!(
-                "auth_ext: internal error, SQLSTATE class {:?} {}",
-                code,
-                report.message()
-            );
+            // The SQLSTATE only: messages can carry values (an email in a unique violation).
+            pgrx::log!("auth_ext: internal error, SQLSTATE {:?}", code);
+            // The text, for an operator who asks for it (log_min_messages = debug1).
+            pgrx::debug1!("auth_ext: internal error: {}", report.message());
             AuthError::Internal
         }
     }
@@ -96,6 +95,24 @@ fn raise(err: AuthError) -> ! {
     let detail = pg_cstring(err.code());
     let hint = err.hint().map(|h| pg_cstring(&h));
     drop(err);
+    // The failing statement may hold a password or token as a literal: keep the server log from
+    // repeating it. The setting is transaction-local, so the abort that follows restores it.
+    // (Settings cannot change inside a parallel operation; a worker's error is reported by its
+    // leader, whose statement logging is the leader's.)
+    if !unsafe { pg_sys::IsInParallelMode() } {
+        unsafe {
+            pg_sys::set_config_option(
+                c"log_min_error_statement".as_ptr(),
+                c"panic".as_ptr(),
+                pg_sys::GucContext::PGC_SUSET,
+                pg_sys::GucSource::PGC_S_SESSION,
+                pg_sys::GucAction::GUC_ACTION_LOCAL,
+                true,
+                0,
+                false,
+            );
+        }
+    }
     const PERCENT_S: *const c_char = c"%s".as_ptr();
     unsafe {
         errstart(pgrx::PgLogLevel::ERROR as c_int, std::ptr::null());

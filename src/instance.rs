@@ -35,6 +35,8 @@ thread_local! {
     /// OIDs of auth.config and auth.signing_keys, for the invalidation callback.
     static WATCHED: Cell<(pg_sys::Oid, pg_sys::Oid)> = const { Cell::new((pg_sys::InvalidOid, pg_sys::InvalidOid)) };
     static OWNER: Cell<pg_sys::Oid> = const { Cell::new(pg_sys::InvalidOid) };
+    /// Bumped by every invalidation, so that a load that raced one is not cached.
+    static GENERATION: Cell<u64> = const { Cell::new(0) };
 }
 
 pub fn register_invalidation_callback() {
@@ -50,6 +52,7 @@ pub fn register_invalidation_callback() {
 unsafe extern "C-unwind" fn on_relcache_invalidation(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
     let (config, keys) = WATCHED.get();
     if relid == pg_sys::InvalidOid || relid == config || relid == keys {
+        GENERATION.set(GENERATION.get().wrapping_add(1));
         forget();
     }
 }
@@ -70,20 +73,43 @@ pub fn get() -> AuthResult<Rc<Instance>> {
     if let Some(found) = CACHE.with(|c| c.borrow().clone()) {
         return Ok(found);
     }
-    let loaded = Rc::new(as_owner(load)?);
-    CACHE.with(|c| *c.borrow_mut() = Some(loaded.clone()));
+    let generation = GENERATION.get();
+    // Read with the latest snapshot, not the transaction's: under REPEATABLE READ the latter can
+    // predate the change whose invalidation emptied the cache, and the stale value would stay.
+    // (A parallel operation may not take new snapshots; it reads with the one it was given.)
+    let loaded = Rc::new(as_owner(|| unsafe {
+        if pg_sys::IsInParallelMode() {
+            return load();
+        }
+        pg_sys::PushActiveSnapshot(pg_sys::GetLatestSnapshot());
+        let loaded = load();
+        pg_sys::PopActiveSnapshot();
+        loaded
+    })?);
+    if GENERATION.get() == generation {
+        CACHE.with(|c| *c.borrow_mut() = Some(loaded.clone()));
+    }
     Ok(loaded)
 }
 
-/// Runs `f` with the extension owner's rights, restoring the caller's afterwards (also when
-/// `f` unwinds; a Postgres error's abort restores them as well).
+/// Runs `f` with the extension owner's rights and `search_path = pg_catalog, pg_temp`, as a
+/// SECURITY DEFINER function would, restoring the caller's afterwards (also when `f` unwinds;
+/// a Postgres error's abort restores them as well). Without the pinned path a caller could put
+/// their own `to_jsonb()` or `now()` in front of the owner's queries.
 pub fn as_owner<T>(f: impl FnOnce() -> AuthResult<T>) -> AuthResult<T> {
     let owner = match OWNER.get() {
         o if o != pg_sys::InvalidOid => o,
         _ => {
-            let o = Spi::get_one::<pg_sys::Oid>(
-                "SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'auth_ext'",
-            )
+            // Read-only SPI: nothing here may assign a transaction id (standbys, parallel workers).
+            let o = Spi::connect(|c| {
+                c.select(
+                    "SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'auth_ext'",
+                    Some(1),
+                    &[],
+                )?
+                .first()
+                .get::<pg_sys::Oid>(1)
+            })
             .ok()
             .flatten()
             .ok_or(AuthError::Internal)?;
@@ -92,15 +118,30 @@ pub fn as_owner<T>(f: impl FnOnce() -> AuthResult<T>) -> AuthResult<T> {
         }
     };
     let (mut user, mut context) = (pg_sys::InvalidOid, 0);
-    unsafe {
+    let nest_level = unsafe {
         pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
         pg_sys::SetUserIdAndSecContext(
             owner,
             context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
         );
-    }
+        let level = pg_sys::NewGUCNestLevel();
+        pg_sys::set_config_option(
+            c"search_path".as_ptr(),
+            c"pg_catalog, pg_temp".as_ptr(),
+            pg_sys::GucContext::PGC_USERSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+            pg_sys::GucAction::GUC_ACTION_SAVE,
+            true,
+            0,
+            false,
+        );
+        level
+    };
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    unsafe { pg_sys::SetUserIdAndSecContext(user, context) };
+    unsafe {
+        pg_sys::AtEOXact_GUC(outcome.is_ok(), nest_level);
+        pg_sys::SetUserIdAndSecContext(user, context);
+    }
     match outcome {
         Ok(r) => r,
         Err(payload) => std::panic::resume_unwind(payload),

@@ -134,7 +134,7 @@ pub fn adopt_hs256_secret(secret: &str, signing_alg: Alg) -> AuthResult<()> {
 #[pg_extern(schema = "auth")]
 #[search_path(pg_catalog, pg_temp)]
 fn create_signing_key(alg: Option<&str>) -> String {
-    guard(|| {
+    guard(move || {
         let alg = Alg::parse(alg.unwrap_or(""))?;
         store(&keys::generate(alg)?, KeyStatus::Standby)
     })
@@ -145,7 +145,7 @@ fn create_signing_key(alg: Option<&str>) -> String {
 #[pg_extern(schema = "auth")]
 #[search_path(pg_catalog, pg_temp)]
 fn import_signing_key(key: Option<&str>, alg: default!(Option<&str>, "NULL")) -> String {
-    guard(|| {
+    guard(move || {
         let key = key
             .filter(|k| !k.trim().is_empty())
             .ok_or_else(|| AuthError::validation("a key is required"))?;
@@ -159,7 +159,7 @@ fn import_signing_key(key: Option<&str>, alg: default!(Option<&str>, "NULL")) ->
 #[pg_extern(schema = "auth")]
 #[search_path(pg_catalog, pg_temp)]
 fn set_signing_key_status(kid: Option<&str>, status: Option<&str>) -> JsonB {
-    guard(|| {
+    guard(move || {
         let kid = kid.ok_or_else(|| AuthError::validation("a kid is required"))?;
         set_status(kid, KeyStatus::parse(status.unwrap_or(""))?)?;
         listing(Some(kid)).map(|v| JsonB(v[0].clone()))
@@ -183,14 +183,14 @@ fn listing(kid: Option<&str>) -> AuthResult<Vec<Value>> {
 #[pg_extern(schema = "auth", stable, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn signing_keys() -> JsonB {
-    guard(|| listing(None).map(|v| JsonB(Value::Array(v))))
+    guard(move || listing(None).map(|v| JsonB(Value::Array(v))))
 }
 
 /// The public JWKS: every non-revoked asymmetric key. Never an HS256 secret. Everyone.
 #[pg_extern(schema = "auth", stable, parallel_safe)]
 #[search_path(pg_catalog, pg_temp)]
 fn jwks() -> JsonB {
-    guard(|| Ok(JsonB(instance::get()?.ring.jwks())))
+    guard(move || Ok(JsonB(instance::get()?.ring.jwks())))
 }
 
 /// What to paste into PostgREST's `jwt-secret` so that it accepts every non-revoked key, HS256
@@ -198,5 +198,5 @@ fn jwks() -> JsonB {
 #[pg_extern(schema = "auth", stable)]
 #[search_path(pg_catalog, pg_temp)]
 fn postgrest_jwt_secret() -> String {
-    guard(|| Ok(instance::get()?.ring.verification_jwks().to_string()))
+    guard(move || Ok(instance::get()?.ring.verification_jwks().to_string()))
 }

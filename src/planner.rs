@@ -38,16 +38,17 @@ unsafe fn twin_of(funcid: pg_sys::Oid) -> pg_sys::Oid {
         return pg_sys::InvalidOid;
     }
     let twin = std::ffi::CString::new(format!("_{name}_value")).expect("no NUL");
-    let qualified = pg_sys::list_make2_impl(
-        pg_sys::NodeTag::T_List,
-        pg_sys::ListCell {
-            ptr_value: pg_sys::makeString(pg_sys::pstrdup(c"auth".as_ptr())).cast(),
-        },
-        pg_sys::ListCell {
-            ptr_value: pg_sys::makeString(pg_sys::pstrdup(twin.as_ptr())).cast(),
-        },
-    );
-    pg_sys::LookupFuncName(qualified, 0, std::ptr::null(), true)
+    // Straight from the syscache, in the helper's own schema: a name lookup would check the
+    // planning role's USAGE on `auth`, which policies using the helpers never needed.
+    let no_args = pg_sys::buildoidvector(std::ptr::null(), 0);
+    pg_sys::GetSysCacheOid(
+        pg_sys::SysCacheIdentifier::PROCNAMEARGSNSP as i32,
+        pg_sys::Anum_pg_proc_oid as i16,
+        pg_sys::Datum::from(twin.as_ptr()),
+        pg_sys::Datum::from(no_args),
+        pg_sys::Datum::from(pg_sys::get_func_namespace(funcid)),
+        pg_sys::Datum::from(0),
+    )
 }
 
 /// Whether a range table has anything but the RTE_RESULT the planner puts in an empty FROM.

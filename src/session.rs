@@ -130,7 +130,7 @@ fn sign_up(
     password: Option<&str>,
     data: default!(Option<JsonB>, "'{}'"),
 ) -> JsonB {
-    guard(|| {
+    guard(move || {
         let inst = instance::get()?;
         let s = &inst.settings;
         if s.disable_signup {
@@ -188,7 +188,7 @@ fn sign_up(
 #[pg_extern(schema = "auth", security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn sign_in_with_password(email: Option<&str>, password: Option<&str>) -> JsonB {
-    guard(|| {
+    guard(move || {
         let inst = instance::get()?;
         let s = &inst.settings;
         if email.map_or(true, |e| e.trim().is_empty()) {
@@ -260,7 +260,7 @@ enum Outcome {
 #[pg_extern(schema = "auth", security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn refresh_session(refresh_token: Option<&str>) -> JsonB {
-    guard(|| {
+    guard(move || {
         let inst = instance::get()?;
         let s = &inst.settings;
         let presented = refresh_token.map(str::trim).unwrap_or("");
@@ -382,6 +382,16 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
             Outcome::AlreadyRevoked => return Err(AuthError::RefreshTokenAlreadyUsed),
             Outcome::Reused => {
                 crate::revoke::revoke_session_tokens(session_uuid, &user_id, &req);
+                // Fail closed: if the worker could not commit the revocation (no free worker
+                // slot, a lock timeout), say so instead of pretending the family is dead.
+                let live = db::json(
+                    "SELECT to_jsonb(count(*)) FROM auth.refresh_tokens WHERE session_id = $1 AND NOT revoked",
+                    &[db::uuid(session_uuid).into()],
+                )?;
+                if live.and_then(|v| v.as_i64()).unwrap_or(0) > 0 {
+                    pgrx::log!("auth_ext: a reused refresh token's family could not be revoked");
+                    return Err(AuthError::Internal);
+                }
                 return Err(AuthError::RefreshTokenAlreadyUsed);
             }
         };
@@ -422,7 +432,7 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
 #[pg_extern(schema = "auth", security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn sign_out(scope: default!(Option<&str>, "'global'")) {
-    guard(|| {
+    guard(move || {
         let scope = scope.unwrap_or("global");
         if !matches!(scope, "global" | "local" | "others") {
             return Err(AuthError::validation(

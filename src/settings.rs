@@ -15,7 +15,7 @@ use crate::keyring;
 #[pg_extern(schema = "auth", stable, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn settings() -> JsonB {
-    guard(|| Ok(JsonB(instance::get()?.settings.to_json())))
+    guard(move || Ok(JsonB(instance::get()?.settings.to_json())))
 }
 
 /// Applies validated changes and returns the new settings. `jwt_secret` is write-only: it adopts
@@ -24,7 +24,7 @@ fn settings() -> JsonB {
 #[pg_extern(schema = "auth")]
 #[search_path(pg_catalog, pg_temp)]
 fn configure(changes: Option<JsonB>) -> JsonB {
-    guard(|| {
+    guard(move || {
         let changes = changes
             .ok_or_else(|| AuthError::validation("configure expects a JSON object of settings"))?;
         let current = instance::get()?.settings.clone();
@@ -52,7 +52,7 @@ fn configure(changes: Option<JsonB>) -> JsonB {
 #[pg_extern(schema = "auth")]
 #[search_path(pg_catalog, pg_temp)]
 fn _install_secrets() {
-    guard(|| {
+    guard(move || {
         db::exec(
             "INSERT INTO auth.config (settings, refresh_token_key) VALUES ($1, $2)",
             &[

@@ -60,7 +60,7 @@ fn signed_in_caller() -> AuthResult<Caller> {
 #[pg_extern(schema = "auth", security_definer, stable)]
 #[search_path(pg_catalog, pg_temp)]
 fn get_user() -> JsonB {
-    guard(|| {
+    guard(move || {
         let caller = signed_in_caller()?;
         user_json(caller.user_id).map(JsonB)
     })
@@ -69,7 +69,7 @@ fn get_user() -> JsonB {
 #[pg_extern(schema = "auth", security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn update_user(attributes: Option<JsonB>) -> JsonB {
-    guard(|| {
+    guard(move || {
         let attributes = match attributes {
             Some(JsonB(v @ Value::Object(_))) => v,
             _ => {
@@ -145,6 +145,15 @@ fn update_user(attributes: Option<JsonB>) -> JsonB {
             ],
         )?
         .ok_or(AuthError::UserNotFound)?;
+        if new_hash.is_some() {
+            // As GoTrue: a new password ends the user's other sessions, so a stolen refresh
+            // token does not outlive the password it was obtained with.
+            db::exec(
+                "DELETE FROM auth.sessions WHERE user_id = $1 AND id IS DISTINCT FROM $2",
+                &[caller.user_id.into(), caller.session_id.into()],
+            )?;
+            crate::claims::forget_session_checks();
+        }
         let changed: Vec<&str> = ["data", "password"]
             .into_iter()
             .filter(|k| attributes.get(*k).is_some_and(|v| !v.is_null()))

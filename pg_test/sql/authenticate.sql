@@ -102,6 +102,18 @@ SELECT count(auth.uid()) AS rows_checked FROM generate_series(1, 1000);
 UPDATE auth.users SET deleted_at = now() WHERE id = :'uid';
 SELECT auth.get_user();
 ROLLBACK TO s;
+-- the owner's lookups pin their search_path: a caller's schema cannot slip its own functions in
+SELECT auth.configure('{"revocable_access_tokens": true}')->'revocable_access_tokens' AS revocable_access_tokens;
+CREATE SCHEMA evil;
+CREATE FUNCTION evil.to_jsonb(boolean) RETURNS jsonb LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'evil.to_jsonb() ran as %', current_user; END $$;
+GRANT USAGE ON SCHEMA evil TO PUBLIC;
+SET SESSION AUTHORIZATION mallory;
+SET LOCAL search_path = evil, pg_catalog;
+SELECT set_config('request.jwt.claims', auth.verify_jwt(:'a')::text, true) IS NOT NULL AS set;
+SELECT auth.uid() = :'uid' AS checked_without_evil;
+RESET SESSION AUTHORIZATION;
+ROLLBACK TO s;
 -- without the setting the same token keeps working until exp (Supabase's behaviour)
 DELETE FROM auth.sessions WHERE user_id = :'uid';
 SELECT set_config('request.jwt.claims', auth.verify_jwt(:'a')::text, true) IS NOT NULL AS set_like_postgrest;

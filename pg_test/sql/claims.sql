@@ -81,6 +81,15 @@ SELECT count(*) AS anon_sees FROM notes;
 SET LOCAL role service_role;
 SELECT set_config('request.jwt.claims', '{"role": "service_role"}', true) IS NOT NULL AS set;
 SELECT count(*) AS service_role_sees FROM notes;
+-- an app role with no rights on schema auth can still be subject to a policy using the helpers
+RESET ROLE;
+CREATE ROLE reporter;
+CREATE POLICY reporters ON notes TO reporter USING (user_id = auth.uid());
+GRANT SELECT ON notes TO reporter;
+SET LOCAL role reporter;
+SELECT has_schema_privilege('auth', 'USAGE') AS reporter_uses_auth;
+SELECT set_config('request.jwt.claims', '{"sub": "5f1c6a52-3a52-4a9e-9c43-0f3c1f9e4a11"}', true) IS NOT NULL AS set;
+SELECT count(*) AS reporter_sees FROM notes;
 ROLLBACK;
 
 -- outside a planner (COPY evaluates defaults directly) the helper is called as it is
@@ -103,3 +112,13 @@ SELECT pg_temp.whoami() AS plpgsql;
 EXECUTE mine;
 DEALLOCATE mine;
 ROLLBACK;
+
+-- a fresh backend whose first use of the helpers is inside a parallel worker: the settings and
+-- keys load with read-only queries (no transaction id may be assigned there)
+\c
+SET force_parallel_mode = on;
+SET parallel_setup_cost = 0;
+SELECT set_config('request.jwt.claims', '{"sub": "5f1c6a52-3a52-4a9e-9c43-0f3c1f9e4a11", "role": "authenticated"}', false) IS NOT NULL AS set;
+SELECT count(*) AS rows, min(auth.uid()::text) AS uid FROM generate_series(1, 10) g WHERE auth.role() = 'authenticated';
+RESET force_parallel_mode;
+SELECT set_config('request.jwt.claims', '', false) = '' AS cleared;

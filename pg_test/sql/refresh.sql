@@ -23,7 +23,10 @@ SELECT s->>'refresh_token' AS r2 FROM auth.refresh_session(:'r1') s \gset
 SELECT s->>'refresh_token' = :'r2' AS r0_leads_to_current FROM auth.refresh_session(:'r0') s;
 SELECT s->>'refresh_token' = :'r2' AS r1_leads_to_current FROM auth.refresh_session(:'r1') s;
 
--- outside the interval (0 s here) an old token that is not the current one's parent is reuse
+-- outside the interval (0 s here) an old token that is not the current one's parent is reuse.
+-- Its family is revoked by a worker in a transaction of its own, which cannot see tokens this
+-- uncommitted transaction made: here the call fails closed (PT500). With committed tokens it
+-- answers refresh_token_already_used: tests/refresh_races.rs.
 SAVEPOINT s;
 SELECT auth.configure('{"refresh_token_reuse_interval": 0}')->'refresh_token_reuse_interval' AS reuse_interval;
 SELECT s->>'refresh_token' = :'r2' AS parent_still_retries FROM auth.refresh_session(:'r1') s;

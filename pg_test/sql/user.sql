@@ -33,7 +33,12 @@ SELECT auth.update_user('[1]');
 ROLLBACK TO s;
 SELECT auth.update_user(NULL);
 ROLLBACK TO s;
+SELECT auth.sign_in_with_password('gina@example.com', 'ginas-password') IS NOT NULL AS another_session;
+SELECT count(*) AS sessions_before FROM auth.sessions s JOIN auth.users u ON u.id = s.user_id WHERE u.email = 'gina@example.com';
 SELECT auth.update_user('{"password": "ginas-new-password"}') ? 'id' AS updated;
+-- a new password ends the other sessions; the caller's stays
+SELECT count(*) AS sessions_after, bool_and(s.id = (auth.jwt()->>'session_id')::uuid) AS only_the_callers
+  FROM auth.sessions s JOIN auth.users u ON u.id = s.user_id WHERE u.email = 'gina@example.com';
 SELECT auth.sign_in_with_password('gina@example.com', 'ginas-new-password') ? 'access_token' AS new_password_works;
 SAVEPOINT s2;
 SELECT auth.sign_in_with_password('gina@example.com', 'ginas-password');

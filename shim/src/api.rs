@@ -104,6 +104,11 @@ impl ApiError {
         tracing::warn!(sqlstate, "database error");
         match sqlstate {
             "57P01" | "57P02" | "57P03" | "08000" | "08003" | "08006" => ApiError::unavailable(),
+            "57014" => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "request_timeout",
+                "The request took too long; retry",
+            ),
             "25006" => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unexpected_failure",
@@ -183,12 +188,14 @@ fn request_info(
     peer: SocketAddr,
     trust_proxy: bool,
 ) -> RequestInfo {
+    // The rightmost entry is the one the trusted proxy added; the ones before it are the
+    // client's word.
     let forwarded = headers
         .get("x-forwarded-for")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
+        .and_then(|v| v.rsplit(',').next())
         .map(str::trim)
-        .filter(|_| trust_proxy);
+        .filter(|v| trust_proxy && !v.is_empty());
     let ip = forwarded
         .map(str::to_owned)
         .unwrap_or_else(|| peer.ip().to_string());

@@ -14,7 +14,13 @@ use crate::api::ApiError;
 use crate::Config;
 
 pub fn pool(config: &Config) -> Result<Pool, String> {
-    let pg = tokio_postgres::Config::from_str(&config.database_url).map_err(|e| e.to_string())?;
+    let mut pg =
+        tokio_postgres::Config::from_str(&config.database_url).map_err(|e| e.to_string())?;
+    // No request may hold a connection indefinitely (a refresh queued behind a stuck session
+    // lock): the database cancels it and the client gets an error instead of a hang.
+    if pg.get_options().is_none() {
+        pg.options("-c statement_timeout=15000");
+    }
     let manager = Manager::from_config(
         pg,
         NoTls,
