@@ -9,45 +9,32 @@ use serde_json::Value;
 
 use crate::error::AuthResult;
 
-/// Runs a statement and returns the `jsonb` in the first column of its first row, if any.
-pub fn json(sql: &str, args: &[DatumWithOid]) -> AuthResult<Option<Value>> {
-    Spi::connect_mut(|client| {
-        let table = client.update(sql, Some(1), args)?;
-        if table.is_empty() {
-            return Ok(None);
-        }
-        Ok(table.first().get::<JsonB>(1)?.map(|j| j.0))
-    })
-    .map_err(|e: pgrx::spi::SpiError| {
-        pgrx::log!("auth_ext: SPI failure: {e:?}");
-        AuthError::Internal
-    })
+fn spi_failed(e: pgrx::spi::SpiError) -> AuthError {
+    pgrx::log!("auth_ext: SPI failure: {e:?}");
+    AuthError::Internal
 }
 
-/// Runs a read-only query (no transaction id is assigned: safe on standbys and in parallel
-/// workers) and returns the `jsonb` in the first column of its first row, if any.
+fn first_json(table: pgrx::spi::SpiTupleTable) -> Result<Option<Value>, pgrx::spi::SpiError> {
+    if table.is_empty() {
+        return Ok(None);
+    }
+    Ok(table.first().get::<JsonB>(1)?.map(|j| j.0))
+}
+
+/// Runs a statement and returns the `jsonb` in the first column of its first row, if any.
+pub fn json(sql: &str, args: &[DatumWithOid]) -> AuthResult<Option<Value>> {
+    Spi::connect_mut(|client| first_json(client.update(sql, Some(1), args)?)).map_err(spi_failed)
+}
+
+/// The same for a read-only query, which assigns no transaction id: safe on standbys and in
+/// parallel workers.
 pub fn read_json(sql: &str, args: &[DatumWithOid]) -> AuthResult<Option<Value>> {
-    Spi::connect(|client| {
-        let table = client.select(sql, Some(1), args)?;
-        if table.is_empty() {
-            return Ok(None);
-        }
-        Ok(table.first().get::<JsonB>(1)?.map(|j| j.0))
-    })
-    .map_err(|e: pgrx::spi::SpiError| {
-        pgrx::log!("auth_ext: SPI failure: {e:?}");
-        AuthError::Internal
-    })
+    Spi::connect(|client| first_json(client.select(sql, Some(1), args)?)).map_err(spi_failed)
 }
 
 /// Runs a statement for its effect; returns the number of rows it touched.
 pub fn exec(sql: &str, args: &[DatumWithOid]) -> AuthResult<usize> {
-    Spi::connect_mut(|client| Ok(client.update(sql, None, args)?.len())).map_err(
-        |e: pgrx::spi::SpiError| {
-            pgrx::log!("auth_ext: SPI failure: {e:?}");
-            AuthError::Internal
-        },
-    )
+    Spi::connect_mut(|client| Ok(client.update(sql, None, args)?.len())).map_err(spi_failed)
 }
 
 pub fn uuid(u: uuid::Uuid) -> pgrx::Uuid {

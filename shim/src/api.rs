@@ -4,7 +4,8 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Query, Request, State as AxState};
+use axum::extract::{ConnectInfo, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -12,6 +13,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use deadpool_postgres::Pool;
 use serde_json::{json, Value};
+use tokio_postgres::types::ToSql;
 
 use crate::db::{self, RequestInfo};
 
@@ -210,6 +212,57 @@ fn request_info(
     }
 }
 
+/// What every handler needs: the pool, the request as the database is told about it, and the
+/// headers (for the bearer token and the content type).
+struct Ctx {
+    pool: Pool,
+    info: RequestInfo,
+    headers: HeaderMap,
+}
+
+impl FromRequestParts<State> for Ctx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &State) -> Result<Ctx, ApiError> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let info = request_info(
+            &parts.method,
+            parts.uri.path(),
+            &parts.headers,
+            peer,
+            state.trust_proxy,
+        );
+        Ok(Ctx {
+            pool: state.pool.clone(),
+            info,
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+impl Ctx {
+    async fn call(
+        &self,
+        bearer: Option<&str>,
+        expr: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Value>, ApiError> {
+        db::call(&self.pool, &self.info, bearer, expr, params).await
+    }
+
+    fn body(&self, body: &Bytes) -> Result<Value, ApiError> {
+        json_body(&self.headers, body)
+    }
+
+    fn bearer(&self) -> Result<&str, ApiError> {
+        bearer(&self.headers)
+    }
+}
+
 /// The bearer token, if the request has a well-formed one.
 fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
     let value = headers
@@ -264,15 +317,8 @@ fn ok(value: Option<Value>) -> ApiResult {
     Ok((StatusCode::OK, Json(value.unwrap_or_else(|| json!({})))).into_response())
 }
 
-async fn signup(
-    AxState(state): AxState<State>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    method: Method,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let body = json_body(&headers, &body)?;
-    let info = request_info(&method, "/signup", &headers, peer, state.trust_proxy);
+async fn signup(ctx: Ctx, body: Bytes) -> ApiResult {
+    let body = ctx.body(&body)?;
     if text(&body, "email").is_none() {
         if text(&body, "phone").is_some() {
             return Err(ApiError::new(
@@ -293,17 +339,14 @@ async fn signup(
         .get("data")
         .filter(|d| !d.is_null())
         .map(Value::to_string);
-    let email = text(&body, "email");
-    let password = text(&body, "password");
-    let session = db::call(
-        &state.pool,
-        &info,
-        None,
-        "auth.sign_up($5, $6, coalesce($7::text::jsonb, '{}'))::text",
-        &[&email, &password, &data],
-    )
-    .await?;
-    ok(session)
+    let (email, password) = (text(&body, "email"), text(&body, "password"));
+    ok(ctx
+        .call(
+            None,
+            "auth.sign_up($5, $6, coalesce($7::text::jsonb, '{}'))::text",
+            &[&email, &password, &data],
+        )
+        .await?)
 }
 
 #[derive(serde::Deserialize)]
@@ -311,16 +354,8 @@ struct GrantType {
     grant_type: Option<String>,
 }
 
-async fn token(
-    AxState(state): AxState<State>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Query(query): Query<GrantType>,
-    method: Method,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let body = json_body(&headers, &body)?;
-    let info = request_info(&method, "/token", &headers, peer, state.trust_proxy);
+async fn token(ctx: Ctx, Query(query): Query<GrantType>, body: Bytes) -> ApiResult {
+    let body = ctx.body(&body)?;
     match query.grant_type.as_deref() {
         Some("password") => {
             if text(&body, "email").is_none() && text(&body, "phone").is_some() {
@@ -330,69 +365,42 @@ async fn token(
                     "Phone logins are disabled",
                 ));
             }
-            let session = db::call(
-                &state.pool,
-                &info,
-                None,
-                "auth.sign_in_with_password($5, $6)::text",
-                &[&text(&body, "email"), &text(&body, "password")],
-            )
-            .await?;
-            ok(session)
+            let (email, password) = (text(&body, "email"), text(&body, "password"));
+            ok(ctx
+                .call(
+                    None,
+                    "auth.sign_in_with_password($5, $6)::text",
+                    &[&email, &password],
+                )
+                .await?)
         }
         Some("refresh_token") => {
             let refresh_token = text(&body, "refresh_token");
-            let session = db::call(
-                &state.pool,
-                &info,
-                None,
-                "auth.refresh_session($5)::text",
-                &[&refresh_token],
-            )
-            .await?;
-            ok(session)
+            ok(ctx
+                .call(None, "auth.refresh_session($5)::text", &[&refresh_token])
+                .await?)
         }
         Some(_) => Err(ApiError::validation("unsupported_grant_type")),
         None => Err(ApiError::validation("grant_type is required")),
     }
 }
 
-async fn get_user(
-    AxState(state): AxState<State>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    method: Method,
-    headers: HeaderMap,
-) -> ApiResult {
-    let token = bearer(&headers)?;
-    let info = request_info(&method, "/user", &headers, peer, state.trust_proxy);
-    ok(db::call(
-        &state.pool,
-        &info,
-        Some(token),
-        "auth.get_user()::text",
-        &[],
-    )
-    .await?)
+async fn get_user(ctx: Ctx) -> ApiResult {
+    ok(ctx
+        .call(Some(ctx.bearer()?), "auth.get_user()::text", &[])
+        .await?)
 }
 
-async fn update_user(
-    AxState(state): AxState<State>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    method: Method,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let token = bearer(&headers)?;
-    let body = json_body(&headers, &body)?.to_string();
-    let info = request_info(&method, "/user", &headers, peer, state.trust_proxy);
-    ok(db::call(
-        &state.pool,
-        &info,
-        Some(token),
-        "auth.update_user($5::text::jsonb)::text",
-        &[&body],
-    )
-    .await?)
+async fn update_user(ctx: Ctx, body: Bytes) -> ApiResult {
+    let token = ctx.bearer()?;
+    let body = ctx.body(&body)?.to_string();
+    ok(ctx
+        .call(
+            Some(token),
+            "auth.update_user($5::text::jsonb)::text",
+            &[&body],
+        )
+        .await?)
 }
 
 #[derive(serde::Deserialize)]
@@ -400,42 +408,15 @@ struct Scope {
     scope: Option<String>,
 }
 
-async fn logout(
-    AxState(state): AxState<State>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Query(query): Query<Scope>,
-    method: Method,
-    headers: HeaderMap,
-) -> ApiResult {
-    let token = bearer(&headers)?;
+async fn logout(ctx: Ctx, Query(query): Query<Scope>) -> ApiResult {
     let scope = query.scope.unwrap_or_else(|| "global".into());
-    let info = request_info(&method, "/logout", &headers, peer, state.trust_proxy);
-    db::call(
-        &state.pool,
-        &info,
-        Some(token),
-        "auth.sign_out($5)::text",
-        &[&scope],
-    )
-    .await?;
+    ctx.call(Some(ctx.bearer()?), "auth.sign_out($5)::text", &[&scope])
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn jwks(
-    AxState(state): AxState<State>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    method: Method,
-    headers: HeaderMap,
-) -> ApiResult {
-    let info = request_info(
-        &method,
-        "/.well-known/jwks.json",
-        &headers,
-        peer,
-        state.trust_proxy,
-    );
-    let keys = db::call(&state.pool, &info, None, "auth.jwks()::text", &[]).await?;
-    let mut response = ok(keys)?;
+async fn jwks(ctx: Ctx) -> ApiResult {
+    let mut response = ok(ctx.call(None, "auth.jwks()::text", &[]).await?)?;
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=600"),
@@ -443,14 +424,9 @@ async fn jwks(
     Ok(response)
 }
 
-async fn settings(
-    AxState(state): AxState<State>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    method: Method,
-    headers: HeaderMap,
-) -> ApiResult {
-    let info = request_info(&method, "/settings", &headers, peer, state.trust_proxy);
-    let s = db::call(&state.pool, &info, None, "auth.settings()::text", &[])
+async fn settings(ctx: Ctx) -> ApiResult {
+    let s = ctx
+        .call(None, "auth.settings()::text", &[])
         .await?
         .unwrap_or_default();
     ok(Some(json!({
@@ -463,14 +439,8 @@ async fn settings(
     })))
 }
 
-async fn health(
-    AxState(state): AxState<State>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    method: Method,
-    headers: HeaderMap,
-) -> ApiResult {
-    let info = request_info(&method, "/health", &headers, peer, state.trust_proxy);
-    db::call(&state.pool, &info, None, "NULL::text", &[]).await?;
+async fn health(ctx: Ctx) -> ApiResult {
+    ctx.call(None, "NULL::text", &[]).await?;
     ok(Some(json!({
         "version": env!("CARGO_PKG_VERSION"),
         "name": "auth_ext",
