@@ -21,11 +21,12 @@ ensure_deps() {
     [ -f /usr/lib/postgresql/15/lib/pgxs/src/test/regress/pg_regress ] || missing+=(postgresql-server-dev-15)
     command -v clang >/dev/null || missing+=(clang libclang-dev)
     command -v sudo >/dev/null || missing+=(sudo)
+    command -v pgbouncer >/dev/null || missing+=(pgbouncer)
     if [ ${#missing[@]} -gt 0 ]; then
         say "installing ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq
-        apt-get install -y -qq postgresql-15 postgresql-server-dev-15 libclang-dev clang sudo >/dev/null
+        apt-get install -y -qq postgresql-15 postgresql-server-dev-15 libclang-dev clang sudo pgbouncer >/dev/null
     fi
     # Debian starts a default cluster on 5432; ours use their own ports, so leave it alone.
     if ! cargo pgrx --version 2>/dev/null | grep -q "$PGRX_VERSION"; then
