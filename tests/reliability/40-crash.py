@@ -16,6 +16,7 @@ same child, derived from the parent). So the strict check is: the latest acknowl
 token of every acknowledged session refreshes.
 """
 import base64
+import hashlib
 import json
 import os
 import random
@@ -335,6 +336,11 @@ def check(state_path, url, rnd):
         sid, s = item
         latest = s["tokens"][-1]
         in_doubt = s.pop("in_doubt", False)
+        if in_doubt:
+            # Did the refresh whose answer was lost commit? (Tokens are stored as SHA-256.)
+            revoked = c.execute("SELECT revoked FROM auth.refresh_tokens WHERE token = %s",
+                                (hashlib.sha256(latest.encode()).hexdigest(),)).fetchone()
+            doubt["committed" if revoked and revoked[0] else "rolled back"] += 1
         session, err = call(c, "SELECT auth.refresh_session(%s)", latest)
         if err is None and claims_of(session["access_token"]).get("session_id") == sid \
                 and session["user"]["id"] == s["user_id"]:
@@ -358,6 +364,7 @@ def check(state_path, url, rnd):
         return [("access", ok, f"round {rnd}: access token of session {sid}: {err or claims}")]
 
     new_access = []
+    doubt = {"committed": 0, "rolled back": 0}
     in_parallel(url, state, check_user, list(users.items()))
     in_parallel(url, state, check_in_doubt, state["in_doubt"])
     state["in_doubt"] = []
@@ -371,7 +378,9 @@ def check(state_path, url, rnd):
     state["access"] = list(newest.values())
     conn.close()
     print(f"round {rnd}: checked {len(users)} users, {len(sessions)} sessions, "
-          f"{len(newest)} access tokens in {time.time() - started:.1f} s", flush=True)
+          f"{len(newest)} access tokens in {time.time() - started:.1f} s; refreshes in flight at the "
+          f"kill: {doubt['committed']} had committed (the client retried with the parent), "
+          f"{doubt['rolled back']} had not", flush=True)
     save_state(state_path, state)
 
 
