@@ -408,7 +408,13 @@ if __name__ == "__main__":
     if cmd == "load":
         load(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
     elif cmd == "check":
-        check(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        try:
+            check(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        except Exception as exc:  # noqa: BLE001 - e.g. the server did not come back
+            state = load_state(sys.argv[2])
+            count(state, "recovery", False, f"round {sys.argv[4]}: the check could not run: {describe(exc)}")
+            save_state(sys.argv[2], state)
+            sys.exit(1)
     elif cmd == "report":
         sys.exit(report(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else ""))
     else:
