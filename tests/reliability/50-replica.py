@@ -172,8 +172,8 @@ def expect_read_only(cases, s, name, steps):
         msg = exc.diag.message_primary or ""
         cases.check("writes", name, exc.sqlstate == "PT503" and "read-only" in msg,
                     f"want PT503 '... read-only', got {describe(exc)}")
-    alive, err = attempt(s, "SELECT pg_is_in_recovery()")
-    cases.check("health", f"connection usable after: {name}", alive is True, describe(err) if err else alive)
+    alive, err = attempt(s, "SELECT 1")
+    cases.check("health", f"connection usable after: {name}", alive == 1, describe(err) if err else alive)
 
 
 def helpers(conn, steps):
@@ -393,6 +393,15 @@ def phase_standby(state, cases, purl, surl):
         ("auth_api.sign_out as authenticated", as_alice + [("SELECT auth_api.sign_out('local')::text", ())]),
     ]:
         expect_read_only(cases, s, f"{name} on the standby", steps)
+    # The same mapping where Postgres itself refuses the write (25006): a READ ONLY transaction
+    # on the primary. Tells a standby-only failure from a mapping that never worked.
+    for name, sql, args in [
+        ("sign_up", "SELECT auth.sign_up('grace@replica.example.com', %s)", (PASSWORD,)),
+        ("sign_in_with_password", "SELECT auth.sign_in_with_password(%s, %s)", (bob["email"], PASSWORD)),
+        ("refresh_session", "SELECT auth.refresh_session(%s)", (bob["s1"]["refresh_token"],)),
+    ]:
+        expect_read_only(cases, p, f"{name} in a READ ONLY transaction on the primary (control)",
+                         [("SET TRANSACTION READ ONLY", ()), (sql, args)])
     # Nothing of the above reached the data: the primary knows nothing of dave or erin, and the
     # refresh token tried on the standby works on the primary (a client may retry there).
     case("health", "no user was created by the standby attempts", lambda: (one(
