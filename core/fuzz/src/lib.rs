@@ -1,0 +1,825 @@
+//! The fuzz harnesses of `auth_core`: one `pub fn(&[u8])` per target, shared by the cargo-fuzz
+//! targets (`fuzz_targets/*.rs`, nightly) and by `core/tests/fuzz_regressions.rs`, which compiles
+//! this file as a module and replays every seed and regression input on stable Rust.
+//!
+//! Each harness must never panic on any input except to report a broken invariant. Beyond "no
+//! panic", each checks what the input's acceptance implies: a token that verifies was signed by
+//! a live key of the ring and has a valid `exp`; settings that `apply()` accepts re-validate and
+//! round-trip through storage; a key that imports builds a key ring, signs what it verifies, and
+//! publishes no private member.
+//!
+//! Only the public API is used (`KeyRing::new`, `verify`, `verify_signature`, `sign`, `keys`,
+//! `Settings`, `keys::import`): the internals of verification may change under it.
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use auth_core::jwt::{KeyRing, KeyStatus, VerifyOptions, MAX_TOKEN_BYTES};
+use auth_core::keys::{self, Alg, KeyMaterial};
+use auth_core::password;
+use auth_core::settings::{Settings, JWT_SECRET, MIN_JWT_SECRET_LEN};
+use auth_core::AuthError;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{json, Value};
+
+/// The clock of every verification: fixed, so that seed tokens stay valid forever.
+pub const NOW: i64 = 1_700_000_000;
+pub const ISSUER: &str = "https://fuzz.example/auth/v1";
+
+pub const KID_HS: &str = "fuzz-hs256";
+pub const KID_ES: &str = "fuzz-es256";
+pub const KID_ED: &str = "fuzz-eddsa";
+pub const KID_REVOKED: &str = "fuzz-hs256-revoked";
+
+// Keys made for fuzzing only (fixed so that seed tokens signed with them stay valid).
+const HS_SECRET: &str = "auth_ext fuzzing only: the HS256 secret of the test ring";
+const HS_REVOKED_SECRET: &str = "auth_ext fuzzing only: a revoked HS256 secret, never valid";
+const ES_JWK: &str = r#"{"kty":"EC","crv":"P-256","x":"lem7w5kue-_hXIojRzFxp1DaLiud05Eft8vkZz9f-MA","y":"VEYtR0qky_HYt503FfdF9PAewu9qTo8UirlAQUyQOTo","d":"W65BIRCnNeS1_2T2xM37wcjgR-qmxxvBJ4DxHAqwBm8"}"#;
+const ED_JWK: &str = r#"{"kty":"OKP","crv":"Ed25519","x":"X3X3Vx7r7ByAFKZIokwxJ9D855SA3nBMrBAKtUEIZy4","d":"yOAqAU2aK0v6pcvJIXWn9qvjdP9Sd46wJ8ouaXT0YqY"}"#;
+
+/// A seed input: a file name under `corpus/<target>/`, its bytes, and for token seeds whether it
+/// must verify (with the default options at [`NOW`]).
+pub struct Seed {
+    pub name: String,
+    pub bytes: Vec<u8>,
+    pub verifies: Option<bool>,
+}
+
+pub const TARGETS: [&str; 3] = ["verify_token", "parse_settings", "import_key"];
+
+/// Runs the harness of `target` on one input.
+pub fn run(target: &str, data: &[u8]) {
+    match target {
+        "verify_token" => verify_token(data),
+        "parse_settings" => parse_settings(data),
+        "import_key" => import_key(data),
+        _ => panic!("no fuzz target {target}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// verify_token
+
+struct Fixture {
+    /// HS256 (current), ES256 (previous), EdDSA (standby), a second HS256 (revoked).
+    ring: KeyRing,
+    /// Tokens that verify; mutating any character of one must make it fail.
+    valid: Vec<String>,
+}
+
+fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let ring = KeyRing::new(vec![
+            (
+                KID_HS.into(),
+                KeyStatus::Current,
+                keys::import(HS_SECRET, Some(Alg::HS256)).unwrap(),
+            ),
+            (
+                KID_ES.into(),
+                KeyStatus::Previous,
+                keys::import(ES_JWK, Some(Alg::ES256)).unwrap(),
+            ),
+            (
+                KID_ED.into(),
+                KeyStatus::Standby,
+                keys::import(ED_JWK, Some(Alg::EdDSA)).unwrap(),
+            ),
+            (
+                KID_REVOKED.into(),
+                KeyStatus::Revoked,
+                keys::import(HS_REVOKED_SECRET, Some(Alg::HS256)).unwrap(),
+            ),
+        ])
+        .expect("the fuzzing key ring builds");
+        let claims = json!({"sub": "fuzz", "exp": NOW + 3600});
+        let mut valid = vec![ring.sign(&claims).expect("the current key signs")];
+        for kid in [KID_ES, KID_ED] {
+            valid.push(sign_with(&ring, kid, true, &claims.to_string()));
+        }
+        for kid in [KID_HS, KID_ES, KID_ED] {
+            valid.push(sign_with(&ring, kid, false, &claims.to_string()));
+        }
+        let fixture = Fixture { ring, valid };
+        for t in &fixture.valid {
+            assert!(
+                fixture.ring.verify(t, &VerifyOptions::default(), NOW).is_ok(),
+                "a fixture token does not verify: {t}"
+            );
+        }
+        fixture
+    })
+}
+
+fn material<'a>(ring: &'a KeyRing, kid: &str) -> &'a KeyMaterial {
+    &ring.keys().iter().find(|k| k.kid == kid).unwrap().material
+}
+
+/// The token of `header_json.payload_json` signed by the key `kid` of the fixture ring.
+fn sign_raw(ring: &KeyRing, kid: &str, header_json: &str, payload_json: &str) -> String {
+    let message = format!(
+        "{}.{}",
+        B64.encode(header_json.as_bytes()),
+        B64.encode(payload_json.as_bytes())
+    );
+    format!("{message}.{}", signature(material(ring, kid), &message))
+}
+
+/// `payload_json` signed by `kid` with the header `{"alg", "typ": "JWT"[, "kid"]}`.
+fn sign_with(ring: &KeyRing, kid: &str, with_kid: bool, payload_json: &str) -> String {
+    let alg = material(ring, kid).alg.as_str();
+    let header = if with_kid {
+        json!({"alg": alg, "typ": "JWT", "kid": kid})
+    } else {
+        json!({"alg": alg, "typ": "JWT"})
+    };
+    sign_raw(ring, kid, &header.to_string(), payload_json)
+}
+
+fn signature(key: &KeyMaterial, message: &str) -> String {
+    jsonwebtoken::crypto::sign(
+        message.as_bytes(),
+        &key.encoding_key().unwrap(),
+        key.alg.jwt(),
+    )
+    .unwrap()
+}
+
+fn verify_options() -> [VerifyOptions; 4] {
+    [
+        VerifyOptions::default(),
+        VerifyOptions {
+            leeway: 0,
+            audience: None,
+            issuer: None,
+        },
+        VerifyOptions {
+            leeway: 300,
+            audience: Some("authenticated".into()),
+            issuer: Some(ISSUER.into()),
+        },
+        VerifyOptions {
+            leeway: 5,
+            audience: Some("service".into()),
+            issuer: None,
+        },
+    ]
+}
+
+/// Arbitrary bytes as a token (lossy UTF-8, as text reaches the extension), then the same bytes
+/// as edits to a valid token.
+pub fn verify_token(data: &[u8]) {
+    let f = fixture();
+    check_token(f, &String::from_utf8_lossy(data));
+    mutate_valid_token(f, data);
+}
+
+fn check_token(f: &Fixture, token: &str) {
+    let signed = f.ring.verify_signature(token).is_ok();
+    if signed {
+        check_signed(f, token);
+    }
+    for opts in verify_options() {
+        let result = f.ring.verify(token, &opts, NOW);
+        let again = f.ring.verify(token, &opts, NOW);
+        assert_eq!(
+            result.as_ref().map_err(AuthError::message),
+            again.as_ref().map_err(AuthError::message),
+            "verify is not deterministic"
+        );
+        match result {
+            Ok(claims) => {
+                assert!(signed, "verify accepted a token verify_signature refuses");
+                check_accepted(token, &opts, &claims);
+            }
+            Err(e) => check_refusal(&e, token),
+        }
+    }
+}
+
+/// What an error about a token may say: its code, and never the token or one of its parts.
+fn check_refusal(e: &AuthError, token: &str) {
+    assert_eq!(e.code(), "bad_jwt", "a token is refused as bad_jwt: {e:?}");
+    let msg = e.message();
+    assert!(msg.len() < 256, "an error message of {} bytes", msg.len());
+    for part in token.split('.') {
+        // short parts may appear in the fixed wording by chance
+        if part.len() >= 24 {
+            assert!(!msg.contains(part), "the error message echoes the token: {msg}");
+        }
+    }
+}
+
+/// `verify_signature` accepted `token`: it must be three parts signed by a live key of the ring
+/// whose algorithm is the header's, chosen by `kid` when the header has one.
+fn check_signed(f: &Fixture, token: &str) {
+    assert!(token.len() <= MAX_TOKEN_BYTES);
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3, "a signed token has three parts");
+    assert!(parts.iter().all(|p| !p.is_empty()), "a signed token has no empty part");
+    let header_bytes = B64.decode(parts[0]).expect("a signed header is base64url");
+    assert!(B64.decode(parts[1]).is_ok(), "a signed payload is base64url");
+    assert!(!has_duplicate_keys(&header_bytes), "a signed header has a duplicate key");
+    let header: Value = serde_json::from_slice(&header_bytes).expect("a signed header is JSON");
+    let header = header.as_object().expect("a signed header is an object");
+    assert!(!header.contains_key("crit"), "a signed header has crit");
+    let alg = header.get("alg").and_then(Value::as_str).expect("a signed header has an alg");
+    let alg = Alg::parse(alg).expect("a signed header has an accepted alg");
+    let kid = match header.get("kid") {
+        None => None,
+        Some(Value::String(kid)) => Some(kid.as_str()),
+        Some(other) => panic!("a signed header has a kid that is not a string: {other}"),
+    };
+    let message = &token[..parts[0].len() + 1 + parts[1].len()];
+    let signer = f.ring.keys().iter().find(|k| {
+        k.status != KeyStatus::Revoked
+            && k.material.alg == alg
+            && kid.is_none_or(|kid| kid == k.kid)
+            && match alg {
+                // deterministic signatures: the token carries exactly the one the key makes
+                Alg::HS256 | Alg::EdDSA => signature(&k.material, message) == parts[2],
+                _ => {
+                    B64.decode(parts[2]).is_ok_and(|s| B64.encode(s) == parts[2])
+                        && jsonwebtoken::crypto::verify(
+                            parts[2],
+                            message.as_bytes(),
+                            &k.material.decoding_key().unwrap(),
+                            alg.jwt(),
+                        )
+                        .unwrap_or(false)
+                }
+            }
+    });
+    assert!(signer.is_some(), "a token verified that no live key of the ring signed: {token}");
+}
+
+/// `verify` accepted `token` with `opts`: the claims are the payload's, and every registered
+/// claim it checks holds.
+fn check_accepted(token: &str, opts: &VerifyOptions, claims: &Value) {
+    let payload = B64.decode(token.split('.').nth(1).unwrap()).unwrap();
+    assert!(!has_duplicate_keys(&payload), "accepted claims with a duplicate key");
+    let parsed: Value = serde_json::from_slice(&payload).expect("accepted claims are JSON");
+    assert_eq!(&parsed, claims, "the claims returned are not the payload's");
+    let claims = claims.as_object().expect("accepted claims are an object");
+    let (now, leeway) = (NOW as f64, opts.leeway as f64);
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_f64)
+        .expect("an accepted token has a numeric exp");
+    assert!(exp.is_finite() && now <= exp + leeway, "an accepted token has expired: exp {exp}");
+    if let Some(nbf) = claims.get("nbf") {
+        let nbf = nbf.as_f64().expect("an accepted nbf is a number");
+        assert!(nbf <= now + leeway, "an accepted token is not valid yet: nbf {nbf}");
+    }
+    if let Some(iat) = claims.get("iat") {
+        let iat = iat.as_f64().expect("an accepted iat is a number");
+        assert!(iat <= now + leeway, "an accepted token was issued in the future: iat {iat}");
+    }
+    if let Some(want) = &opts.audience {
+        let ok = match claims.get("aud") {
+            Some(Value::String(a)) => a == want,
+            Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(want)),
+            _ => false,
+        };
+        assert!(ok, "an accepted token lacks the required audience");
+    }
+    if let Some(want) = &opts.issuer {
+        assert_eq!(claims.get("iss").and_then(Value::as_str), Some(want.as_str()));
+    }
+}
+
+/// Characters an edit may put into a token: base64url, the separator, padding, the standard
+/// base64 alphabet's extras, whitespace and some that are not ASCII.
+const EDIT_CHARS: &[char] = &[
+    'A', 'B', 'Q', 'g', 'w', 'z', '0', '9', '-', '_', '.', '=', '+', '/', ' ', '\n', '\0', 'é',
+    '\u{FEFF}', 'e', 'y', 'J', 'h', 'b', 'G', 'c', 'i', 'O', 'I', 'k', 'x', 'M',
+];
+
+/// The input as up to 16 edits (replace, insert, delete; four bytes each, after one byte that
+/// picks the token) of a valid token: whatever changes, the result must not verify.
+fn mutate_valid_token(f: &Fixture, data: &[u8]) {
+    let Some((&pick, ops)) = data.split_first() else {
+        return;
+    };
+    if ops.len() < 4 {
+        return;
+    }
+    let base = &f.valid[pick as usize % f.valid.len()];
+    let mut chars: Vec<char> = base.chars().collect();
+    for op in ops.chunks_exact(4).take(16) {
+        let pos = u16::from_le_bytes([op[1], op[2]]) as usize;
+        let c = EDIT_CHARS[op[3] as usize % EDIT_CHARS.len()];
+        match op[0] % 4 {
+            0 | 1 => {
+                let i = pos % chars.len();
+                chars[i] = c;
+            }
+            2 => chars.insert(pos % (chars.len() + 1), c),
+            _ => {
+                if chars.len() > 1 {
+                    chars.remove(pos % chars.len());
+                }
+            }
+        }
+    }
+    let edited: String = chars.into_iter().collect();
+    let signed = f.ring.verify_signature(&edited).is_ok();
+    let verified = f.ring.verify(&edited, &VerifyOptions::default(), NOW).is_ok();
+    if edited == *base {
+        assert!(signed && verified, "a valid token no longer verifies");
+    } else {
+        assert!(
+            !signed && !verified,
+            "an edited token still verifies:\n  valid:  {base}\n  edited: {edited}"
+        );
+    }
+}
+
+/// True when `bytes` is not JSON or has a duplicate object key at any depth. An oracle of its own,
+/// independent of the parser under test.
+fn has_duplicate_keys(bytes: &[u8]) -> bool {
+    struct Dup(bool);
+    impl<'de> Deserialize<'de> for Dup {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(DupVisitor)
+        }
+    }
+    struct DupVisitor;
+    impl<'de> Visitor<'de> for DupVisitor {
+        type Value = Dup;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Dup, E> {
+            Ok(Dup(false))
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Dup, E> {
+            Ok(Dup(false))
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Dup, E> {
+            Ok(Dup(false))
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Dup, E> {
+            Ok(Dup(false))
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Dup, E> {
+            Ok(Dup(false))
+        }
+        fn visit_unit<E>(self) -> Result<Dup, E> {
+            Ok(Dup(false))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Dup, A::Error> {
+            let mut dup = false;
+            while let Some(Dup(d)) = seq.next_element()? {
+                dup |= d;
+            }
+            Ok(Dup(dup))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Dup, A::Error> {
+            let (mut seen, mut dup) = (HashSet::new(), false);
+            while let Some(k) = map.next_key::<String>()? {
+                dup |= !seen.insert(k);
+                let Dup(d) = map.next_value()?;
+                dup |= d;
+            }
+            Ok(Dup(dup))
+        }
+    }
+    serde_json::from_slice::<Dup>(bytes).map_or(true, |d| d.0)
+}
+
+/// Seed tokens: valid ones of every key and shape, and signed ones each refused for one reason.
+pub fn verify_token_seeds() -> Vec<Seed> {
+    let f = fixture();
+    let r = &f.ring;
+    let exp = NOW + 3600;
+    let mut seeds = Vec::new();
+    let mut add = |name: &str, token: String, verifies: bool| {
+        seeds.push(Seed {
+            name: format!("seed-{name}"),
+            bytes: token.into_bytes(),
+            verifies: Some(verifies),
+        })
+    };
+    let claims = format!(r#"{{"sub":"fuzz","exp":{exp}}}"#);
+    for (kid, name) in [(KID_HS, "hs256"), (KID_ES, "es256"), (KID_ED, "eddsa")] {
+        add(&format!("{name}-kid"), sign_with(r, kid, true, &claims), true);
+        add(&format!("{name}-no-kid"), sign_with(r, kid, false, &claims), true);
+    }
+    let gotrue = json!({
+        "iss": ISSUER, "sub": "3f1c6a52-6d1e-4a53-9d4e-0c6f2b7d9a10", "aud": "authenticated",
+        "exp": exp, "iat": NOW - 10, "nbf": NOW - 10, "email": "a@example.com", "phone": "",
+        "app_metadata": {"provider": "email", "providers": ["email"]},
+        "user_metadata": {"name": "Ä ü \u{1F600} \"quoted\""}, "role": "authenticated",
+        "aal": "aal1", "amr": [{"method": "password", "timestamp": NOW - 10}],
+        "session_id": "9a0c1d2e-3f4a-4b5c-8d6e-7f8091a2b3c4", "is_anonymous": false,
+    });
+    add("gotrue-claims", r.sign(&gotrue).unwrap(), true);
+    let mut aud_list = gotrue.clone();
+    aud_list["aud"] = json!(["service", "authenticated"]);
+    add("aud-array", sign_with(r, KID_ES, true, &aud_list.to_string()), true);
+    add(
+        "float-exp",
+        sign_with(r, KID_HS, true, &format!(r#"{{"exp":{exp}.5,"n":-1.5e3}}"#)),
+        true,
+    );
+    add(
+        "escaped-keys",
+        sign_with(r, KID_HS, true, &format!(r#"{{"\u0065xp":{exp},"a\nb":"\ud83d\ude00"}}"#)),
+        true,
+    );
+    add(
+        "exp-within-leeway",
+        sign_with(r, KID_ED, true, &format!(r#"{{"exp":{}}}"#, NOW - 20)),
+        true,
+    );
+    // refused, each for one reason
+    add("revoked-kid", sign_with(r, KID_REVOKED, true, &claims), false);
+    add("revoked-no-kid", sign_with(r, KID_REVOKED, false, &claims), false);
+    add("expired", sign_with(r, KID_HS, true, &format!(r#"{{"exp":{}}}"#, NOW - 31)), false);
+    add("no-exp", sign_with(r, KID_HS, true, r#"{"sub":"fuzz"}"#), false);
+    add("exp-string", sign_with(r, KID_HS, true, &format!(r#"{{"exp":"{exp}"}}"#)), false);
+    add("exp-null", sign_with(r, KID_HS, true, r#"{"exp":null}"#), false);
+    add("exp-huge", sign_with(r, KID_HS, true, r#"{"exp":1e308}"#), true);
+    add("exp-overflow", sign_with(r, KID_HS, true, r#"{"exp":1e400}"#), false);
+    add(
+        "nbf-future",
+        sign_with(r, KID_HS, true, &format!(r#"{{"exp":{exp},"nbf":{}}}"#, NOW + 60)),
+        false,
+    );
+    add(
+        "iat-future",
+        sign_with(r, KID_ES, true, &format!(r#"{{"exp":{exp},"iat":{}}}"#, NOW + 60)),
+        false,
+    );
+    add(
+        "dup-claim",
+        sign_with(r, KID_HS, true, &format!(r#"{{"exp":{exp},"exp":{}}}"#, NOW + 7200)),
+        false,
+    );
+    add(
+        "dup-nested",
+        sign_with(r, KID_HS, true, &format!(r#"{{"exp":{exp},"m":[{{"a":1,"a":2}}]}}"#)),
+        false,
+    );
+    add(
+        "dup-escaped",
+        sign_with(r, KID_HS, true, &format!(r#"{{"exp":{exp},"role":"a","r\u006fle":"b"}}"#)),
+        false,
+    );
+    add("payload-array", sign_with(r, KID_HS, true, &format!("[{exp}]")), false);
+    add(
+        "payload-trailing",
+        sign_with(r, KID_HS, true, &format!(r#"{{"exp":{exp}}} x"#)),
+        false,
+    );
+    add(
+        "header-dup-kid",
+        sign_raw(
+            r,
+            KID_HS,
+            &format!(r#"{{"alg":"HS256","kid":"{KID_REVOKED}","kid":"{KID_HS}"}}"#),
+            &claims,
+        ),
+        false,
+    );
+    add(
+        "header-crit",
+        sign_raw(r, KID_HS, &format!(r#"{{"alg":"HS256","kid":"{KID_HS}","crit":["exp"]}}"#), &claims),
+        false,
+    );
+    add(
+        "header-kid-number",
+        sign_raw(r, KID_HS, r#"{"alg":"HS256","kid":7}"#, &claims),
+        false,
+    );
+    add(
+        "header-unknown-kid",
+        sign_raw(r, KID_HS, r#"{"alg":"HS256","kid":"nope"}"#, &claims),
+        false,
+    );
+    add(
+        "header-alg-mismatch",
+        sign_raw(r, KID_HS, &format!(r#"{{"alg":"ES256","kid":"{KID_HS}"}}"#), &claims),
+        false,
+    );
+    add(
+        "header-alg-lowercase",
+        sign_raw(r, KID_HS, r#"{"alg":"hs256"}"#, &claims),
+        false,
+    );
+    let none = format!(
+        "{}.{}.",
+        B64.encode(r#"{"alg":"none"}"#),
+        B64.encode(claims.as_bytes())
+    );
+    add("alg-none", none, false);
+    // HS256 "signed" with the ES256 public key as the secret: the classic confusion attack
+    let es_public = material(r, KID_ES).public_jwk.as_ref().unwrap().to_string();
+    let message = format!(
+        "{}.{}",
+        B64.encode(r#"{"alg":"HS256"}"#),
+        B64.encode(claims.as_bytes())
+    );
+    let forged = jsonwebtoken::crypto::sign(
+        message.as_bytes(),
+        &jsonwebtoken::EncodingKey::from_secret(es_public.as_bytes()),
+        jsonwebtoken::Algorithm::HS256,
+    )
+    .unwrap();
+    add("alg-confusion", format!("{message}.{forged}"), false);
+    let valid = sign_with(r, KID_HS, true, &claims);
+    let [h, p, s]: [&str; 3] = valid.split('.').collect::<Vec<_>>().try_into().unwrap();
+    add("padded-signature", format!("{h}.{p}.{s}="), false);
+    add("four-parts", format!("{h}.{p}.{s}.{s}"), false);
+    let standard = s.replace('-', "+").replace('_', "/");
+    if standard != s {
+        add("std-base64-signature", format!("{h}.{p}.{standard}"), false);
+    }
+    add("empty", String::new(), false);
+    add("dots", "..".into(), false);
+    add("not-base64", "@@@.###.$$$".into(), false);
+    seeds
+}
+
+// ---------------------------------------------------------------------------------------------
+// parse_settings
+
+/// Arbitrary bytes as the JSON of `auth.configure(changes)` (validated by `Settings::apply`) and
+/// as stored settings (`Settings::from_stored`, what a backend reads from `auth.config`).
+pub fn parse_settings(data: &[u8]) {
+    let Ok(value) = serde_json::from_slice::<Value>(data) else {
+        return;
+    };
+    if let Ok(stored) = Settings::from_stored(&value) {
+        // whatever storage holds, the accessors answer
+        let _ = stored.verify_options();
+        let _ = stored.signing_alg();
+        let _ = stored.argon2_cost();
+        assert_eq!(Settings::from_stored(&stored.to_json()).as_ref(), Ok(&stored));
+        // storage is not validated on reading: only a valid stored state has the guarantees
+        let valid = Settings::default().apply(&stored.to_json()).is_ok();
+        match stored.apply(&value) {
+            Ok(change) if valid => {
+                check_change(&stored, &value, &change.settings, change.jwt_secret.as_deref())
+            }
+            _ => {}
+        }
+    }
+    let base = Settings::default();
+    match base.apply(&value) {
+        Ok(change) => check_change(&base, &value, &change.settings, change.jwt_secret.as_deref()),
+        Err(e) => {
+            assert_eq!(e.code(), "validation_failed", "{e:?}");
+            let msg = e.message();
+            assert!(msg.len() < 256, "an error message of {} bytes", msg.len());
+            assert!(
+                !msg.starts_with("invalid settings"),
+                "a change passed the checks of every key but did not deserialise: {msg}"
+            );
+            if let Some(secret) = value.get(JWT_SECRET).and_then(Value::as_str) {
+                if secret.len() >= 8 {
+                    assert!(!msg.contains(secret), "an error message shows jwt_secret");
+                }
+            }
+        }
+    }
+}
+
+/// `base.apply(changes)` gave `settings`: the change is exactly what was asked, and what is
+/// stored re-validates and reads back the same.
+fn check_change(base: &Settings, changes: &Value, settings: &Settings, secret: Option<&str>) {
+    let changes = changes.as_object().expect("only an object is accepted");
+    let stored = settings.to_json();
+    let stored_map = stored.as_object().expect("settings serialise to an object");
+    assert!(!stored_map.contains_key(JWT_SECRET), "jwt_secret is stored with the settings");
+    match changes.get(JWT_SECRET) {
+        Some(given) => {
+            assert_eq!(Some(given.as_str().expect("jwt_secret is a string")), secret);
+            assert!(secret.unwrap().chars().count() >= MIN_JWT_SECRET_LEN);
+        }
+        None => assert_eq!(secret, None),
+    }
+    let before = base.to_json();
+    for (key, value) in stored_map {
+        let want = changes.get(key).unwrap_or(&before[key]);
+        assert_eq!(value, want, "setting {key} is not what was asked");
+    }
+    assert_eq!(
+        changes.keys().filter(|k| *k != JWT_SECRET).count(),
+        changes.keys().filter(|k| stored_map.contains_key(*k)).count(),
+        "an unknown key was accepted"
+    );
+    // storage round trip
+    assert_eq!(Settings::from_stored(&stored).as_ref(), Ok(settings));
+    // the stored settings, all of them, pass validation again (from the defaults), and applying
+    // the same change twice changes nothing more
+    let revalidated = Settings::default()
+        .apply(&stored)
+        .unwrap_or_else(|e| panic!("accepted settings do not re-validate: {}", e.message()));
+    assert_eq!(&revalidated.settings, settings);
+    let twice = settings.apply(&Value::Object(changes.clone())).unwrap();
+    assert_eq!(&twice.settings, settings);
+    // what the extension derives from them is usable
+    assert!(Alg::parse(&settings.jwt_signing_algorithm).is_ok());
+    let cost = settings.argon2_cost();
+    assert!(
+        !password::needs_rehash(&cost.decoy_hash(), cost),
+        "accepted argon2 parameters are not valid argon2 parameters: {cost:?}"
+    );
+    assert!(["any", "verified"].contains(&settings.claims_trust.as_str()));
+}
+
+pub fn parse_settings_seeds() -> Vec<Seed> {
+    let seed = |name: &str, v: Value| Seed {
+        name: format!("seed-{name}"),
+        bytes: v.to_string().into_bytes(),
+        verifies: None,
+    };
+    vec![
+        seed("defaults", Settings::default().to_json()),
+        seed("empty", json!({})),
+        seed(
+            "typical",
+            json!({"jwt_exp": 600, "disable_signup": true, "sessions_timebox": 86400,
+                   "claims_trust": "verified", "argon2_memory_kib": 1024, "argon2_iterations": 1}),
+        ),
+        seed(
+            "every-key",
+            json!({"jwt_exp": 7200, "jwt_aud": "authenticated", "jwt_issuer": ISSUER,
+                   "site_url": "https://app.example", "disable_signup": false,
+                   "mailer_autoconfirm": false, "password_min_length": 12,
+                   "refresh_token_rotation_enabled": true, "refresh_token_reuse_interval": 0,
+                   "sessions_timebox": null, "sessions_inactivity_timeout": 3600,
+                   "argon2_memory_kib": 65536, "argon2_iterations": 3, "argon2_parallelism": 4,
+                   "jwt_signing_algorithm": "EdDSA", "jwt_leeway": 0,
+                   "jwt_verify_aud": "authenticated", "jwt_verify_iss": ISSUER,
+                   "claims_trust": "any", "trusted_roles": ["authenticator", "service_role"],
+                   "revocable_access_tokens": true}),
+        ),
+        seed("jwt-secret", json!({"jwt_secret": "a-legacy-hs256-secret-of-at-least-32-chars"})),
+        seed("bounds", json!({"jwt_exp": 120, "jwt_leeway": 300, "argon2_parallelism": 16})),
+        seed("out-of-bounds", json!({"jwt_exp": 119, "argon2_memory_kib": 1048577})),
+        seed("wrong-types", json!({"jwt_exp": "3600", "disable_signup": 1, "trusted_roles": [1]})),
+        seed("float", json!({"jwt_exp": 600.0})),
+        seed("unknown", json!({"nope": 1})),
+        seed("array", json!([{"jwt_exp": 600}])),
+        seed("string", json!("jwt_exp")),
+        seed("huge-number", json!({"refresh_token_reuse_interval": u64::MAX})),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// import_key
+
+/// The first byte picks the algorithm asked for (`H` HS256, `R` RS256, `E` ES256, `D` EdDSA,
+/// anything else none); the rest, as lossy UTF-8, is the key text (a JWK, a PEM, a secret).
+pub fn import_key(data: &[u8]) {
+    let Some((alg, text)) = import_input(data) else {
+        return;
+    };
+    match keys::import(&text, alg) {
+        Ok(key) => check_imported(&key, alg),
+        Err(e) => {
+            assert_eq!(e.code(), "validation_failed", "{e:?}");
+            let msg = e.message();
+            assert!(msg.len() < 256, "an error message of {} bytes", msg.len());
+            let trimmed = text.trim();
+            if trimmed.len() >= 32 {
+                assert!(!msg.contains(trimmed), "the error message shows the key: {msg}");
+            }
+        }
+    }
+}
+
+fn import_input(data: &[u8]) -> Option<(Option<Alg>, std::borrow::Cow<'_, str>)> {
+    let (&pick, text) = data.split_first()?;
+    let alg = match pick {
+        b'H' => Some(Alg::HS256),
+        b'R' => Some(Alg::RS256),
+        b'E' => Some(Alg::ES256),
+        b'D' => Some(Alg::EdDSA),
+        _ => None,
+    };
+    Some((alg, String::from_utf8_lossy(text)))
+}
+
+/// Whether an `import_key` input imports.
+pub fn key_imports(data: &[u8]) -> bool {
+    import_input(data).is_some_and(|(alg, text)| keys::import(&text, alg).is_ok())
+}
+
+/// An imported key: of the algorithm asked for, usable by a key ring (the instance loads every
+/// stored key: one that cannot be loaded would break it), signing only what it verifies, and
+/// publishing no private member.
+fn check_imported(key: &KeyMaterial, alg: Option<Alg>) {
+    if let Some(alg) = alg {
+        assert_eq!(key.alg, alg, "imported as another algorithm than asked");
+    }
+    match key.alg {
+        Alg::HS256 => {
+            assert!(key.secret.as_ref().is_some_and(|s| s.len() >= 32));
+            assert!(key.private_der.is_none() && key.public_jwk.is_none());
+            assert!(key.can_sign());
+        }
+        _ => {
+            assert!(key.secret.is_none());
+            let jwk = key.public_jwk.as_ref().and_then(Value::as_object).expect("a public JWK");
+            for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
+                assert!(!jwk.contains_key(private), "the public JWK has \"{private}\"");
+            }
+        }
+    }
+    let status = if key.can_sign() { KeyStatus::Current } else { KeyStatus::Standby };
+    let ring = KeyRing::new(vec![("imported".into(), status, key.clone())])
+        .unwrap_or_else(|e| panic!("an imported key does not load into a key ring: {e:?}"));
+    // a token of the key's algorithm with a signature of the right size, but wrong, is refused
+    let claims = json!({"sub": "fuzz", "exp": NOW + 60});
+    let message = format!(
+        "{}.{}",
+        B64.encode(json!({"alg": key.alg.as_str()}).to_string()),
+        B64.encode(claims.to_string())
+    );
+    let wrong = match key.alg {
+        Alg::HS256 => vec![0x5a; 32],
+        Alg::ES256 | Alg::EdDSA => vec![0x5a; 64],
+        Alg::RS256 => vec![0x5a; 256],
+    };
+    let forged = format!("{message}.{}", B64.encode(wrong));
+    assert!(ring.verify_signature(&forged).is_err(), "a wrong signature verifies");
+    let token = key.can_sign().then(|| {
+        let token = ring.sign(&claims).expect("an imported private key signs");
+        assert_eq!(
+            ring.verify(&token, &VerifyOptions::default(), NOW).as_ref(),
+            Ok(&claims),
+            "an imported key does not verify its own token"
+        );
+        token
+    });
+    // what is published imports back as the same verifying key
+    let kid = "imported";
+    let published = key.verification_jwk(kid).expect("every key has a verification JWK");
+    assert_eq!(published["kid"], kid);
+    assert_eq!(published["alg"], key.alg.as_str());
+    let back = keys::import(&published.to_string(), Some(key.alg))
+        .unwrap_or_else(|e| panic!("a published JWK does not import back: {}", e.message()));
+    assert_eq!(back.public_jwk, key.public_jwk);
+    assert_eq!(back.secret, key.secret);
+    match key.alg {
+        Alg::HS256 => assert!(key.public_jwk(kid).is_none(), "an HS256 key is published"),
+        _ => assert!(!back.can_sign(), "a public JWK imports as a signing key"),
+    }
+    if let Some(token) = token {
+        let status = if back.can_sign() { KeyStatus::Current } else { KeyStatus::Previous };
+        let ring = KeyRing::new(vec![(kid.into(), status, back)]).unwrap();
+        assert!(
+            ring.verify(&token, &VerifyOptions::default(), NOW).is_ok(),
+            "the published key does not verify the key's token"
+        );
+    }
+}
+
+/// The keys of the token ring as JWKs, public and private, and the HS256 secret as text.
+pub fn import_key_seeds() -> Vec<Seed> {
+    let mut seeds = Vec::new();
+    let mut add = |name: &str, pick: u8, text: &str| {
+        let mut bytes = vec![pick];
+        bytes.extend_from_slice(text.as_bytes());
+        seeds.push(Seed {
+            name: format!("seed-{name}"),
+            bytes,
+            verifies: None,
+        })
+    };
+    add("es256-private-jwk", b'E', ES_JWK);
+    add("eddsa-private-jwk", b'D', ED_JWK);
+    for (name, jwk) in [("es256", ES_JWK), ("eddsa", ED_JWK)] {
+        let key = keys::import(jwk, None).unwrap();
+        add(&format!("{name}-public-jwk"), b'*', &key.public_jwk("k1").unwrap().to_string());
+    }
+    add("hs256-secret", b'H', HS_SECRET);
+    add(
+        "oct-jwk",
+        b'*',
+        &json!({"kty": "oct", "k": B64.encode(HS_SECRET), "alg": "HS256"}).to_string(),
+    );
+    seeds
+}
+
+/// Every generated seed of `target`.
+pub fn seeds(target: &str) -> Vec<Seed> {
+    match target {
+        "verify_token" => verify_token_seeds(),
+        "parse_settings" => parse_settings_seeds(),
+        "import_key" => import_key_seeds(),
+        _ => panic!("no fuzz target {target}"),
+    }
+}
+
+/// Whether `token` verifies against the fuzzing ring with the default options at [`NOW`].
+pub fn token_verifies(token: &str) -> bool {
+    fixture().ring.verify(token, &VerifyOptions::default(), NOW).is_ok()
+}
