@@ -7,6 +7,7 @@ mod claims;
 mod db;
 mod error;
 mod instance;
+mod jsonb;
 mod jwt;
 mod keyring;
 mod planner;

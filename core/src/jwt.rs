@@ -2,12 +2,17 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
-use jsonwebtoken::{DecodingKey, Header};
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use jsonwebtoken::{DecodingKey, EncodingKey};
+use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{json, Map, Value};
+use sha2::Sha256;
+use std::sync::Mutex;
 
 use crate::error::{AuthError, AuthResult};
 use crate::keys::{Alg, KeyMaterial};
+
+pub mod json;
+use json::{Captured, JsonError, JsonSink, ValueSink};
 
 /// Tokens larger than this are refused before any parsing.
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
@@ -54,7 +59,16 @@ pub struct RingKey {
     pub status: KeyStatus,
     pub material: KeyMaterial,
     decoding: DecodingKey,
+    /// HS256 keys: the HMAC state after absorbing the key, cloned per token (saves two of the
+    /// SHA-256 compressions per verify).
+    hmac: Option<HmacSha256>,
+    /// Keys with a private part: parsed once for signing.
+    encoding: Option<EncodingKey>,
+    /// The base64url header this key signs with.
+    header: String,
 }
+
+type HmacSha256 = Hmac<Sha256>;
 
 /// The checks beyond the signature.
 #[derive(Clone, Debug)]
@@ -79,73 +93,16 @@ impl Default for VerifyOptions {
 /// All keys of the instance, parsed once: what signs, what verifies, what is published.
 pub struct KeyRing {
     keys: Vec<RingKey>,
+    /// Headers already parsed and checked, by their base64url text: every token one key signs
+    /// carries the same header, so the hot path skips decoding and parsing it.
+    headers: Mutex<Vec<(String, HeaderInfo)>>,
 }
+
+/// How many distinct headers [`KeyRing`] remembers (a few per key is the normal case).
+const HEADER_CACHE: usize = 16;
 
 fn bad(msg: &str) -> AuthError {
     AuthError::bad_jwt(msg)
-}
-
-/// JSON that refuses duplicate object keys at any depth (serde_json keeps the last one, which
-/// lets a token say two things to two parsers).
-struct Strict(Value);
-
-impl<'de> Deserialize<'de> for Strict {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(StrictVisitor).map(Strict)
-    }
-}
-
-struct StrictVisitor;
-
-impl<'de> Visitor<'de> for StrictVisitor {
-    type Value = Value;
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("JSON")
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(v.into())
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(v.into())
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(serde_json::Number::from_f64(v)
-            .map(Value::Number)
-            .unwrap_or(Value::Null))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut out = Vec::new();
-        while let Some(Strict(v)) = seq.next_element()? {
-            out.push(v);
-        }
-        Ok(Value::Array(out))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = Map::new();
-        while let Some(k) = map.next_key::<String>()? {
-            if out.contains_key(&k) {
-                return Err(de::Error::custom("duplicate key"));
-            }
-            let Strict(v) = map.next_value()?;
-            out.insert(k, v);
-        }
-        Ok(Value::Object(out))
-    }
 }
 
 fn decode_part(part: &str, what: &str) -> AuthResult<Vec<u8>> {
@@ -153,20 +110,58 @@ fn decode_part(part: &str, what: &str) -> AuthResult<Vec<u8>> {
         .map_err(|_| bad(&format!("the token's {what} is not valid base64url")))
 }
 
+/// Parses a token part as a strict JSON object into `sink`, capturing the named members.
+fn parse_part(
+    bytes: &[u8],
+    what: &str,
+    sink: &mut impl JsonSink,
+    captured: &mut Captured,
+) -> AuthResult<()> {
+    json::parse_object(bytes, sink, captured).map_err(|e| match e {
+        JsonError::NotAnObject => bad(&format!("the token's {what} is not a JSON object")),
+        JsonError::DuplicateKey => bad(&format!("the token's {what} has a duplicate key")),
+        JsonError::Invalid => bad(&format!("the token's {what} is not valid JSON")),
+    })
+}
+
 fn parse_json_object(bytes: &[u8], what: &str) -> AuthResult<Map<String, Value>> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let parsed = Strict::deserialize(&mut de).and_then(|v| de.end().map(|_| v));
-    match parsed {
-        Ok(Strict(Value::Object(m))) => Ok(m),
-        Ok(_) => Err(bad(&format!("the token's {what} is not a JSON object"))),
-        Err(e) if e.to_string().starts_with("duplicate key") => {
-            Err(bad(&format!("the token's {what} has a duplicate key")))
-        }
-        Err(_) => Err(bad(&format!("the token's {what} is not valid JSON"))),
+    let mut sink = ValueSink::default();
+    parse_part(bytes, what, &mut sink, &mut Captured::new(&[]))?;
+    match sink.into_value() {
+        Some(Value::Object(m)) => Ok(m),
+        _ => Err(AuthError::Internal),
     }
 }
 
-fn number(claims: &Map<String, Value>, name: &str) -> AuthResult<Option<f64>> {
+/// What a token header says, once it has passed the header checks.
+#[derive(Clone)]
+struct HeaderInfo {
+    alg: Alg,
+    kid: Option<String>,
+}
+
+fn parse_header(part: &str) -> AuthResult<HeaderInfo> {
+    let header = parse_json_object(&decode_part(part, "header")?, "header")?;
+    if header.contains_key("crit") {
+        return Err(bad("the token has a crit header, which is not supported"));
+    }
+    let alg = header
+        .get("alg")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("the token's header has no alg"))?;
+    let alg = Alg::parse(alg).map_err(|_| bad("the token's algorithm is not accepted"))?;
+    let kid = match header.get("kid") {
+        Some(Value::String(kid)) => Some(kid.clone()),
+        Some(_) => return Err(bad("the token's kid is not a string")),
+        None => None,
+    };
+    Ok(HeaderInfo { alg, kid })
+}
+
+/// The registered claims `verify` checks, captured while the claims stream to their sink.
+const CHECKED_CLAIMS: [&str; 5] = ["exp", "nbf", "iat", "aud", "iss"];
+
+fn number(claims: &Captured, name: &str) -> AuthResult<Option<f64>> {
     match claims.get(name) {
         None => Ok(None),
         Some(v) => v
@@ -181,14 +176,29 @@ impl KeyRing {
         let mut keys = Vec::with_capacity(entries.len());
         for (kid, status, material) in entries {
             let decoding = material.decoding_key()?;
+            let hmac = match (material.alg, material.secret.as_deref()) {
+                (Alg::HS256, Some(secret)) => {
+                    Some(HmacSha256::new_from_slice(secret).map_err(|_| AuthError::Internal)?)
+                }
+                _ => None,
+            };
+            let encoding = material.encoding_key().ok();
+            let header = json!({"alg": material.alg.as_str(), "kid": kid, "typ": "JWT"});
+            let header = B64.encode(header.to_string());
             keys.push(RingKey {
                 kid,
                 status,
                 material,
                 decoding,
+                hmac,
+                encoding,
+                header,
             });
         }
-        Ok(KeyRing { keys })
+        Ok(KeyRing {
+            keys,
+            headers: Mutex::new(Vec::new()),
+        })
     }
 
     pub fn keys(&self) -> &[RingKey] {
@@ -203,19 +213,55 @@ impl KeyRing {
             .ok_or(AuthError::Internal)
     }
 
-    /// Signs claims with the current key; header `{alg, typ: "JWT", kid}`.
+    /// Signs claims with the current key; header `{alg, kid, typ: "JWT"}`.
     pub fn sign(&self, claims: &Value) -> AuthResult<String> {
-        let key = self.current()?;
-        let mut header = Header::new(key.material.alg.jwt());
-        header.typ = Some("JWT".into());
-        header.kid = Some(key.kid.clone());
-        jsonwebtoken::encode(&header, claims, &key.material.encoding_key()?)
-            .map_err(|_| AuthError::Internal)
+        let payload = serde_json::to_vec(claims).map_err(|_| AuthError::Internal)?;
+        self.sign_payload(&payload)
     }
 
-    /// Checks the header and the signature; returns the header and the raw payload. The key is
-    /// chosen by `kid` and the algorithm comes from the key: a header's `alg` only has to agree.
-    pub fn verify_signature(&self, token: &str) -> AuthResult<(Map<String, Value>, Vec<u8>)> {
+    /// Signs claims given as JSON text, which the caller guarantees is one JSON object.
+    pub fn sign_payload(&self, payload: &[u8]) -> AuthResult<String> {
+        let key = self.current()?;
+        let mut token = String::with_capacity(
+            key.header.len() + 1 + payload.len().div_ceil(3) * 4 + 1 + 86,
+        );
+        token.push_str(&key.header);
+        token.push('.');
+        B64.encode_string(payload, &mut token);
+        let signature = match &key.hmac {
+            Some(hmac) => {
+                let mut mac = hmac.clone();
+                mac.update(token.as_bytes());
+                B64.encode(mac.finalize().into_bytes())
+            }
+            None => {
+                let encoding = key.encoding.as_ref().ok_or(AuthError::Internal)?;
+                jsonwebtoken::crypto::sign(token.as_bytes(), encoding, key.material.alg.jwt())
+                    .map_err(|_| AuthError::Internal)?
+            }
+        };
+        token.push('.');
+        token.push_str(&signature);
+        Ok(token)
+    }
+
+    /// The header of a token, from the cache when this exact header was seen before.
+    fn header(&self, part: &str) -> AuthResult<HeaderInfo> {
+        let mut cache = self.headers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, info)) = cache.iter().find(|(text, _)| text == part) {
+            return Ok(info.clone());
+        }
+        let info = parse_header(part)?;
+        if cache.len() >= HEADER_CACHE {
+            cache.remove(0);
+        }
+        cache.push((part.to_owned(), info.clone()));
+        Ok(info)
+    }
+
+    /// Checks the header and the signature; returns the raw payload. The key is chosen by `kid`
+    /// and the algorithm comes from the key: a header's `alg` only has to agree.
+    pub fn verify_signature(&self, token: &str) -> AuthResult<Vec<u8>> {
         if token.is_empty() {
             return Err(bad("the token is empty"));
         }
@@ -224,26 +270,21 @@ impl KeyRing {
                 "the token is larger than {MAX_TOKEN_BYTES} bytes"
             )));
         }
-        let parts: Vec<&str> = token.split('.').collect();
-        if parts.len() != 3 || parts[0].is_empty() || parts[1].is_empty() {
-            return Err(bad(
-                "the token is malformed (it must be three base64url parts)",
-            ));
-        }
-        let header = parse_json_object(&decode_part(parts[0], "header")?, "header")?;
-        if header.contains_key("crit") {
-            return Err(bad("the token has a crit header, which is not supported"));
-        }
-        let alg = header
-            .get("alg")
-            .and_then(Value::as_str)
-            .ok_or_else(|| bad("the token's header has no alg"))?;
-        let alg = Alg::parse(alg).map_err(|_| bad("the token's algorithm is not accepted"))?;
-        if parts[2].is_empty() {
+        let mut parts = token.splitn(4, '.');
+        let (header, payload, signature) = match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some(h), Some(p), Some(s), None) if !h.is_empty() && !p.is_empty() => (h, p, s),
+            _ => {
+                return Err(bad(
+                    "the token is malformed (it must be three base64url parts)",
+                ))
+            }
+        };
+        let HeaderInfo { alg, kid } = self.header(header)?;
+        if signature.is_empty() {
             return Err(bad("the token has no signature"));
         }
-        let candidates: Vec<&RingKey> = match header.get("kid") {
-            Some(Value::String(kid)) => {
+        let candidates: Vec<&RingKey> = match &kid {
+            Some(kid) => {
                 let key = self
                     .keys
                     .iter()
@@ -257,7 +298,6 @@ impl KeyRing {
                 }
                 vec![key]
             }
-            Some(_) => return Err(bad("the token's kid is not a string")),
             // Tokens minted elsewhere (PostgREST recipes, old Supabase keys) often carry no kid:
             // every live key of the header's algorithm is tried.
             None => self
@@ -269,21 +309,49 @@ impl KeyRing {
         if candidates.is_empty() {
             return Err(bad("no signing key matches the token's algorithm"));
         }
-        let message = &token[..parts[0].len() + 1 + parts[1].len()];
-        let signed = candidates.iter().any(|k| {
-            jsonwebtoken::crypto::verify(parts[2], message.as_bytes(), &k.decoding, alg.jwt())
-                .unwrap_or(false)
-        });
+        let message = &token.as_bytes()[..header.len() + 1 + payload.len()];
+        let mut signed = false;
+        for key in candidates {
+            signed = match &key.hmac {
+                Some(hmac) => {
+                    let Ok(sig) = B64.decode(signature) else { break };
+                    let mut mac = hmac.clone();
+                    mac.update(message);
+                    // constant-time comparison (hmac's verify_slice)
+                    mac.verify_slice(&sig).is_ok()
+                }
+                None => jsonwebtoken::crypto::verify(signature, message, &key.decoding, alg.jwt())
+                    .unwrap_or(false),
+            };
+            if signed {
+                break;
+            }
+        }
         if !signed {
             return Err(bad("the signature does not match"));
         }
-        Ok((header, decode_part(parts[1], "payload")?))
+        decode_part(payload, "payload")
     }
 
     /// Verifies a token at time `now` (unix seconds) and returns its claims.
     pub fn verify(&self, token: &str, opts: &VerifyOptions, now: i64) -> AuthResult<Value> {
-        let (_, payload) = self.verify_signature(token)?;
-        let claims = parse_json_object(&payload, "claims")?;
+        let mut sink = ValueSink::default();
+        self.verify_into(token, opts, now, &mut sink)?;
+        sink.into_value().ok_or(AuthError::Internal)
+    }
+
+    /// Verifies a token at time `now` (unix seconds), streaming its claims into `sink` as they
+    /// are parsed. On an error the sink holds a partial document and must be discarded.
+    pub fn verify_into(
+        &self,
+        token: &str,
+        opts: &VerifyOptions,
+        now: i64,
+        sink: &mut impl JsonSink,
+    ) -> AuthResult<()> {
+        let payload = self.verify_signature(token)?;
+        let mut claims = Captured::new(&CHECKED_CLAIMS);
+        parse_part(&payload, "claims", sink, &mut claims)?;
         let (now, leeway) = (now as f64, opts.leeway as f64);
         match number(&claims, "exp")? {
             None => return Err(bad("the token has no exp claim")),
@@ -315,7 +383,7 @@ impl KeyRing {
                 return Err(bad("the token's issuer (iss) is not accepted"));
             }
         }
-        Ok(Value::Object(claims))
+        Ok(())
     }
 
     /// The public JWKS: every non-revoked asymmetric key; never an `oct` key.

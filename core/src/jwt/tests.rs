@@ -150,8 +150,7 @@ fn rfc8037_a4_ed25519() {
     let jwk = json!({"kty": "OKP", "crv": "Ed25519", "d": "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"});
     let ring = rfc_ring(jwk, Alg::EdDSA);
     let token = "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc.hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg";
-    let (header, payload) = ring.verify_signature(token).unwrap();
-    assert_eq!(header["alg"], "EdDSA");
+    let payload = ring.verify_signature(token).unwrap();
     assert_eq!(payload, b"Example of Ed25519 signing");
     // Ed25519 is deterministic: signing the same input with the imported private key gives the RFC's signature
     let sig = jsonwebtoken::crypto::sign(
