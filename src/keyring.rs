@@ -12,7 +12,7 @@ use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::Value;
 
-use crate::db;
+use crate::db::{self, ReadFn};
 use crate::error::{guard, AuthResult};
 use crate::instance;
 
@@ -162,12 +162,14 @@ fn set_signing_key_status(kid: Option<&str>, status: Option<&str>) -> JsonB {
     guard(move || {
         let kid = kid.ok_or_else(|| AuthError::validation("a kid is required"))?;
         set_status(kid, KeyStatus::parse(status.unwrap_or(""))?)?;
-        listing(Some(kid)).map(|v| JsonB(v[0].clone()))
+        listing(Some(kid), db::json).map(|v| JsonB(v[0].clone()))
     })
 }
 
-fn listing(kid: Option<&str>) -> AuthResult<Vec<Value>> {
-    let rows = db::json(
+/// `read` is `db::json` after a change in the same call (it needs a fresh snapshot), otherwise
+/// `db::read_json`, which works on standbys.
+fn listing(kid: Option<&str>, read: ReadFn) -> AuthResult<Vec<Value>> {
+    let rows = read(
         "SELECT coalesce(jsonb_agg(jsonb_build_object(
                     'kid', kid, 'algorithm', algorithm, 'status', status,
                     'can_sign', secret IS NOT NULL OR private_key IS NOT NULL,
@@ -183,7 +185,7 @@ fn listing(kid: Option<&str>) -> AuthResult<Vec<Value>> {
 #[pg_extern(schema = "auth", stable, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn signing_keys() -> JsonB {
-    guard(move || listing(None).map(|v| JsonB(Value::Array(v))))
+    guard(move || listing(None, db::read_json).map(|v| JsonB(Value::Array(v))))
 }
 
 /// The public JWKS: every non-revoked asymmetric key. Never an HS256 secret. Everyone.

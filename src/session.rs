@@ -180,7 +180,7 @@ fn sign_up(
         if s.mailer_autoconfirm {
             start_session(&inst, user_id, "password", &req).map(JsonB)
         } else {
-            crate::user::user_json(user_id).map(JsonB)
+            crate::user::user_json(user_id, true).map(JsonB)
         }
     })
 }
@@ -198,7 +198,7 @@ fn sign_in_with_password(email: Option<&str>, password: Option<&str>) -> JsonB {
         // A malformed address cannot belong to anyone; it still costs one hash below.
         let email = email::normalize(email).ok();
         let found = match &email {
-            Some(e) => db::json(
+            Some(e) => db::read_json(
                 "SELECT jsonb_build_object(
                         'id', id,
                         'hash', encrypted_password,
@@ -271,7 +271,7 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
             return Err(AuthError::RefreshTokenNotFound);
         }
         let hash = refresh::hash(presented);
-        let token = db::json(
+        let token = db::read_json(
             "SELECT jsonb_build_object('id', id, 'session_id', session_id)
                FROM auth.refresh_tokens WHERE token = $1",
             &[hash.as_str().into()],

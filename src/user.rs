@@ -33,9 +33,11 @@ pub fn caller() -> AuthResult<Caller> {
     })
 }
 
-/// The GoTrue user object of a (non-deleted) user.
-pub fn user_json(user_id: pgrx::Uuid) -> AuthResult<Value> {
-    db::json(
+/// The GoTrue user object of a (non-deleted) user. `after_write`: the call changed the user, so
+/// the read needs a fresh snapshot (otherwise it is a plain read, which works on standbys).
+pub fn user_json(user_id: pgrx::Uuid, after_write: bool) -> AuthResult<Value> {
+    let read = if after_write { db::json } else { db::read_json };
+    read(
         "SELECT auth._user_json(u) FROM auth.users u WHERE u.id = $1 AND u.deleted_at IS NULL",
         &[user_id.into()],
     )?
@@ -46,7 +48,7 @@ pub fn user_json(user_id: pgrx::Uuid) -> AuthResult<Value> {
 fn signed_in_caller() -> AuthResult<Caller> {
     let caller = caller()?;
     if let Some(session_id) = caller.session_id {
-        let exists = db::json(
+        let exists = db::read_json(
             "SELECT to_jsonb(true) FROM auth.sessions WHERE id = $1 AND user_id = $2",
             &[session_id.into(), caller.user_id.into()],
         )?;
@@ -62,7 +64,7 @@ fn signed_in_caller() -> AuthResult<Caller> {
 fn get_user() -> JsonB {
     guard(move || {
         let caller = signed_in_caller()?;
-        user_json(caller.user_id).map(JsonB)
+        user_json(caller.user_id, false).map(JsonB)
     })
 }
 
@@ -125,7 +127,7 @@ fn update_user(attributes: Option<JsonB>) -> JsonB {
             }
         };
         if data.is_none() && new_hash.is_none() {
-            return user_json(caller.user_id).map(JsonB);
+            return user_json(caller.user_id, false).map(JsonB);
         }
         // GoTrue merges `data` into user_metadata key by key; a null value removes the key.
         let user = db::json(
