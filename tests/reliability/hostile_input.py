@@ -918,8 +918,11 @@ def mutate_jwt(rng, token):
 def fuzz_random(runner, fns, ctx, rng):
     area = "random mutations"
     callable_fns = [fn for fn in fns if not fn.skip_reason() and fn.argtypes]
+    # What anonymous callers reach is weighted most, owner-only functions least.
+    weights = [3 if runner.can_execute("anon", fn) else 2 if any(runner.can_execute(r, fn) for r in API_ROLES)
+               else 1 for fn in callable_fns]
     for n in range(RANDOM_CASES):
-        fn = rng.choice(callable_fns)
+        fn = rng.choices(callable_fns, weights)[0]
         roles = [r for r in [SUPER] + API_ROLES if runner.can_execute(r, fn)]
         role = rng.choice(roles) if roles else SUPER
         args = []
