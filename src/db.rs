@@ -1,10 +1,20 @@
 //! The few shapes of SPI access the extension needs. Every query is schema-qualified and
 //! returns at most one row of one `jsonb` column, which keeps the Rust side to plain values.
+//!
+//! Every statement is a string literal, prepared once per backend and kept (`SPI_keepplan`):
+//! parsing and planning each statement on every call was most of a refresh's cost. Postgres'
+//! plan cache re-plans kept plans when the tables, the search_path or the role they depend on
+//! change.
 
 use auth_core::AuthError;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
-use pgrx::JsonB;
+use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiResult, SpiTupleTable};
+use pgrx::{JsonB, PgOid};
 use serde_json::Value;
 
 use crate::error::AuthResult;
@@ -30,25 +40,80 @@ fn writable() -> AuthResult<()> {
     Ok(())
 }
 
+/// A kept plan per statement text (by address: every statement is a literal) and kind.
+struct Kept {
+    arg_types: Vec<pg_sys::Oid>,
+    plan: Rc<OwnedPreparedStatement>,
+}
+
+thread_local! {
+    static PLANS: RefCell<HashMap<(usize, usize, bool), Kept>> = RefCell::new(HashMap::new());
+}
+
+/// Runs `sql` through its kept plan, preparing it on first use. `mutating`: a statement that may
+/// write, run with a new snapshot (SPI's read_only = false); otherwise the caller's snapshot.
+fn run<'conn>(
+    client: &mut SpiClient<'conn>,
+    sql: &'static str,
+    mutating: bool,
+    limit: Option<i64>,
+    args: &[DatumWithOid],
+) -> SpiResult<SpiTupleTable<'conn>> {
+    let key = (sql.as_ptr() as usize, sql.len(), mutating);
+    let arg_types: Vec<pg_sys::Oid> = args.iter().map(|a| a.oid()).collect();
+    let cached = PLANS.with(|p| {
+        p.borrow()
+            .get(&key)
+            .filter(|k| k.arg_types == arg_types)
+            .map(|k| k.plan.clone())
+    });
+    let plan = match cached {
+        Some(plan) => plan,
+        None => {
+            let oids: Vec<PgOid> = arg_types.iter().map(|o| PgOid::from(*o)).collect();
+            let plan = if mutating {
+                client.prepare_mut(sql, &oids)?
+            } else {
+                client.prepare(sql, &oids)?
+            };
+            let plan = Rc::new(plan.keep());
+            let kept = Kept {
+                arg_types,
+                plan: plan.clone(),
+            };
+            PLANS.with(|p| p.borrow_mut().insert(key, kept));
+            plan
+        }
+    };
+    // Held by an Rc, not a borrow of the map: a statement may call back into the extension.
+    if mutating {
+        client.update(&*plan, limit, args)
+    } else {
+        client.select(&*plan, limit, args)
+    }
+}
+
 /// Runs a statement and returns the `jsonb` in the first column of its first row, if any.
 /// Each statement takes a new snapshot, so it sees what the statements before it (and, under
 /// READ COMMITTED, transactions that committed meanwhile) wrote.
-pub fn json(sql: &str, args: &[DatumWithOid]) -> AuthResult<Option<Value>> {
+pub fn json(sql: &'static str, args: &[DatumWithOid]) -> AuthResult<Option<Value>> {
     writable()?;
-    Spi::connect_mut(|client| first_json(client.update(sql, Some(1), args)?)).map_err(spi_failed)
+    Spi::connect_mut(|client| first_json(run(client, sql, true, Some(1), args)?))
+        .map_err(spi_failed)
 }
 
 /// The same for a read-only query, which assigns no transaction id: safe on standbys and in
 /// parallel workers. It reads with the caller's snapshot, so it does not see what this call
 /// wrote before it: use it for the reads a call starts with.
-pub fn read_json(sql: &str, args: &[DatumWithOid]) -> AuthResult<Option<Value>> {
-    Spi::connect(|client| first_json(client.select(sql, Some(1), args)?)).map_err(spi_failed)
+pub fn read_json(sql: &'static str, args: &[DatumWithOid]) -> AuthResult<Option<Value>> {
+    Spi::connect_mut(|client| first_json(run(client, sql, false, Some(1), args)?))
+        .map_err(spi_failed)
 }
 
 /// Runs a statement for its effect; returns the number of rows it touched.
-pub fn exec(sql: &str, args: &[DatumWithOid]) -> AuthResult<usize> {
+pub fn exec(sql: &'static str, args: &[DatumWithOid]) -> AuthResult<usize> {
     writable()?;
-    Spi::connect_mut(|client| Ok(client.update(sql, None, args)?.len())).map_err(spi_failed)
+    Spi::connect_mut(|client| Ok(run(client, sql, true, None, args)?.len())).map_err(spi_failed)
 }
 
 pub fn uuid(u: uuid::Uuid) -> pgrx::Uuid {
@@ -65,4 +130,4 @@ pub fn bool_field(row: &Value, key: &str) -> bool {
 }
 
 /// [`json`] or [`read_json`], for code that serves both a fresh and a plain read.
-pub type ReadFn = fn(&str, &[DatumWithOid]) -> AuthResult<Option<Value>>;
+pub type ReadFn = fn(&'static str, &[DatumWithOid]) -> AuthResult<Option<Value>>;

@@ -7,6 +7,12 @@
 //!         [--db "host=… dbname=…"] [--url http://127.0.0.1:9999]
 //! Each worker uses its own user (bench-<i>@example.com, password bench-password-1, created
 //! beforehand), and for refresh its own session, rotating its token on every request.
+//!
+//! Two paired measurements, one connection, attempts interleaved so that the drift of a shared
+//! machine hits both sides alike:
+//! loadgen --op signin-vs-argon2 --attempts N   sign-in over SQL vs one argon2id verify of the
+//!                                              same cost, timed here, in this process
+//! loadgen --op failed-signin --attempts N      wrong password vs unknown email
 
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -21,6 +27,7 @@ struct Args {
     op: String,
     concurrency: usize,
     seconds: u64,
+    attempts: usize,
     db: String,
     url: String,
 }
@@ -31,6 +38,7 @@ fn args() -> Args {
         op: "refresh".into(),
         concurrency: 8,
         seconds: 10,
+        attempts: 200,
         db: "host=127.0.0.1 port=54331 user=postgres dbname=bench".into(),
         url: "http://127.0.0.1:54399".into(),
     };
@@ -41,6 +49,7 @@ fn args() -> Args {
             "--op" => a.op = v,
             "--concurrency" => a.concurrency = v.parse().expect("--concurrency"),
             "--seconds" => a.seconds = v.parse().expect("--seconds"),
+            "--attempts" => a.attempts = v.parse().expect("--attempts"),
             "--db" => a.db = v,
             "--url" => a.url = v,
             _ => panic!("unknown flag {k}"),
@@ -108,9 +117,104 @@ impl Client {
     }
 }
 
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    sorted
+        .get(((sorted.len() as f64 - 1.0) * p) as usize)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+fn summary(mut times: Vec<Duration>) -> Value {
+    times.sort();
+    json!({"attempts": times.len(), "p50_ms": percentile(&times, 0.5), "p99_ms": percentile(&times, 0.99)})
+}
+
+/// Alternates two timed actions `attempts` times each and prints both summaries and the ratio
+/// of medians (`b` over `a`).
+async fn paired<A, B>(op: &str, names: (&str, &str), attempts: usize, mut a: A, mut b: B)
+where
+    A: AsyncFnMut() -> (),
+    B: AsyncFnMut() -> (),
+{
+    let (mut ta, mut tb) = (Vec::new(), Vec::new());
+    for i in 0..attempts * 2 {
+        let started = Instant::now();
+        if i % 2 == 0 {
+            a().await;
+            ta.push(started.elapsed());
+        } else {
+            b().await;
+            tb.push(started.elapsed());
+        }
+    }
+    let (sa, sb) = (summary(ta), summary(tb));
+    let ratio = sb["p50_ms"].as_f64().unwrap() / sa["p50_ms"].as_f64().unwrap();
+    println!("{}", json!({"op": op, names.0: sa, names.1: sb, "ratio": ratio}));
+}
+
+async fn connect(db: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(db, NoTls).await.expect("connect");
+    tokio::spawn(conn);
+    client
+}
+
+/// Sign-in over SQL against one argon2id verify of the server's cost in this process.
+async fn signin_vs_argon2(a: &Args) {
+    let c = connect(&a.db).await;
+    let cost: Value = serde_json::from_str(
+        c.query_one("SELECT auth.settings()::text", &[]).await.unwrap().get::<_, &str>(0),
+    )
+    .unwrap();
+    let cost = auth_core::password::Argon2Cost {
+        m_cost: cost["argon2_memory_kib"].as_u64().unwrap() as u32,
+        t_cost: cost["argon2_iterations"].as_u64().unwrap() as u32,
+        p_cost: cost["argon2_parallelism"].as_u64().unwrap_or(1) as u32,
+    };
+    let hash = auth_core::password::hash("bench-password-1", cost).unwrap();
+    let stmt = c
+        .prepare("SELECT auth.sign_in_with_password('bench-0@example.com', 'bench-password-1')::text")
+        .await
+        .unwrap();
+    c.query_one(&stmt, &[]).await.expect("sign-in");
+    paired("signin-vs-argon2", ("argon2_verify", "signin"), a.attempts,
+        async || assert!(auth_core::password::verify("bench-password-1", &hash)),
+        async || {
+            c.query_one(&stmt, &[]).await.expect("sign-in");
+        },
+    )
+    .await;
+}
+
+/// Wrong password for a real user against an email nobody has: both must fail the same way.
+async fn failed_signin(a: &Args) {
+    let c = connect(&a.db).await;
+    let wrong = c
+        .prepare("SELECT auth.sign_in_with_password('bench-0@example.com', 'not-the-password')")
+        .await
+        .unwrap();
+    let unknown = c
+        .prepare("SELECT auth.sign_in_with_password('nobody-here@example.com', 'not-the-password')")
+        .await
+        .unwrap();
+    let fails = |r: Result<tokio_postgres::Row, tokio_postgres::Error>| {
+        let e = r.expect_err("a failed sign-in");
+        let db = e.as_db_error().expect("a database error");
+        assert_eq!((db.code().code(), db.detail()), ("PT400", Some("invalid_credentials")));
+    };
+    paired("failed-signin", ("wrong_password", "unknown_email"), a.attempts,
+        async || fails(c.query_one(&wrong, &[]).await),
+        async || fails(c.query_one(&unknown, &[]).await),
+    )
+    .await;
+}
+
 #[tokio::main]
 async fn main() {
     let a = args();
+    match a.op.as_str() {
+        "signin-vs-argon2" => return signin_vs_argon2(&a).await,
+        "failed-signin" => return failed_signin(&a).await,
+        _ => {}
+    }
     let client = std::sync::Arc::new(match a.mode.as_str() {
         "sql" => {
             let pg = tokio_postgres::Config::from_str(&a.db).expect("db");
@@ -175,10 +279,7 @@ async fn main() {
     }
     let elapsed = started.elapsed().as_secs_f64();
     all.sort();
-    let pct = |p: f64| {
-        all.get(((all.len() as f64 - 1.0) * p) as usize)
-            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-    };
+    let pct = |p: f64| percentile(&all, p);
     println!(
         "{}",
         json!({"mode": a.mode, "op": a.op, "concurrency": a.concurrency, "requests": all.len(),

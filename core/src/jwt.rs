@@ -270,14 +270,16 @@ impl KeyRing {
                 "the token is larger than {MAX_TOKEN_BYTES} bytes"
             )));
         }
-        let mut parts = token.splitn(4, '.');
-        let (header, payload, signature) = match (parts.next(), parts.next(), parts.next(), parts.next()) {
-            (Some(h), Some(p), Some(s), None) if !h.is_empty() && !p.is_empty() => (h, p, s),
-            _ => {
-                return Err(bad(
-                    "the token is malformed (it must be three base64url parts)",
-                ))
-            }
+        // Three parts: the signature after the last dot, the header before the first, and no
+        // dot in between (base64url has none).
+        let parts = token
+            .split_once('.')
+            .and_then(|(h, rest)| rest.rsplit_once('.').map(|(p, s)| (h, p, s)))
+            .filter(|(h, p, _)| !h.is_empty() && !p.is_empty() && !p.as_bytes().contains(&b'.'));
+        let Some((header, payload, signature)) = parts else {
+            return Err(bad(
+                "the token is malformed (it must be three base64url parts)",
+            ));
         };
         let HeaderInfo { alg, kid } = self.header(header)?;
         if signature.is_empty() {
@@ -314,11 +316,12 @@ impl KeyRing {
         for key in candidates {
             signed = match &key.hmac {
                 Some(hmac) => {
-                    let Ok(sig) = B64.decode(signature) else { break };
+                    let mut sig = [0u8; 64];
+                    let Ok(n) = B64.decode_slice(signature, &mut sig) else { break };
                     let mut mac = hmac.clone();
                     mac.update(message);
                     // constant-time comparison (hmac's verify_slice)
-                    mac.verify_slice(&sig).is_ok()
+                    mac.verify_slice(&sig[..n]).is_ok()
                 }
                 None => jsonwebtoken::crypto::verify(signature, message, &key.decoding, alg.jwt())
                     .unwrap_or(false),
