@@ -76,10 +76,13 @@ fn replay_import_key() {
 #[test]
 fn generated_seeds_hold() {
     for seed in harness::verify_token_seeds() {
+        let Some(verifies) = seed.verifies else {
+            continue;
+        };
         let token = String::from_utf8(seed.bytes.clone()).unwrap();
         assert_eq!(
             harness::token_verifies(&token),
-            seed.verifies.unwrap(),
+            verifies,
             "{}: {token}",
             seed.name
         );

@@ -119,12 +119,13 @@ fn material<'a>(ring: &'a KeyRing, kid: &str) -> &'a KeyMaterial {
 }
 
 /// The token of `header_json.payload_json` signed by the key `kid` of the fixture ring.
-fn sign_raw(ring: &KeyRing, kid: &str, header_json: &str, payload_json: &str) -> String {
-    let message = format!(
-        "{}.{}",
-        B64.encode(header_json.as_bytes()),
-        B64.encode(payload_json.as_bytes())
-    );
+fn sign_raw(
+    ring: &KeyRing,
+    kid: &str,
+    header_json: impl AsRef<[u8]>,
+    payload_json: impl AsRef<[u8]>,
+) -> String {
+    let message = format!("{}.{}", B64.encode(header_json), B64.encode(payload_json));
     format!("{message}.{}", signature(material(ring, kid), &message))
 }
 
@@ -169,19 +170,32 @@ fn verify_options() -> [VerifyOptions; 4] {
     ]
 }
 
-/// Arbitrary bytes as a token (lossy UTF-8, as text reaches the extension), then the same bytes
-/// as edits to a valid token.
+/// The input four ways: as a token (lossy UTF-8, as text reaches the extension); as edits to a
+/// valid token; as the claims of a token the harness signs; as the header of one. The last two
+/// reach what a fuzzer cannot forge its way to: the parsing of signed claims and headers.
 pub fn verify_token(data: &[u8]) {
     let f = fixture();
     check_token(f, &String::from_utf8_lossy(data));
     mutate_valid_token(f, data);
+    let header = format!(r#"{{"alg":"HS256","kid":"{KID_HS}"}}"#);
+    check_token(f, &sign_raw(&f.ring, KID_HS, header, data));
+    let token = sign_raw(&f.ring, KID_HS, data, format!(r#"{{"exp":{}}}"#, NOW + 60));
+    assert_eq!(
+        f.ring.verify_signature(&token).is_ok(),
+        reference_header(data),
+        "verify_signature disagrees with the reference on the header {:?}",
+        String::from_utf8_lossy(data)
+    );
+    check_token(f, &token);
 }
 
+/// Verifies `token` with every option set, twice, and compares with the reference.
 fn check_token(f: &Fixture, token: &str) {
     let signed = f.ring.verify_signature(token).is_ok();
-    if signed {
+    let payload = signed.then(|| {
         check_signed(f, token);
-    }
+        B64.decode(token.split('.').nth(1).unwrap()).unwrap()
+    });
     for opts in verify_options() {
         let result = f.ring.verify(token, &opts, NOW);
         let again = f.ring.verify(token, &opts, NOW);
@@ -190,12 +204,19 @@ fn check_token(f: &Fixture, token: &str) {
             again.as_ref().map_err(AuthError::message),
             "verify is not deterministic"
         );
-        match result {
-            Ok(claims) => {
-                assert!(signed, "verify accepted a token verify_signature refuses");
-                check_accepted(token, &opts, &claims);
+        let expected = payload.as_deref().and_then(|p| reference_claims(p, &opts));
+        match (result, expected) {
+            (Ok(claims), Some(want)) => {
+                assert_eq!(claims, want, "the claims returned are not the payload's")
             }
-            Err(e) => check_refusal(&e, token),
+            (Err(e), None) => check_refusal(&e, token),
+            (Ok(claims), None) => panic!(
+                "verify accepted what the reference refuses ({opts:?}):\n  {token}\n  {claims}"
+            ),
+            (Err(e), Some(_)) => panic!(
+                "verify refused what the reference accepts ({opts:?}): {}\n  {token}",
+                e.message()
+            ),
         }
     }
 }
@@ -261,39 +282,61 @@ fn check_signed(f: &Fixture, token: &str) {
     assert!(signer.is_some(), "a token verified that no live key of the ring signed: {token}");
 }
 
-/// `verify` accepted `token` with `opts`: the claims are the payload's, and every registered
-/// claim it checks holds.
-fn check_accepted(token: &str, opts: &VerifyOptions, claims: &Value) {
-    let payload = B64.decode(token.split('.').nth(1).unwrap()).unwrap();
-    assert!(!has_duplicate_keys(&payload), "accepted claims with a duplicate key");
-    let parsed: Value = serde_json::from_slice(&payload).expect("accepted claims are JSON");
-    assert_eq!(&parsed, claims, "the claims returned are not the payload's");
-    let claims = claims.as_object().expect("accepted claims are an object");
-    let (now, leeway) = (NOW as f64, opts.leeway as f64);
-    let exp = claims
-        .get("exp")
-        .and_then(Value::as_f64)
-        .expect("an accepted token has a numeric exp");
-    assert!(exp.is_finite() && now <= exp + leeway, "an accepted token has expired: exp {exp}");
-    if let Some(nbf) = claims.get("nbf") {
-        let nbf = nbf.as_f64().expect("an accepted nbf is a number");
-        assert!(nbf <= now + leeway, "an accepted token is not valid yet: nbf {nbf}");
+/// The reference for the claims of a correctly signed token: what `verify` must return with
+/// `opts` at [`NOW`], or `None` when it must refuse. Written from the contract (one JSON object,
+/// no duplicate key at any depth, a numeric `exp` not past, `nbf`/`iat` numeric and not in the
+/// future, both with the leeway; `aud` and `iss` when required), with serde_json's plain `Value`
+/// parser and the duplicate-key oracle below, not with the code under test.
+fn reference_claims(payload: &[u8], opts: &VerifyOptions) -> Option<Value> {
+    let claims: Value = serde_json::from_slice(payload).ok()?;
+    if has_duplicate_keys(payload) {
+        return None;
     }
-    if let Some(iat) = claims.get("iat") {
-        let iat = iat.as_f64().expect("an accepted iat is a number");
-        assert!(iat <= now + leeway, "an accepted token was issued in the future: iat {iat}");
+    let map = claims.as_object()?;
+    let (now, leeway) = (NOW as f64, opts.leeway as f64);
+    let exp = map.get("exp")?.as_f64()?;
+    if now > exp + leeway {
+        return None;
+    }
+    if let Some(nbf) = map.get("nbf") {
+        if now + leeway < nbf.as_f64()? {
+            return None;
+        }
+    }
+    if let Some(iat) = map.get("iat") {
+        if iat.as_f64()? > now + leeway {
+            return None;
+        }
     }
     if let Some(want) = &opts.audience {
-        let ok = match claims.get("aud") {
+        let ok = match map.get("aud") {
             Some(Value::String(a)) => a == want,
             Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(want)),
             _ => false,
         };
-        assert!(ok, "an accepted token lacks the required audience");
+        if !ok {
+            return None;
+        }
     }
     if let Some(want) = &opts.issuer {
-        assert_eq!(claims.get("iss").and_then(Value::as_str), Some(want.as_str()));
+        if map.get("iss").and_then(Value::as_str) != Some(want.as_str()) {
+            return None;
+        }
     }
+    Some(claims)
+}
+
+/// The reference for a header on a token signed by the current HS256 key of the fixture ring:
+/// whether the signature check must pass. One JSON object without duplicate keys or `crit`,
+/// `alg` exactly "HS256", and no `kid` or the kid of that key.
+fn reference_header(header: &[u8]) -> bool {
+    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(header) else {
+        return false;
+    };
+    !has_duplicate_keys(header)
+        && !map.contains_key("crit")
+        && map.get("alg").and_then(Value::as_str) == Some("HS256")
+        && map.get("kid").is_none_or(|kid| kid.as_str() == Some(KID_HS))
 }
 
 /// Characters an edit may put into a token: base64url, the separator, padding, the standard
@@ -547,6 +590,22 @@ pub fn verify_token_seeds() -> Vec<Seed> {
     add("empty", String::new(), false);
     add("dots", "..".into(), false);
     add("not-base64", "@@@.###.$$$".into(), false);
+    // JSON, for the paths that sign the input as claims or as a header
+    let mut json_seed = |name: &str, text: String| {
+        seeds.push(Seed {
+            name: format!("seed-json-{name}"),
+            bytes: text.into_bytes(),
+            verifies: None,
+        })
+    };
+    json_seed("claims", gotrue.to_string());
+    json_seed(
+        "claims-nested",
+        format!(r#"{{"exp":{exp},"a":[1,-2,3.5e-7,{{"b":null,"c":true}}],"s":"\u00e9\ud83d\ude00"}}"#),
+    );
+    json_seed("claims-dup", format!(r#"{{"exp":{exp},"x":{{"y":1,"y":2}}}}"#));
+    json_seed("header", format!(r#"{{"alg":"HS256","typ":"JWT","kid":"{KID_HS}"}}"#));
+    json_seed("header-no-kid", r#"{"alg":"HS256"}"#.into());
     seeds
 }
 
