@@ -1,6 +1,17 @@
 -- auth_ext schema: Supabase-shaped tables in `auth`, plus the private tables of the extension.
 -- Runs first (bootstrap), before the functions that pgrx generates.
 
+-- Tokens, emails and claims are UTF-8 throughout; in another database encoding every non-ASCII
+-- argument would fail deep inside a call, so refuse to install instead.
+DO $encoding$
+BEGIN
+    IF pg_catalog.getdatabaseencoding() <> 'UTF8' THEN
+        RAISE EXCEPTION 'auth_ext requires a UTF8 database (this one is %)', pg_catalog.getdatabaseencoding()
+            USING ERRCODE = 'PT400', DETAIL = 'validation_failed';
+    END IF;
+END
+$encoding$;
+
 -- Roles are cluster-wide: create them only when missing, and never drop them.
 DO $roles$
 BEGIN

@@ -239,6 +239,16 @@ impl JsonbArg {
         }
     }
 
+    /// The value for Rust code; `what` names the argument in the error. serde_json holds less
+    /// than jsonb: numbers beyond double precision, nesting beyond 128 levels.
+    pub fn to_value(&self, what: &str) -> Result<serde_json::Value, auth_core::AuthError> {
+        serde_json::from_str(&self.to_text()).map_err(|_| {
+            auth_core::AuthError::validation(format!(
+                "{what} must be JSON with numbers within double precision and at most 128 levels of nesting"
+            ))
+        })
+    }
+
     /// The value as JSON text, as `jsonb_out` prints it.
     pub fn to_text(&self) -> String {
         unsafe {

@@ -30,6 +30,7 @@ pub fn current() -> RequestInfo {
         .or_else(|| header("x-real-ip"))
         .and_then(|v| v.parse::<IpAddr>().ok())
         .map(|ip| ip.to_string());
-    let user_agent = header("user-agent").map(|ua| ua.chars().take(512).collect());
+    // Text columns cannot hold NUL, which JSON can carry.
+    let user_agent = header("user-agent").map(|ua| ua.chars().filter(|c| *c != '\0').take(512).collect());
     RequestInfo { ip, user_agent }
 }

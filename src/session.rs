@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use crate::audit::{self, Action};
 use crate::db;
+use crate::jsonb::JsonbArg;
 use crate::error::{guard, AuthResult};
 use crate::instance::{self, Instance};
 use crate::request::{self, RequestInfo};
@@ -128,7 +129,7 @@ fn start_session(
 fn sign_up(
     email: Option<&str>,
     password: Option<&str>,
-    data: default!(Option<JsonB>, "'{}'"),
+    data: default!(Option<JsonbArg>, "'{}'"),
 ) -> JsonB {
     guard(move || {
         let inst = instance::get()?;
@@ -138,7 +139,8 @@ fn sign_up(
         }
         let email = email::normalize(email)?;
         let password = password::check_policy(password, s.password_min_length as usize)?;
-        let data = check_metadata(data.as_ref().map(|d| &d.0))?;
+        let data = data.map(|d| d.to_value("data")).transpose()?;
+        let data = check_metadata(data.as_ref())?;
         let hash = password::hash(password, s.argon2_cost())?;
         let user_id = db::uuid(uuid::Uuid::new_v4());
         let created = db::json(

@@ -8,6 +8,7 @@ use pgrx::prelude::*;
 use pgrx::{pg_sys, JsonB};
 
 use crate::db;
+use crate::jsonb::JsonbArg;
 use crate::error::guard;
 use crate::instance;
 use crate::keyring;
@@ -23,12 +24,13 @@ fn settings() -> JsonB {
 /// key of that algorithm.
 #[pg_extern(schema = "auth")]
 #[search_path(pg_catalog, pg_temp)]
-fn configure(changes: Option<JsonB>) -> JsonB {
+fn configure(changes: Option<JsonbArg>) -> JsonB {
     guard(move || {
         let changes = changes
             .ok_or_else(|| AuthError::validation("configure expects a JSON object of settings"))?;
         let current = instance::get()?.settings.clone();
-        let change = current.apply(&changes.0)?;
+        let changes = changes.to_value("the settings")?;
+        let change = current.apply(&changes)?;
         db::exec(
             "UPDATE auth.config SET settings = $1, updated_at = now()",
             &[JsonB(change.settings.to_json()).into()],
@@ -38,7 +40,7 @@ fn configure(changes: Option<JsonB>) -> JsonB {
         if let Some(secret) = change.jwt_secret {
             keyring::adopt_hs256_secret(&secret, alg)?;
         }
-        if changes.0.get("jwt_signing_algorithm").is_some() {
+        if changes.get("jwt_signing_algorithm").is_some() {
             keyring::switch_algorithm(alg)?;
         }
         instance::forget();
@@ -71,6 +73,13 @@ fn _install_secrets() {
 #[pg_extern(schema = "auth")]
 #[search_path(pg_catalog, pg_temp)]
 fn _invalidate_instance_cache(relid: pg_sys::Oid) {
-    unsafe { pg_sys::CacheInvalidateRelcacheByRelid(relid) };
-    instance::forget();
+    guard(move || {
+        // Postgres raises an internal error for an OID that is no relation.
+        if unsafe { pg_sys::get_rel_name(relid) }.is_null() {
+            return Err(AuthError::validation("not a table"));
+        }
+        unsafe { pg_sys::CacheInvalidateRelcacheByRelid(relid) };
+        instance::forget();
+        Ok(())
+    })
 }

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use crate::audit::{self, Action};
 use crate::db;
+use crate::jsonb::JsonbArg;
 use crate::error::{guard, AuthResult};
 use crate::instance;
 use crate::request;
@@ -70,10 +71,11 @@ fn get_user() -> JsonB {
 
 #[pg_extern(schema = "auth", security_definer)]
 #[search_path(pg_catalog, pg_temp)]
-fn update_user(attributes: Option<JsonB>) -> JsonB {
+fn update_user(attributes: Option<JsonbArg>) -> JsonB {
     guard(move || {
+        let attributes = attributes.map(|a| a.to_value("the attributes")).transpose()?;
         let attributes = match attributes {
-            Some(JsonB(v @ Value::Object(_))) => v,
+            Some(v @ Value::Object(_)) => v,
             _ => {
                 return Err(AuthError::validation(
                     "update_user expects a JSON object of attributes",

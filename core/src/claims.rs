@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use crate::error::{AuthError, AuthResult};
+use crate::jwt::json::{self, Captured, JsonError, ValueSink};
 
 /// The parsed claims of the current request, with the fields the RLS helpers return.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,13 +20,26 @@ pub fn parse(text: Option<&str>) -> AuthResult<Option<RequestClaims>> {
     let Some(text) = text.filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
-    let raw: Value = serde_json::from_str(text)
-        .map_err(|_| AuthError::bad_jwt("request.jwt.claims is not valid JSON"))?;
-    if !raw.is_object() {
-        return Err(AuthError::bad_jwt(
-            "request.jwt.claims is not a JSON object",
-        ));
-    }
+    // The same strict parse as token claims: no duplicate keys, no NUL characters.
+    let mut sink = ValueSink::default();
+    let parsed = json::parse_object(text.as_bytes(), &mut sink, &mut Captured::new(&[]));
+    let raw = match parsed {
+        Ok(()) => sink.into_value().ok_or(AuthError::Internal)?,
+        Err(JsonError::NotAnObject) => {
+            return Err(AuthError::bad_jwt("request.jwt.claims is not a JSON object"))
+        }
+        Err(JsonError::DuplicateKey) => {
+            return Err(AuthError::bad_jwt("request.jwt.claims has a duplicate key"))
+        }
+        Err(JsonError::Nul) => {
+            return Err(AuthError::bad_jwt(
+                "request.jwt.claims contains a NUL character (\\u0000)",
+            ))
+        }
+        Err(JsonError::Invalid) => {
+            return Err(AuthError::bad_jwt("request.jwt.claims is not valid JSON"))
+        }
+    };
     let field = |k: &str| {
         raw.get(k)
             .and_then(Value::as_str)
@@ -74,7 +88,7 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error() {
-        for bad in ["{", "[]", "42", "\"x\"", "null", "{\"sub\":"] {
+        for bad in ["{", "[]", "42", "\"x\"", "null", "{\"sub\":", r#"{"email":"a\u0000b"}"#, r#"{"a":1,"a":2}"#] {
             assert_eq!(parse(Some(bad)).unwrap_err().code(), "bad_jwt", "{bad}");
         }
         assert!(parse_uuid("sub", "not-a-uuid").is_err());

@@ -121,6 +121,9 @@ fn parse_part(
         JsonError::NotAnObject => bad(&format!("the token's {what} is not a JSON object")),
         JsonError::DuplicateKey => bad(&format!("the token's {what} has a duplicate key")),
         JsonError::Invalid => bad(&format!("the token's {what} is not valid JSON")),
+        JsonError::Nul => bad(&format!(
+            "the token's {what} contain a NUL character (\\u0000), which text cannot hold"
+        )),
     })
 }
 

@@ -150,6 +150,9 @@ pub enum JsonError {
     Invalid,
     NotAnObject,
     DuplicateKey,
+    /// A `\u0000` in a string or key: PostgreSQL text (and so jsonb and every claim helper)
+    /// cannot hold it.
+    Nul,
 }
 
 /// The top-level members the caller wants as values (the registered claims it checks), with the
@@ -191,6 +194,8 @@ pub fn parse_object(
             JsonError::NotAnObject
         } else if msg.starts_with(DUPLICATE) {
             JsonError::DuplicateKey
+        } else if msg.starts_with(NUL) {
+            JsonError::Nul
         } else {
             JsonError::Invalid
         }
@@ -199,6 +204,7 @@ pub fn parse_object(
 
 const NOT_OBJECT: &str = "not an object";
 const DUPLICATE: &str = "duplicate key";
+const NUL: &str = "NUL character";
 
 /// One value; `top` is set only for the document itself, which must be an object.
 struct Seed<'a, 'c, 'n, S> {
@@ -241,6 +247,9 @@ impl<'de, S: JsonSink> Visitor<'de> for Seed<'_, '_, '_, S> {
         self.scalar(|s| s.f64(v))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        if v.contains('\0') {
+            return Err(E::custom(NUL));
+        }
         self.scalar(|s| s.string(v))
     }
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
@@ -266,6 +275,9 @@ impl<'de, S: JsonSink> Visitor<'de> for Seed<'_, '_, '_, S> {
         sink.begin_object();
         let mut seen = Keys::default();
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            if key.contains('\0') {
+                return Err(de::Error::custom(NUL));
+            }
             // Cloning a borrowed key is free; keys with escapes are rare.
             if !seen.insert(key.clone()) {
                 return Err(de::Error::custom(DUPLICATE));
@@ -396,6 +408,9 @@ mod tests {
         for text in ["", "{", "{}x", "{} {}", "{\"a\":}", "{'a':1}", "{\"a\":1,}"] {
             assert_eq!(parse(text, &[]).unwrap_err(), JsonError::Invalid, "{text}");
         }
+        assert_eq!(parse(r#"{"a":"x\u0000"}"#, &[]).unwrap_err(), JsonError::Nul);
+        assert_eq!(parse(r#"{"a\u0000":1}"#, &[]).unwrap_err(), JsonError::Nul);
+        assert_eq!(parse(r#"{"a":[{"b":"\u0000"}]}"#, &[]).unwrap_err(), JsonError::Nul);
         let deep = format!("{{\"a\":{}{}}}", "[".repeat(1000), "]".repeat(1000));
         assert_eq!(parse(&deep, &[]).unwrap_err(), JsonError::Invalid);
     }
