@@ -41,6 +41,16 @@ ensure_deps() {
 install_extension() {
     say "building and installing auth_ext (release)"
     (cd "$ROOT" && cargo pgrx install --release --pg-config "$PG_CONFIG" 2>&1 | grep -vE '^\s+(Compiling|Checking)' | tail -n 5)
+    # Earlier releases' install scripts (cargo pgrx installs the current one and the upgrade
+    # scripts), so that a database made with an earlier release can be updated and tested.
+    local extdir
+    extdir="$("$PG_CONFIG" --sharedir)/extension"
+    for script in "$ROOT"/sql/auth_ext--*.sql; do
+        case "$(basename "$script")" in
+            auth_ext--*--*.sql) ;;
+            *) install -m 644 "$script" "$extdir/" ;;
+        esac
+    done
 }
 
 # start_cluster <name> <port>: a fresh cluster in build/<name>, listening on localhost:<port>

@@ -5,6 +5,7 @@ use base64::Engine;
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{json, Map, Value};
+use ring::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_FIXED};
 use sha2::Sha256;
 use std::sync::Mutex;
 
@@ -62,6 +63,9 @@ pub struct RingKey {
     /// HS256 keys: the HMAC state after absorbing the key, cloned per token (saves two of the
     /// SHA-256 compressions per verify).
     hmac: Option<HmacSha256>,
+    /// ES256 keys: ring's P-256 verifier (assembly; RustCrypto's p256 took ~6x longer, which put
+    /// ES256 verification at ~60x the cost of HS256).
+    p256: Option<UnparsedPublicKey<Vec<u8>>>,
     /// Keys with a private part: parsed once for signing.
     encoding: Option<EncodingKey>,
     /// The base64url header this key signs with.
@@ -186,6 +190,23 @@ impl KeyRing {
                 _ => None,
             };
             let encoding = material.encoding_key().ok();
+            let p256 = match (material.alg, &material.public_jwk) {
+                (Alg::ES256, Some(jwk)) => {
+                    let coordinate = |m: &str| {
+                        jwk.get(m)
+                            .and_then(Value::as_str)
+                            .and_then(|c| B64.decode(c).ok())
+                            .filter(|c| c.len() == 32)
+                            .ok_or(AuthError::Internal)
+                    };
+                    // SEC1 uncompressed point: 0x04 || x || y
+                    let mut point = vec![4u8];
+                    point.extend(coordinate("x")?);
+                    point.extend(coordinate("y")?);
+                    Some(UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point))
+                }
+                _ => None,
+            };
             let header = json!({"alg": material.alg.as_str(), "kid": kid, "typ": "JWT"});
             let header = B64.encode(header.to_string());
             keys.push(RingKey {
@@ -194,6 +215,7 @@ impl KeyRing {
                 material,
                 decoding,
                 hmac,
+                p256,
                 encoding,
                 header,
             });
@@ -317,8 +339,15 @@ impl KeyRing {
         let message = &token.as_bytes()[..header.len() + 1 + payload.len()];
         let mut signed = false;
         for key in candidates {
-            signed = match &key.hmac {
-                Some(hmac) => {
+            signed = match (&key.hmac, &key.p256) {
+                (_, Some(p256)) => {
+                    let mut sig = [0u8; 64];
+                    match B64.decode_slice(signature, &mut sig) {
+                        Ok(64) => p256.verify(message, &sig).is_ok(),
+                        _ => false,
+                    }
+                }
+                (Some(hmac), _) => {
                     let mut sig = [0u8; 64];
                     let Ok(n) = B64.decode_slice(signature, &mut sig) else { break };
                     let mut mac = hmac.clone();
@@ -326,7 +355,7 @@ impl KeyRing {
                     // constant-time comparison (hmac's verify_slice)
                     mac.verify_slice(&sig[..n]).is_ok()
                 }
-                None => jsonwebtoken::crypto::verify(signature, message, &key.decoding, alg.jwt())
+                (None, None) => jsonwebtoken::crypto::verify(signature, message, &key.decoding, alg.jwt())
                     .unwrap_or(false),
             };
             if signed {

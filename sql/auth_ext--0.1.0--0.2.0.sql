@@ -1,0 +1,8 @@
+-- auth_ext 0.1.0 -> 0.2.0
+--
+-- No catalog change: every function keeps its name, arguments, result, attributes and grants,
+-- and no table, index or policy changes (tests/reliability/60-upgrade compares an updated
+-- installation with a fresh 0.2.0 one, object by object). What changed is in the library:
+-- verify_jwt/sign_jwt fast paths, kept SPI plans, standby-safe reads, clean errors on hostile
+-- jsonb and NUL characters. The new UTF8 check of CREATE EXTENSION concerns new installations
+-- only: an existing installation already holds UTF-8 data.
