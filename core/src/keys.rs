@@ -413,7 +413,12 @@ impl KeyMaterial {
                 self.secret.as_deref().ok_or(AuthError::Internal)?,
             )),
             Alg::ES256 => DecodingKey::from_ec_components(member("x"), member("y")),
-            Alg::EdDSA => DecodingKey::from_ed_components(member("x")),
+            // jsonwebtoken takes the first 32 bytes when it verifies, and panics on fewer:
+            // stored material without a 32-byte x is refused here, when the ring loads.
+            Alg::EdDSA => match B64.decode(member("x")) {
+                Ok(x) if x.len() == 32 => DecodingKey::from_ed_components(member("x")),
+                _ => return Err(AuthError::Internal),
+            },
             Alg::RS256 => DecodingKey::from_rsa_components(member("n"), member("e")),
         };
         key.map_err(|_| AuthError::Internal)
@@ -486,6 +491,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn stored_eddsa_key_without_a_32_byte_x_is_refused_at_load() {
+        // found by fuzzing (core/fuzz/regressions/import_key): verifying with it panicked
+        for x in [None, Some(""), Some("AAAA"), Some(&*"A".repeat(44))] {
+            let stored = KeyMaterial {
+                alg: Alg::EdDSA,
+                secret: None,
+                private_der: None,
+                public_jwk: x.map(|x| json!({"kty": "OKP", "crv": "Ed25519", "x": x})),
+            };
+            assert!(stored.decoding_key().is_err(), "{x:?}");
+        }
+        assert!(generate(Alg::EdDSA).unwrap().decoding_key().is_ok());
     }
 
     #[test]

@@ -740,11 +740,13 @@ pub fn parse_settings_seeds() -> Vec<Seed> {
 // import_key
 
 /// The first byte picks the algorithm asked for (`H` HS256, `R` RS256, `E` ES256, `D` EdDSA,
-/// anything else none); the rest, as lossy UTF-8, is the key text (a JWK, a PEM, a secret).
+/// anything else none); the rest, as lossy UTF-8, is the key text (a JWK, a PEM, a secret),
+/// imported, and also loaded as a stored public JWK.
 pub fn import_key(data: &[u8]) {
     let Some((alg, text)) = import_input(data) else {
         return;
     };
+    load_stored(&text);
     match keys::import(&text, alg) {
         Ok(key) => check_imported(&key, alg),
         Err(e) => {
@@ -756,6 +758,45 @@ pub fn import_key(data: &[u8]) {
             }
         }
     }
+}
+
+/// The text as the `public_jwk` of a stored key (what a backend reads from `auth.signing_keys`
+/// into a [`KeyMaterial`] and hands to `KeyRing::new`), for each asymmetric algorithm: the ring
+/// either refuses to load it, or refuses a wrong signature with it without panicking.
+fn load_stored(text: &str) {
+    let Ok(jwk @ Value::Object(_)) = serde_json::from_str::<Value>(text) else {
+        return;
+    };
+    for alg in [Alg::ES256, Alg::EdDSA, Alg::RS256] {
+        let stored = KeyMaterial {
+            alg,
+            secret: None,
+            private_der: None,
+            public_jwk: Some(jwk.clone()),
+        };
+        if let Ok(ring) = KeyRing::new(vec![("stored".into(), KeyStatus::Previous, stored)]) {
+            assert!(
+                ring.verify_signature(&wrongly_signed(alg)).is_err(),
+                "a wrong signature verifies"
+            );
+        }
+    }
+}
+
+/// A token of `alg` (no kid) whose signature has the right size but is wrong.
+fn wrongly_signed(alg: Alg) -> String {
+    let claims = json!({"sub": "fuzz", "exp": NOW + 60});
+    let message = format!(
+        "{}.{}",
+        B64.encode(json!({"alg": alg.as_str()}).to_string()),
+        B64.encode(claims.to_string())
+    );
+    let wrong = match alg {
+        Alg::HS256 => vec![0x5a; 32],
+        Alg::ES256 | Alg::EdDSA => vec![0x5a; 64],
+        Alg::RS256 => vec![0x5a; 256],
+    };
+    format!("{message}.{}", B64.encode(wrong))
 }
 
 fn import_input(data: &[u8]) -> Option<(Option<Alg>, std::borrow::Cow<'_, str>)> {
@@ -800,19 +841,11 @@ fn check_imported(key: &KeyMaterial, alg: Option<Alg>) {
     let ring = KeyRing::new(vec![("imported".into(), status, key.clone())])
         .unwrap_or_else(|e| panic!("an imported key does not load into a key ring: {e:?}"));
     // a token of the key's algorithm with a signature of the right size, but wrong, is refused
-    let claims = json!({"sub": "fuzz", "exp": NOW + 60});
-    let message = format!(
-        "{}.{}",
-        B64.encode(json!({"alg": key.alg.as_str()}).to_string()),
-        B64.encode(claims.to_string())
+    assert!(
+        ring.verify_signature(&wrongly_signed(key.alg)).is_err(),
+        "a wrong signature verifies"
     );
-    let wrong = match key.alg {
-        Alg::HS256 => vec![0x5a; 32],
-        Alg::ES256 | Alg::EdDSA => vec![0x5a; 64],
-        Alg::RS256 => vec![0x5a; 256],
-    };
-    let forged = format!("{message}.{}", B64.encode(wrong));
-    assert!(ring.verify_signature(&forged).is_err(), "a wrong signature verifies");
+    let claims = json!({"sub": "fuzz", "exp": NOW + 60});
     let token = key.can_sign().then(|| {
         let token = ring.sign(&claims).expect("an imported private key signs");
         assert_eq!(
