@@ -746,7 +746,7 @@ pub fn import_key(data: &[u8]) {
     let Some((alg, text)) = import_input(data) else {
         return;
     };
-    load_stored(&text);
+    load_stored(&text, &data[1..]);
     match keys::import(&text, alg) {
         Ok(key) => check_imported(&key, alg),
         Err(e) => {
@@ -760,25 +760,25 @@ pub fn import_key(data: &[u8]) {
     }
 }
 
-/// The text as the `public_jwk` of a stored key (what a backend reads from `auth.signing_keys`
-/// into a [`KeyMaterial`] and hands to `KeyRing::new`), for each asymmetric algorithm: the ring
-/// either refuses to load it, or refuses a wrong signature with it without panicking.
-fn load_stored(text: &str) {
-    let Ok(jwk @ Value::Object(_)) = serde_json::from_str::<Value>(text) else {
-        return;
-    };
+/// The input as stored key material (what a backend reads from `auth.signing_keys` into a
+/// [`KeyMaterial`] and hands to `KeyRing::new`): the text as the `public_jwk`, the bytes as the
+/// private DER, for each asymmetric algorithm. The ring either refuses to load it, or refuses a
+/// wrong signature and signs (or refuses to) without panicking.
+fn load_stored(text: &str, raw: &[u8]) {
+    let jwk = serde_json::from_str::<Value>(text).ok().filter(Value::is_object);
     for alg in [Alg::ES256, Alg::EdDSA, Alg::RS256] {
         let stored = KeyMaterial {
             alg,
             secret: None,
-            private_der: None,
-            public_jwk: Some(jwk.clone()),
+            private_der: Some(raw.to_vec()),
+            public_jwk: jwk.clone(),
         };
-        if let Ok(ring) = KeyRing::new(vec![("stored".into(), KeyStatus::Previous, stored)]) {
+        if let Ok(ring) = KeyRing::new(vec![("stored".into(), KeyStatus::Current, stored)]) {
             assert!(
                 ring.verify_signature(&wrongly_signed(alg)).is_err(),
                 "a wrong signature verifies"
             );
+            let _ = ring.sign(&json!({"sub": "fuzz", "exp": NOW + 60}));
         }
     }
 }
