@@ -6,6 +6,7 @@ mod audit;
 mod claims;
 mod db;
 mod error;
+mod hashing;
 mod instance;
 mod jsonb;
 mod jwt;

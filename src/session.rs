@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use crate::audit::{self, Action};
 use crate::db;
+use crate::hashing;
 use crate::jsonb::JsonbArg;
 use crate::error::{guard, AuthResult};
 use crate::instance::{self, Instance};
@@ -141,7 +142,7 @@ fn sign_up(
         let password = password::check_policy(password, s.password_min_length as usize)?;
         let data = data.map(|d| d.to_value("data")).transpose()?;
         let data = check_metadata(data.as_ref())?;
-        let hash = password::hash(password, s.argon2_cost())?;
+        let hash = hashing::hash(password, s.argon2_cost())?;
         let user_id = db::uuid(uuid::Uuid::new_v4());
         let created = db::json(
             "WITH u AS (
@@ -222,7 +223,7 @@ fn sign_in_with_password(email: Option<&str>, password: Option<&str>) -> JsonB {
             .to_owned();
         // Exactly one hash verification on every path, so an unknown email and a wrong password
         // take the same time.
-        let matches = password::verify(password, &stored);
+        let matches = hashing::verify(password, &stored);
         let row = match found {
             Some(row) if matches => row,
             _ => return Err(AuthError::InvalidCredentials),
@@ -239,7 +240,7 @@ fn sign_in_with_password(email: Option<&str>, password: Option<&str>) -> JsonB {
             .ok_or(AuthError::Internal)?;
         if password::needs_rehash(&stored, cost) {
             // Imported bcrypt hashes and hashes of an older cost are upgraded on first use.
-            let upgraded = password::hash(password, cost)?;
+            let upgraded = hashing::hash(password, cost)?;
             db::exec(
                 "UPDATE auth.users SET encrypted_password = $2 WHERE id = $1",
                 &[user_id.into(), upgraded.as_str().into()],

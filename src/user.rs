@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use crate::audit::{self, Action};
 use crate::db;
+use crate::hashing;
 use crate::jsonb::JsonbArg;
 use crate::error::{guard, AuthResult};
 use crate::instance;
@@ -121,11 +122,11 @@ fn update_user(attributes: Option<JsonbArg>) -> JsonB {
                     .ok_or_else(|| AuthError::validation("password must be a string"))?;
                 let p = password::check_policy(Some(p), s.password_min_length as usize)?;
                 if let Some(old) = db::str_field(&current, "hash").filter(|h| !h.is_empty()) {
-                    if password::verify(p, old) {
+                    if hashing::verify(p, old) {
                         return Err(AuthError::SamePassword);
                     }
                 }
-                Some(password::hash(p, s.argon2_cost())?)
+                Some(hashing::hash(p, s.argon2_cost())?)
             }
         };
         if data.is_none() && new_hash.is_none() {
