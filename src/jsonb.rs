@@ -10,13 +10,13 @@ use std::ptr;
 
 use auth_core::jwt::json::JsonSink;
 use pgrx::callconv::{Arg, ArgAbi, BoxRet, FcInfo};
-use pgrx::FromDatum;
 use pgrx::datum::Datum;
 use pgrx::pg_sys;
 use pgrx::pg_sys::JsonbIteratorToken::*;
 use pgrx::pgrx_sql_entity_graph::metadata::{
     ArgumentError, ReturnsError, ReturnsRef, SqlMappingRef, SqlTranslatable, TypeOrigin,
 };
+use pgrx::FromDatum;
 
 /// A `jsonb` datum made by [`JsonbBuilder`], returned as is.
 pub struct RawJsonb(*mut pg_sys::Jsonb);
@@ -254,7 +254,9 @@ impl JsonbArg {
         unsafe {
             let size = pgrx::varlena::varsize_any_exhdr(self.0.cast()) as i32;
             let text = pg_sys::JsonbToCString(ptr::null_mut(), self.root(), size);
-            std::ffi::CStr::from_ptr(text).to_string_lossy().into_owned()
+            std::ffi::CStr::from_ptr(text)
+                .to_string_lossy()
+                .into_owned()
         }
     }
 }

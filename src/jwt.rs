@@ -44,7 +44,11 @@ fn sign_jwt(claims: Option<JsonbArg>) -> String {
             (false, None) => return Err(AuthError::Internal),
         };
         // What verify_jwt would refuse is not signed: numbers beyond double precision's range.
-        let checked = json::parse_object(payload.as_bytes(), &mut json::Discard, &mut Captured::new(&[]));
+        let checked = json::parse_object(
+            payload.as_bytes(),
+            &mut json::Discard,
+            &mut Captured::new(&[]),
+        );
         if checked.is_err() {
             return Err(AuthError::validation(
                 "claims must be JSON that a token can carry (numbers within double precision)",
@@ -70,8 +74,12 @@ fn verify_jwt(token: Option<&str>) -> RawJsonb {
         let token = token.ok_or_else(|| AuthError::bad_jwt("the token is missing"))?;
         let inst = instance::get()?;
         let mut claims = JsonbBuilder::default();
-        inst.ring
-            .verify_into(token, &inst.settings.verify_options(), crate::now(), &mut claims)?;
+        inst.ring.verify_into(
+            token,
+            &inst.settings.verify_options(),
+            crate::now(),
+            &mut claims,
+        )?;
         claims
             .finish()
             .ok_or_else(|| AuthError::bad_jwt("the token's claims contain a NUL character"))

@@ -31,6 +31,7 @@ pub fn current() -> RequestInfo {
         .and_then(|v| v.parse::<IpAddr>().ok())
         .map(|ip| ip.to_string());
     // Text columns cannot hold NUL, which JSON can carry.
-    let user_agent = header("user-agent").map(|ua| ua.chars().filter(|c| *c != '\0').take(512).collect());
+    let user_agent =
+        header("user-agent").map(|ua| ua.chars().filter(|c| *c != '\0').take(512).collect());
     RequestInfo { ip, user_agent }
 }

@@ -8,10 +8,10 @@ use serde_json::{json, Value};
 
 use crate::audit::{self, Action};
 use crate::db;
-use crate::hashing;
-use crate::jsonb::JsonbArg;
 use crate::error::{guard, AuthResult};
+use crate::hashing;
 use crate::instance::{self, Instance};
+use crate::jsonb::JsonbArg;
 use crate::request::{self, RequestInfo};
 
 /// The zero instance id GoTrue uses for single-tenant installs.

@@ -8,9 +8,9 @@ use pgrx::prelude::*;
 use pgrx::{pg_sys, JsonB};
 
 use crate::db;
-use crate::jsonb::JsonbArg;
 use crate::error::guard;
 use crate::instance;
+use crate::jsonb::JsonbArg;
 use crate::keyring;
 
 #[pg_extern(schema = "auth", stable, security_definer)]

@@ -7,10 +7,10 @@ use serde_json::{json, Value};
 
 use crate::audit::{self, Action};
 use crate::db;
-use crate::hashing;
-use crate::jsonb::JsonbArg;
 use crate::error::{guard, AuthResult};
+use crate::hashing;
 use crate::instance;
+use crate::jsonb::JsonbArg;
 use crate::request;
 
 /// The user and session named by the current request's claims.
@@ -74,7 +74,9 @@ fn get_user() -> JsonB {
 #[search_path(pg_catalog, pg_temp)]
 fn update_user(attributes: Option<JsonbArg>) -> JsonB {
     guard(move || {
-        let attributes = attributes.map(|a| a.to_value("the attributes")).transpose()?;
+        let attributes = attributes
+            .map(|a| a.to_value("the attributes"))
+            .transpose()?;
         let attributes = match attributes {
             Some(v @ Value::Object(_)) => v,
             _ => {

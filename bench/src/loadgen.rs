@@ -148,7 +148,10 @@ where
     }
     let (sa, sb) = (summary(ta), summary(tb));
     let ratio = sb["p50_ms"].as_f64().unwrap() / sa["p50_ms"].as_f64().unwrap();
-    println!("{}", json!({"op": op, names.0: sa, names.1: sb, "ratio": ratio}));
+    println!(
+        "{}",
+        json!({"op": op, names.0: sa, names.1: sb, "ratio": ratio})
+    );
 }
 
 async fn connect(db: &str) -> tokio_postgres::Client {
@@ -161,7 +164,10 @@ async fn connect(db: &str) -> tokio_postgres::Client {
 async fn signin_vs_argon2(a: &Args) {
     let c = connect(&a.db).await;
     let cost: Value = serde_json::from_str(
-        c.query_one("SELECT auth.settings()::text", &[]).await.unwrap().get::<_, &str>(0),
+        c.query_one("SELECT auth.settings()::text", &[])
+            .await
+            .unwrap()
+            .get::<_, &str>(0),
     )
     .unwrap();
     let cost = auth_core::password::Argon2Cost {
@@ -171,11 +177,16 @@ async fn signin_vs_argon2(a: &Args) {
     };
     let hash = auth_core::password::hash("bench-password-1", cost).unwrap();
     let stmt = c
-        .prepare("SELECT auth.sign_in_with_password('bench-0@example.com', 'bench-password-1')::text")
+        .prepare(
+            "SELECT auth.sign_in_with_password('bench-0@example.com', 'bench-password-1')::text",
+        )
         .await
         .unwrap();
     c.query_one(&stmt, &[]).await.expect("sign-in");
-    paired("signin-vs-argon2", ("argon2_verify", "signin"), a.attempts,
+    paired(
+        "signin-vs-argon2",
+        ("argon2_verify", "signin"),
+        a.attempts,
         async || assert!(auth_core::password::verify("bench-password-1", &hash)),
         async || {
             c.query_one(&stmt, &[]).await.expect("sign-in");
@@ -198,9 +209,15 @@ async fn failed_signin(a: &Args) {
     let fails = |r: Result<tokio_postgres::Row, tokio_postgres::Error>| {
         let e = r.expect_err("a failed sign-in");
         let db = e.as_db_error().expect("a database error");
-        assert_eq!((db.code().code(), db.detail()), ("PT400", Some("invalid_credentials")));
+        assert_eq!(
+            (db.code().code(), db.detail()),
+            ("PT400", Some("invalid_credentials"))
+        );
     };
-    paired("failed-signin", ("wrong_password", "unknown_email"), a.attempts,
+    paired(
+        "failed-signin",
+        ("wrong_password", "unknown_email"),
+        a.attempts,
         async || fails(c.query_one(&wrong, &[]).await),
         async || fails(c.query_one(&unknown, &[]).await),
     )

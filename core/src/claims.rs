@@ -26,7 +26,9 @@ pub fn parse(text: Option<&str>) -> AuthResult<Option<RequestClaims>> {
     let raw = match parsed {
         Ok(()) => sink.into_value().ok_or(AuthError::Internal)?,
         Err(JsonError::NotAnObject) => {
-            return Err(AuthError::bad_jwt("request.jwt.claims is not a JSON object"))
+            return Err(AuthError::bad_jwt(
+                "request.jwt.claims is not a JSON object",
+            ))
         }
         Err(JsonError::DuplicateKey) => {
             return Err(AuthError::bad_jwt("request.jwt.claims has a duplicate key"))
@@ -88,7 +90,16 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error() {
-        for bad in ["{", "[]", "42", "\"x\"", "null", "{\"sub\":", r#"{"email":"a\u0000b"}"#, r#"{"a":1,"a":2}"#] {
+        for bad in [
+            "{",
+            "[]",
+            "42",
+            "\"x\"",
+            "null",
+            "{\"sub\":",
+            r#"{"email":"a\u0000b"}"#,
+            r#"{"a":1,"a":2}"#,
+        ] {
             assert_eq!(parse(Some(bad)).unwrap_err().code(), "bad_jwt", "{bad}");
         }
         assert!(parse_uuid("sub", "not-a-uuid").is_err());

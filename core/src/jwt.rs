@@ -2,10 +2,10 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
-use jsonwebtoken::{DecodingKey, EncodingKey};
 use hmac::{Hmac, KeyInit, Mac};
-use serde_json::{json, Map, Value};
+use jsonwebtoken::{DecodingKey, EncodingKey};
 use ring::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_FIXED};
+use serde_json::{json, Map, Value};
 use sha2::Sha256;
 use std::sync::Mutex;
 
@@ -247,9 +247,8 @@ impl KeyRing {
     /// Signs claims given as JSON text, which the caller guarantees is one JSON object.
     pub fn sign_payload(&self, payload: &[u8]) -> AuthResult<String> {
         let key = self.current()?;
-        let mut token = String::with_capacity(
-            key.header.len() + 1 + payload.len().div_ceil(3) * 4 + 1 + 86,
-        );
+        let mut token =
+            String::with_capacity(key.header.len() + 1 + payload.len().div_ceil(3) * 4 + 1 + 86);
         token.push_str(&key.header);
         token.push('.');
         B64.encode_string(payload, &mut token);
@@ -349,14 +348,18 @@ impl KeyRing {
                 }
                 (Some(hmac), _) => {
                     let mut sig = [0u8; 64];
-                    let Ok(n) = B64.decode_slice(signature, &mut sig) else { break };
+                    let Ok(n) = B64.decode_slice(signature, &mut sig) else {
+                        break;
+                    };
                     let mut mac = hmac.clone();
                     mac.update(message);
                     // constant-time comparison (hmac's verify_slice)
                     mac.verify_slice(&sig[..n]).is_ok()
                 }
-                (None, None) => jsonwebtoken::crypto::verify(signature, message, &key.decoding, alg.jwt())
-                    .unwrap_or(false),
+                (None, None) => {
+                    jsonwebtoken::crypto::verify(signature, message, &key.decoding, alg.jwt())
+                        .unwrap_or(false)
+                }
             };
             if signed {
                 break;

@@ -36,7 +36,9 @@ fn inputs(target: &str) -> Vec<PathBuf> {
 fn replay(target: &str) {
     let files = inputs(target);
     assert!(
-        files.iter().any(|p| p.to_string_lossy().contains("/corpus/")),
+        files
+            .iter()
+            .any(|p| p.to_string_lossy().contains("/corpus/")),
         "no seed corpus for {target} under {}",
         fuzz_dir().display()
     );
@@ -53,7 +55,12 @@ fn replay(target: &str) {
         files.len() - failed.len(),
         failed.len()
     );
-    assert!(failed.is_empty(), "{target}: {} input(s) fail:\n{}", failed.len(), failed.join("\n"));
+    assert!(
+        failed.is_empty(),
+        "{target}: {} input(s) fail:\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
 }
 
 #[test]
@@ -98,7 +105,11 @@ fn generated_seeds_hold() {
         let refused = name.ends_with("-unsupported")
             || name.ends_with("-too-small")
             || name.ends_with("-der");
-        assert_eq!(harness::key_imports(&fs::read(file).unwrap()), !refused, "{name}");
+        assert_eq!(
+            harness::key_imports(&fs::read(file).unwrap()),
+            !refused,
+            "{name}"
+        );
     }
     for target in harness::TARGETS {
         for seed in harness::seeds(target) {

@@ -106,7 +106,10 @@ fn fixture() -> &'static Fixture {
         let fixture = Fixture { ring, valid };
         for t in &fixture.valid {
             assert!(
-                fixture.ring.verify(t, &VerifyOptions::default(), NOW).is_ok(),
+                fixture
+                    .ring
+                    .verify(t, &VerifyOptions::default(), NOW)
+                    .is_ok(),
                 "a fixture token does not verify: {t}"
             );
         }
@@ -227,7 +230,10 @@ fn check_refusal(e: &AuthError, token: &str) {
     let msg = e.message();
     assert!(msg.len() < 256, "an error message of {} bytes", msg.len());
     for word in long_words(token) {
-        assert!(!msg.contains(word), "the error message echoes the token: {msg}");
+        assert!(
+            !msg.contains(word),
+            "the error message echoes the token: {msg}"
+        );
     }
 }
 
@@ -245,14 +251,26 @@ fn check_signed(f: &Fixture, token: &str) {
     assert!(token.len() <= MAX_TOKEN_BYTES);
     let parts: Vec<&str> = token.split('.').collect();
     assert_eq!(parts.len(), 3, "a signed token has three parts");
-    assert!(parts.iter().all(|p| !p.is_empty()), "a signed token has no empty part");
+    assert!(
+        parts.iter().all(|p| !p.is_empty()),
+        "a signed token has no empty part"
+    );
     let header_bytes = B64.decode(parts[0]).expect("a signed header is base64url");
-    assert!(B64.decode(parts[1]).is_ok(), "a signed payload is base64url");
-    assert!(!has_duplicate_keys(&header_bytes), "a signed header has a duplicate key");
+    assert!(
+        B64.decode(parts[1]).is_ok(),
+        "a signed payload is base64url"
+    );
+    assert!(
+        !has_duplicate_keys(&header_bytes),
+        "a signed header has a duplicate key"
+    );
     let header: Value = serde_json::from_slice(&header_bytes).expect("a signed header is JSON");
     let header = header.as_object().expect("a signed header is an object");
     assert!(!header.contains_key("crit"), "a signed header has crit");
-    let alg = header.get("alg").and_then(Value::as_str).expect("a signed header has an alg");
+    let alg = header
+        .get("alg")
+        .and_then(Value::as_str)
+        .expect("a signed header has an alg");
     let alg = Alg::parse(alg).expect("a signed header has an accepted alg");
     let kid = match header.get("kid") {
         None => None,
@@ -268,7 +286,8 @@ fn check_signed(f: &Fixture, token: &str) {
                 // deterministic signatures: the token carries exactly the one the key makes
                 Alg::HS256 | Alg::EdDSA => signature(&k.material, message) == parts[2],
                 _ => {
-                    B64.decode(parts[2]).is_ok_and(|s| B64.encode(s) == parts[2])
+                    B64.decode(parts[2])
+                        .is_ok_and(|s| B64.encode(s) == parts[2])
                         && jsonwebtoken::crypto::verify(
                             parts[2],
                             message.as_bytes(),
@@ -279,7 +298,10 @@ fn check_signed(f: &Fixture, token: &str) {
                 }
             }
     });
-    assert!(signer.is_some(), "a token verified that no live key of the ring signed: {token}");
+    assert!(
+        signer.is_some(),
+        "a token verified that no live key of the ring signed: {token}"
+    );
 }
 
 /// The reference for the claims of a correctly signed token: what `verify` must return with
@@ -336,7 +358,9 @@ fn reference_header(header: &[u8]) -> bool {
     !has_duplicate_keys(header)
         && !map.contains_key("crit")
         && map.get("alg").and_then(Value::as_str) == Some("HS256")
-        && map.get("kid").is_none_or(|kid| kid.as_str() == Some(KID_HS))
+        && map
+            .get("kid")
+            .is_none_or(|kid| kid.as_str() == Some(KID_HS))
 }
 
 /// Characters an edit may put into a token: base64url, the separator, padding, the standard
@@ -375,7 +399,10 @@ fn mutate_valid_token(f: &Fixture, data: &[u8]) {
     }
     let edited: String = chars.into_iter().collect();
     let signed = f.ring.verify_signature(&edited).is_ok();
-    let verified = f.ring.verify(&edited, &VerifyOptions::default(), NOW).is_ok();
+    let verified = f
+        .ring
+        .verify(&edited, &VerifyOptions::default(), NOW)
+        .is_ok();
     if edited == *base {
         assert!(signed && verified, "a valid token no longer verifies");
     } else {
@@ -454,8 +481,16 @@ pub fn verify_token_seeds() -> Vec<Seed> {
     };
     let claims = format!(r#"{{"sub":"fuzz","exp":{exp}}}"#);
     for (kid, name) in [(KID_HS, "hs256"), (KID_ES, "es256"), (KID_ED, "eddsa")] {
-        add(&format!("{name}-kid"), sign_with(r, kid, true, &claims), true);
-        add(&format!("{name}-no-kid"), sign_with(r, kid, false, &claims), true);
+        add(
+            &format!("{name}-kid"),
+            sign_with(r, kid, true, &claims),
+            true,
+        );
+        add(
+            &format!("{name}-no-kid"),
+            sign_with(r, kid, false, &claims),
+            true,
+        );
     }
     let gotrue = json!({
         "iss": ISSUER, "sub": "3f1c6a52-6d1e-4a53-9d4e-0c6f2b7d9a10", "aud": "authenticated",
@@ -468,7 +503,11 @@ pub fn verify_token_seeds() -> Vec<Seed> {
     add("gotrue-claims", r.sign(&gotrue).unwrap(), true);
     let mut aud_list = gotrue.clone();
     aud_list["aud"] = json!(["service", "authenticated"]);
-    add("aud-array", sign_with(r, KID_ES, true, &aud_list.to_string()), true);
+    add(
+        "aud-array",
+        sign_with(r, KID_ES, true, &aud_list.to_string()),
+        true,
+    );
     add(
         "float-exp",
         sign_with(r, KID_HS, true, &format!(r#"{{"exp":{exp}.5,"n":-1.5e3}}"#)),
@@ -476,7 +515,12 @@ pub fn verify_token_seeds() -> Vec<Seed> {
     );
     add(
         "escaped-keys",
-        sign_with(r, KID_HS, true, &format!(r#"{{"\u0065xp":{exp},"a\nb":"\ud83d\ude00"}}"#)),
+        sign_with(
+            r,
+            KID_HS,
+            true,
+            &format!(r#"{{"\u0065xp":{exp},"a\nb":"\ud83d\ude00"}}"#),
+        ),
         true,
     );
     add(
@@ -485,40 +529,101 @@ pub fn verify_token_seeds() -> Vec<Seed> {
         true,
     );
     // refused, each for one reason
-    add("revoked-kid", sign_with(r, KID_REVOKED, true, &claims), false);
-    add("revoked-no-kid", sign_with(r, KID_REVOKED, false, &claims), false);
-    add("expired", sign_with(r, KID_HS, true, &format!(r#"{{"exp":{}}}"#, NOW - 31)), false);
-    add("no-exp", sign_with(r, KID_HS, true, r#"{"sub":"fuzz"}"#), false);
-    add("exp-string", sign_with(r, KID_HS, true, &format!(r#"{{"exp":"{exp}"}}"#)), false);
-    add("exp-null", sign_with(r, KID_HS, true, r#"{"exp":null}"#), false);
-    add("exp-huge", sign_with(r, KID_HS, true, r#"{"exp":1e308}"#), true);
-    add("exp-overflow", sign_with(r, KID_HS, true, r#"{"exp":1e400}"#), false);
+    add(
+        "revoked-kid",
+        sign_with(r, KID_REVOKED, true, &claims),
+        false,
+    );
+    add(
+        "revoked-no-kid",
+        sign_with(r, KID_REVOKED, false, &claims),
+        false,
+    );
+    add(
+        "expired",
+        sign_with(r, KID_HS, true, &format!(r#"{{"exp":{}}}"#, NOW - 31)),
+        false,
+    );
+    add(
+        "no-exp",
+        sign_with(r, KID_HS, true, r#"{"sub":"fuzz"}"#),
+        false,
+    );
+    add(
+        "exp-string",
+        sign_with(r, KID_HS, true, &format!(r#"{{"exp":"{exp}"}}"#)),
+        false,
+    );
+    add(
+        "exp-null",
+        sign_with(r, KID_HS, true, r#"{"exp":null}"#),
+        false,
+    );
+    add(
+        "exp-huge",
+        sign_with(r, KID_HS, true, r#"{"exp":1e308}"#),
+        true,
+    );
+    add(
+        "exp-overflow",
+        sign_with(r, KID_HS, true, r#"{"exp":1e400}"#),
+        false,
+    );
     add(
         "nbf-future",
-        sign_with(r, KID_HS, true, &format!(r#"{{"exp":{exp},"nbf":{}}}"#, NOW + 60)),
+        sign_with(
+            r,
+            KID_HS,
+            true,
+            &format!(r#"{{"exp":{exp},"nbf":{}}}"#, NOW + 60),
+        ),
         false,
     );
     add(
         "iat-future",
-        sign_with(r, KID_ES, true, &format!(r#"{{"exp":{exp},"iat":{}}}"#, NOW + 60)),
+        sign_with(
+            r,
+            KID_ES,
+            true,
+            &format!(r#"{{"exp":{exp},"iat":{}}}"#, NOW + 60),
+        ),
         false,
     );
     add(
         "dup-claim",
-        sign_with(r, KID_HS, true, &format!(r#"{{"exp":{exp},"exp":{}}}"#, NOW + 7200)),
+        sign_with(
+            r,
+            KID_HS,
+            true,
+            &format!(r#"{{"exp":{exp},"exp":{}}}"#, NOW + 7200),
+        ),
         false,
     );
     add(
         "dup-nested",
-        sign_with(r, KID_HS, true, &format!(r#"{{"exp":{exp},"m":[{{"a":1,"a":2}}]}}"#)),
+        sign_with(
+            r,
+            KID_HS,
+            true,
+            &format!(r#"{{"exp":{exp},"m":[{{"a":1,"a":2}}]}}"#),
+        ),
         false,
     );
     add(
         "dup-escaped",
-        sign_with(r, KID_HS, true, &format!(r#"{{"exp":{exp},"role":"a","r\u006fle":"b"}}"#)),
+        sign_with(
+            r,
+            KID_HS,
+            true,
+            &format!(r#"{{"exp":{exp},"role":"a","r\u006fle":"b"}}"#),
+        ),
         false,
     );
-    add("payload-array", sign_with(r, KID_HS, true, &format!("[{exp}]")), false);
+    add(
+        "payload-array",
+        sign_with(r, KID_HS, true, &format!("[{exp}]")),
+        false,
+    );
     add(
         "payload-trailing",
         sign_with(r, KID_HS, true, &format!(r#"{{"exp":{exp}}} x"#)),
@@ -536,7 +641,12 @@ pub fn verify_token_seeds() -> Vec<Seed> {
     );
     add(
         "header-crit",
-        sign_raw(r, KID_HS, &format!(r#"{{"alg":"HS256","kid":"{KID_HS}","crit":["exp"]}}"#), &claims),
+        sign_raw(
+            r,
+            KID_HS,
+            &format!(r#"{{"alg":"HS256","kid":"{KID_HS}","crit":["exp"]}}"#),
+            &claims,
+        ),
         false,
     );
     add(
@@ -551,7 +661,12 @@ pub fn verify_token_seeds() -> Vec<Seed> {
     );
     add(
         "header-alg-mismatch",
-        sign_raw(r, KID_HS, &format!(r#"{{"alg":"ES256","kid":"{KID_HS}"}}"#), &claims),
+        sign_raw(
+            r,
+            KID_HS,
+            &format!(r#"{{"alg":"ES256","kid":"{KID_HS}"}}"#),
+            &claims,
+        ),
         false,
     );
     add(
@@ -601,10 +716,18 @@ pub fn verify_token_seeds() -> Vec<Seed> {
     json_seed("claims", gotrue.to_string());
     json_seed(
         "claims-nested",
-        format!(r#"{{"exp":{exp},"a":[1,-2,3.5e-7,{{"b":null,"c":true}}],"s":"\u00e9\ud83d\ude00"}}"#),
+        format!(
+            r#"{{"exp":{exp},"a":[1,-2,3.5e-7,{{"b":null,"c":true}}],"s":"\u00e9\ud83d\ude00"}}"#
+        ),
     );
-    json_seed("claims-dup", format!(r#"{{"exp":{exp},"x":{{"y":1,"y":2}}}}"#));
-    json_seed("header", format!(r#"{{"alg":"HS256","typ":"JWT","kid":"{KID_HS}"}}"#));
+    json_seed(
+        "claims-dup",
+        format!(r#"{{"exp":{exp},"x":{{"y":1,"y":2}}}}"#),
+    );
+    json_seed(
+        "header",
+        format!(r#"{{"alg":"HS256","typ":"JWT","kid":"{KID_HS}"}}"#),
+    );
     json_seed("header-no-kid", r#"{"alg":"HS256"}"#.into());
     seeds
 }
@@ -623,19 +746,30 @@ pub fn parse_settings(data: &[u8]) {
         let _ = stored.verify_options();
         let _ = stored.signing_alg();
         let _ = stored.argon2_cost();
-        assert_eq!(Settings::from_stored(&stored.to_json()).as_ref(), Ok(&stored));
+        assert_eq!(
+            Settings::from_stored(&stored.to_json()).as_ref(),
+            Ok(&stored)
+        );
         // storage is not validated on reading: only a valid stored state has the guarantees
         let valid = Settings::default().apply(&stored.to_json()).is_ok();
         match stored.apply(&value) {
-            Ok(change) if valid => {
-                check_change(&stored, &value, &change.settings, change.jwt_secret.as_deref())
-            }
+            Ok(change) if valid => check_change(
+                &stored,
+                &value,
+                &change.settings,
+                change.jwt_secret.as_deref(),
+            ),
             _ => {}
         }
     }
     let base = Settings::default();
     match base.apply(&value) {
-        Ok(change) => check_change(&base, &value, &change.settings, change.jwt_secret.as_deref()),
+        Ok(change) => check_change(
+            &base,
+            &value,
+            &change.settings,
+            change.jwt_secret.as_deref(),
+        ),
         Err(e) => {
             assert_eq!(e.code(), "validation_failed", "{e:?}");
             let msg = e.message();
@@ -646,7 +780,10 @@ pub fn parse_settings(data: &[u8]) {
             );
             if let Some(secret) = value.get(JWT_SECRET).and_then(Value::as_str) {
                 for word in long_words(secret) {
-                    assert!(!msg.contains(word), "an error message shows jwt_secret: {msg}");
+                    assert!(
+                        !msg.contains(word),
+                        "an error message shows jwt_secret: {msg}"
+                    );
                 }
             }
         }
@@ -659,10 +796,16 @@ fn check_change(base: &Settings, changes: &Value, settings: &Settings, secret: O
     let changes = changes.as_object().expect("only an object is accepted");
     let stored = settings.to_json();
     let stored_map = stored.as_object().expect("settings serialise to an object");
-    assert!(!stored_map.contains_key(JWT_SECRET), "jwt_secret is stored with the settings");
+    assert!(
+        !stored_map.contains_key(JWT_SECRET),
+        "jwt_secret is stored with the settings"
+    );
     match changes.get(JWT_SECRET) {
         Some(given) => {
-            assert_eq!(Some(given.as_str().expect("jwt_secret is a string")), secret);
+            assert_eq!(
+                Some(given.as_str().expect("jwt_secret is a string")),
+                secret
+            );
             assert!(secret.unwrap().chars().count() >= MIN_JWT_SECRET_LEN);
         }
         None => assert_eq!(secret, None),
@@ -674,7 +817,10 @@ fn check_change(base: &Settings, changes: &Value, settings: &Settings, secret: O
     }
     assert_eq!(
         changes.keys().filter(|k| *k != JWT_SECRET).count(),
-        changes.keys().filter(|k| stored_map.contains_key(*k)).count(),
+        changes
+            .keys()
+            .filter(|k| stored_map.contains_key(*k))
+            .count(),
         "an unknown key was accepted"
     );
     // storage round trip
@@ -724,15 +870,30 @@ pub fn parse_settings_seeds() -> Vec<Seed> {
                    "claims_trust": "any", "trusted_roles": ["authenticator", "service_role"],
                    "revocable_access_tokens": true}),
         ),
-        seed("jwt-secret", json!({"jwt_secret": "a-legacy-hs256-secret-of-at-least-32-chars"})),
-        seed("bounds", json!({"jwt_exp": 120, "jwt_leeway": 300, "argon2_parallelism": 16})),
-        seed("out-of-bounds", json!({"jwt_exp": 119, "argon2_memory_kib": 1048577})),
-        seed("wrong-types", json!({"jwt_exp": "3600", "disable_signup": 1, "trusted_roles": [1]})),
+        seed(
+            "jwt-secret",
+            json!({"jwt_secret": "a-legacy-hs256-secret-of-at-least-32-chars"}),
+        ),
+        seed(
+            "bounds",
+            json!({"jwt_exp": 120, "jwt_leeway": 300, "argon2_parallelism": 16}),
+        ),
+        seed(
+            "out-of-bounds",
+            json!({"jwt_exp": 119, "argon2_memory_kib": 1048577}),
+        ),
+        seed(
+            "wrong-types",
+            json!({"jwt_exp": "3600", "disable_signup": 1, "trusted_roles": [1]}),
+        ),
         seed("float", json!({"jwt_exp": 600.0})),
         seed("unknown", json!({"nope": 1})),
         seed("array", json!([{"jwt_exp": 600}])),
         seed("string", json!("jwt_exp")),
-        seed("huge-number", json!({"refresh_token_reuse_interval": u64::MAX})),
+        seed(
+            "huge-number",
+            json!({"refresh_token_reuse_interval": u64::MAX}),
+        ),
     ]
 }
 
@@ -754,7 +915,10 @@ pub fn import_key(data: &[u8]) {
             let msg = e.message();
             assert!(msg.len() < 256, "an error message of {} bytes", msg.len());
             for word in long_words(&text) {
-                assert!(!msg.contains(word), "the error message shows the key: {msg}");
+                assert!(
+                    !msg.contains(word),
+                    "the error message shows the key: {msg}"
+                );
             }
         }
     }
@@ -765,7 +929,9 @@ pub fn import_key(data: &[u8]) {
 /// private DER, for each asymmetric algorithm. The ring either refuses to load it, or refuses a
 /// wrong signature and signs (or refuses to) without panicking.
 fn load_stored(text: &str, raw: &[u8]) {
-    let jwk = serde_json::from_str::<Value>(text).ok().filter(Value::is_object);
+    let jwk = serde_json::from_str::<Value>(text)
+        .ok()
+        .filter(Value::is_object);
     for alg in [Alg::ES256, Alg::EdDSA, Alg::RS256] {
         let stored = KeyMaterial {
             alg,
@@ -831,13 +997,24 @@ fn check_imported(key: &KeyMaterial, alg: Option<Alg>) {
         }
         _ => {
             assert!(key.secret.is_none());
-            let jwk = key.public_jwk.as_ref().and_then(Value::as_object).expect("a public JWK");
+            let jwk = key
+                .public_jwk
+                .as_ref()
+                .and_then(Value::as_object)
+                .expect("a public JWK");
             for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
-                assert!(!jwk.contains_key(private), "the public JWK has \"{private}\"");
+                assert!(
+                    !jwk.contains_key(private),
+                    "the public JWK has \"{private}\""
+                );
             }
         }
     }
-    let status = if key.can_sign() { KeyStatus::Current } else { KeyStatus::Standby };
+    let status = if key.can_sign() {
+        KeyStatus::Current
+    } else {
+        KeyStatus::Standby
+    };
     let ring = KeyRing::new(vec![("imported".into(), status, key.clone())])
         .unwrap_or_else(|e| panic!("an imported key does not load into a key ring: {e:?}"));
     // a token of the key's algorithm with a signature of the right size, but wrong, is refused
@@ -857,7 +1034,9 @@ fn check_imported(key: &KeyMaterial, alg: Option<Alg>) {
     });
     // what is published imports back as the same verifying key
     let kid = "imported";
-    let published = key.verification_jwk(kid).expect("every key has a verification JWK");
+    let published = key
+        .verification_jwk(kid)
+        .expect("every key has a verification JWK");
     assert_eq!(published["kid"], kid);
     assert_eq!(published["alg"], key.alg.as_str());
     let back = keys::import(&published.to_string(), Some(key.alg))
@@ -869,7 +1048,11 @@ fn check_imported(key: &KeyMaterial, alg: Option<Alg>) {
         _ => assert!(!back.can_sign(), "a public JWK imports as a signing key"),
     }
     if let Some(token) = token {
-        let status = if back.can_sign() { KeyStatus::Current } else { KeyStatus::Previous };
+        let status = if back.can_sign() {
+            KeyStatus::Current
+        } else {
+            KeyStatus::Previous
+        };
         let ring = KeyRing::new(vec![(kid.into(), status, back)]).unwrap();
         assert!(
             ring.verify(&token, &VerifyOptions::default(), NOW).is_ok(),
@@ -894,7 +1077,11 @@ pub fn import_key_seeds() -> Vec<Seed> {
     add("eddsa-private-jwk", b'D', ED_JWK);
     for (name, jwk) in [("es256", ES_JWK), ("eddsa", ED_JWK)] {
         let key = keys::import(jwk, None).unwrap();
-        add(&format!("{name}-public-jwk"), b'*', &key.public_jwk("k1").unwrap().to_string());
+        add(
+            &format!("{name}-public-jwk"),
+            b'*',
+            &key.public_jwk("k1").unwrap().to_string(),
+        );
     }
     add("hs256-secret", b'H', HS_SECRET);
     add(
@@ -917,5 +1104,8 @@ pub fn seeds(target: &str) -> Vec<Seed> {
 
 /// Whether `token` verifies against the fuzzing ring with the default options at [`NOW`].
 pub fn token_verifies(token: &str) -> bool {
-    fixture().ring.verify(token, &VerifyOptions::default(), NOW).is_ok()
+    fixture()
+        .ring
+        .verify(token, &VerifyOptions::default(), NOW)
+        .is_ok()
 }

@@ -382,17 +382,33 @@ mod tests {
 
     #[test]
     fn captures_top_level_members_only() {
-        let (_, got) = parse(r#"{"o":{"exp":1},"exp":2,"aud":["a","b"]}"#, &["exp", "aud", "iss"]).unwrap();
+        let (_, got) = parse(
+            r#"{"o":{"exp":1},"exp":2,"aud":["a","b"]}"#,
+            &["exp", "aud", "iss"],
+        )
+        .unwrap();
         assert_eq!(got, vec![Some(json!(2)), Some(json!(["a", "b"])), None]);
     }
 
     #[test]
     fn refuses_duplicate_keys_at_any_depth_and_width() {
-        assert_eq!(parse(r#"{"a":1,"a":2}"#, &[]).unwrap_err(), JsonError::DuplicateKey);
+        assert_eq!(
+            parse(r#"{"a":1,"a":2}"#, &[]).unwrap_err(),
+            JsonError::DuplicateKey
+        );
         // the same key once escaped
-        assert_eq!(parse(r#"{"a":1,"\u0061":2}"#, &[]).unwrap_err(), JsonError::DuplicateKey);
-        assert_eq!(parse(r#"{"o":[{"b":1,"b":1}]}"#, &[]).unwrap_err(), JsonError::DuplicateKey);
-        assert_eq!(parse(r#"{"exp":1,"exp":2}"#, &["exp"]).unwrap_err(), JsonError::DuplicateKey);
+        assert_eq!(
+            parse(r#"{"a":1,"\u0061":2}"#, &[]).unwrap_err(),
+            JsonError::DuplicateKey
+        );
+        assert_eq!(
+            parse(r#"{"o":[{"b":1,"b":1}]}"#, &[]).unwrap_err(),
+            JsonError::DuplicateKey
+        );
+        assert_eq!(
+            parse(r#"{"exp":1,"exp":2}"#, &["exp"]).unwrap_err(),
+            JsonError::DuplicateKey
+        );
         let wide: Vec<String> = (0..100).map(|i| format!("\"k{i}\":{i}")).collect();
         let ok = format!("{{{}}}", wide.join(","));
         assert!(parse(&ok, &[]).is_ok());
@@ -403,14 +419,24 @@ mod tests {
     #[test]
     fn refuses_what_is_not_one_object() {
         for text in ["[]", "1", "\"s\"", "null", "true"] {
-            assert_eq!(parse(text, &[]).unwrap_err(), JsonError::NotAnObject, "{text}");
+            assert_eq!(
+                parse(text, &[]).unwrap_err(),
+                JsonError::NotAnObject,
+                "{text}"
+            );
         }
         for text in ["", "{", "{}x", "{} {}", "{\"a\":}", "{'a':1}", "{\"a\":1,}"] {
             assert_eq!(parse(text, &[]).unwrap_err(), JsonError::Invalid, "{text}");
         }
-        assert_eq!(parse(r#"{"a":"x\u0000"}"#, &[]).unwrap_err(), JsonError::Nul);
+        assert_eq!(
+            parse(r#"{"a":"x\u0000"}"#, &[]).unwrap_err(),
+            JsonError::Nul
+        );
         assert_eq!(parse(r#"{"a\u0000":1}"#, &[]).unwrap_err(), JsonError::Nul);
-        assert_eq!(parse(r#"{"a":[{"b":"\u0000"}]}"#, &[]).unwrap_err(), JsonError::Nul);
+        assert_eq!(
+            parse(r#"{"a":[{"b":"\u0000"}]}"#, &[]).unwrap_err(),
+            JsonError::Nul
+        );
         let deep = format!("{{\"a\":{}{}}}", "[".repeat(1000), "]".repeat(1000));
         assert_eq!(parse(&deep, &[]).unwrap_err(), JsonError::Invalid);
     }
