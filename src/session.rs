@@ -77,7 +77,8 @@ fn start_session(
     let session_id = uuid::Uuid::new_v4();
     let refresh_token = refresh::generate();
     let row = db::json(
-        "WITH s AS (
+        concat!(
+            "WITH s AS (
              INSERT INTO auth.sessions (id, user_id, created_at, updated_at, aal, user_agent, ip)
              VALUES ($1, $2, now(), now(), 'aal1', $4, $5::inet)
              RETURNING id, created_at),
@@ -93,8 +94,11 @@ fn start_session(
          u AS (
              UPDATE auth.users SET last_sign_in_at = now(), updated_at = now()
               WHERE id = $2 RETURNING *)
-         SELECT jsonb_build_object('user', auth._user_json(u), 'created', extract(epoch FROM s.created_at)::bigint)
-           FROM u, s",
+         SELECT jsonb_build_object('user', ",
+            crate::user::user_object!(),
+            ", 'created', extract(epoch FROM s.created_at)::bigint)
+           FROM u, s"
+        ),
         &[
             db::uuid(session_id).into(),
             user_id.into(),
@@ -399,15 +403,19 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
             }
         };
         let row = db::json(
-            "WITH s AS (
+            concat!(
+                "WITH s AS (
                  UPDATE auth.sessions SET refreshed_at = now() AT TIME ZONE 'UTC', updated_at = now()
                   WHERE id = $1 RETURNING id)
              SELECT jsonb_build_object(
-                    'user', auth._user_json(u),
+                    'user', ",
+                crate::user::user_object!(),
+                ",
                     'amr', (SELECT coalesce(jsonb_agg(jsonb_build_array(c.authentication_method,
                                         extract(epoch FROM c.updated_at)::bigint) ORDER BY c.updated_at DESC), '[]')
                               FROM auth.mfa_amr_claims c WHERE c.session_id = s.id))
-               FROM s, auth.users u WHERE u.id = $2::uuid",
+               FROM s, auth.users u WHERE u.id = $2::uuid"
+            ),
             &[db::uuid(session_uuid).into(), user_id.as_str().into()],
         )?
         .ok_or(AuthError::RefreshTokenNotFound)?;

@@ -10,7 +10,7 @@ use sha2::Sha256;
 use std::sync::Mutex;
 
 use crate::error::{AuthError, AuthResult};
-use crate::keys::{Alg, KeyMaterial};
+use crate::keys::{Alg, KeyMaterial, RingSigner};
 
 pub mod json;
 use json::{Captured, JsonError, JsonSink, ValueSink};
@@ -66,7 +66,9 @@ pub struct RingKey {
     /// ES256 keys: ring's P-256 verifier (assembly; RustCrypto's p256 took ~6x longer, which put
     /// ES256 verification at ~60x the cost of HS256).
     p256: Option<UnparsedPublicKey<Vec<u8>>>,
-    /// Keys with a private part: parsed once for signing.
+    /// ES256 and EdDSA private keys, parsed once into ring's form for signing.
+    signer: Option<RingSigner>,
+    /// Other keys with a private part (RS256): parsed once for jsonwebtoken.
     encoding: Option<EncodingKey>,
     /// The base64url header this key signs with.
     header: String,
@@ -189,7 +191,11 @@ impl KeyRing {
                 }
                 _ => None,
             };
-            let encoding = material.encoding_key().ok();
+            let signer = material.ring_signer()?;
+            let encoding = match signer {
+                Some(_) => None,
+                None => material.encoding_key().ok(),
+            };
             let p256 = match (material.alg, &material.public_jwk) {
                 (Alg::ES256, Some(jwk)) => {
                     let coordinate = |m: &str| {
@@ -216,6 +222,7 @@ impl KeyRing {
                 decoding,
                 hmac,
                 p256,
+                signer,
                 encoding,
                 header,
             });
@@ -257,6 +264,10 @@ impl KeyRing {
                 let mut mac = hmac.clone();
                 mac.update(token.as_bytes());
                 B64.encode(mac.finalize().into_bytes())
+            }
+            None if key.signer.is_some() => {
+                let signer = key.signer.as_ref().ok_or(AuthError::Internal)?;
+                B64.encode(signer.sign(token.as_bytes())?)
             }
             None => {
                 let encoding = key.encoding.as_ref().ok_or(AuthError::Internal)?;

@@ -384,9 +384,64 @@ fn import_pem(pem: &str) -> AuthResult<KeyMaterial> {
     Err(bad_key("unsupported PEM type"))
 }
 
+/// A private key parsed once into ring's signing form. jsonwebtoken re-parses the DER on every
+/// call and signs P-256 in portable code: ~0.4 ms per ES256 token, most of a refresh.
+pub enum RingSigner {
+    Ecdsa(ring::signature::EcdsaKeyPair),
+    Ed25519(ring::signature::Ed25519KeyPair),
+}
+
+impl RingSigner {
+    /// The JWS signature of `message` (ES256: the fixed-width r || s form).
+    pub fn sign(&self, message: &[u8]) -> AuthResult<Vec<u8>> {
+        match self {
+            RingSigner::Ecdsa(pair) => pair
+                .sign(&ring::rand::SystemRandom::new(), message)
+                .map(|s| s.as_ref().to_vec())
+                .map_err(|_| AuthError::Internal),
+            RingSigner::Ed25519(pair) => Ok(pair.sign(message).as_ref().to_vec()),
+        }
+    }
+}
+
 impl KeyMaterial {
     pub fn can_sign(&self) -> bool {
         self.secret.is_some() || self.private_der.is_some()
+    }
+
+    /// ES256 and EdDSA private keys in ring's form (`None` for other keys). ring checks that the
+    /// private and public halves belong together.
+    pub fn ring_signer(&self) -> AuthResult<Option<RingSigner>> {
+        let Some(der) = &self.private_der else {
+            return Ok(None);
+        };
+        match self.alg {
+            Alg::ES256 => {
+                use p256::elliptic_curve::sec1::ToEncodedPoint;
+                let secret = p256::SecretKey::from_pkcs8_der(der)
+                    .map_err(|_| bad_key("the stored EC key"))?;
+                let public = secret.public_key().to_encoded_point(false);
+                ring::signature::EcdsaKeyPair::from_private_key_and_public_key(
+                    &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                    &secret.to_bytes(),
+                    public.as_bytes(),
+                    &ring::rand::SystemRandom::new(),
+                )
+                .map(|pair| Some(RingSigner::Ecdsa(pair)))
+                .map_err(|_| bad_key("the stored EC key"))
+            }
+            Alg::EdDSA => {
+                let secret = ed25519_dalek::SigningKey::from_pkcs8_der(der)
+                    .map_err(|_| bad_key("the stored Ed25519 key"))?;
+                ring::signature::Ed25519KeyPair::from_seed_and_public_key(
+                    &secret.to_bytes(),
+                    secret.verifying_key().as_bytes(),
+                )
+                .map(|pair| Some(RingSigner::Ed25519(pair)))
+                .map_err(|_| bad_key("the stored Ed25519 key"))
+            }
+            Alg::HS256 | Alg::RS256 => Ok(None),
+        }
     }
 
     pub fn encoding_key(&self) -> AuthResult<EncodingKey> {

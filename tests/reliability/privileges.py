@@ -457,11 +457,6 @@ def call_plans(ctx, me, other):
         ("a standby key becomes current", two, [ctx.standby_kid, "current"])]
     P["auth._invalidate_instance_cache(oid)"] = [
         ("auth.config", "%s::regclass::oid", ["auth.config"])]
-    P["auth._user_json(auth.users)"] = [
-        ("a NULL row", "NULL::auth.users", []),
-        ("own row", "(SELECT u FROM auth.users u WHERE u.id = %s::uuid)", [me.id]),
-        ("the other user's row", "(SELECT u FROM auth.users u WHERE u.id = %s::uuid)", [other.id]),
-    ]
     for wrapper in ("sign_up(text,text,jsonb)", "sign_in_with_password(text,text)",
                     "refresh_session(text)", "sign_out(text)", "get_user()",
                     "update_user(jsonb)", "jwks()"):

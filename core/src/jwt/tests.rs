@@ -62,6 +62,12 @@ fn every_algorithm_signs_and_verifies_with_gotrue_headers() {
             r.verify(&t, &VerifyOptions::default(), now()).unwrap(),
             claims
         );
+        // And with an independent implementation: jsonwebtoken's (RustCrypto) verifier.
+        let key = r.keys().iter().find(|k| k.material.alg == alg).unwrap();
+        let mut v = jsonwebtoken::Validation::new(alg.jwt());
+        v.validate_aud = false;
+        let decoded = jsonwebtoken::decode::<Value>(&t, &key.material.decoding_key().unwrap(), &v);
+        assert_eq!(decoded.unwrap().claims, claims, "{alg:?}");
     }
 }
 
