@@ -34,10 +34,15 @@ fn first_json(table: pgrx::spi::SpiTupleTable) -> Result<Option<Value>, pgrx::sp
 /// Statements that may write assign a transaction id first (pgrx's `update`), which a standby
 /// refuses with an internal error: say what it is instead.
 fn writable() -> AuthResult<()> {
-    if unsafe { pg_sys::RecoveryInProgress() } {
+    if on_standby() {
         return Err(AuthError::ReadOnly);
     }
     Ok(())
+}
+
+/// Whether this server is a standby (in recovery), where nothing can be written.
+pub fn on_standby() -> bool {
+    unsafe { pg_sys::RecoveryInProgress() }
 }
 
 /// A kept plan per statement text (by address: every statement is a literal) and kind.

@@ -71,35 +71,50 @@ fn token_response(
 fn start_session(
     inst: &Instance,
     user_id: pgrx::Uuid,
+    email: &str,
     method: &str,
     req: &RequestInfo,
 ) -> AuthResult<Value> {
     let session_id = uuid::Uuid::new_v4();
     let refresh_token = refresh::generate();
+    let entry = audit::Entry::new(
+        Action::Login,
+        &user_id.to_string(),
+        Some(email),
+        json!({"provider": "email"}),
+        req,
+    );
+    // One statement: the session, its first refresh token, the authentication method, the
+    // sign-in times, the audit entry; it returns the user.
     let row = db::json(
         concat!(
-            "WITH s AS (
+            "WITH l AS (",
+            audit::insert_sql!(),
+            "),
+             s AS (
              INSERT INTO auth.sessions (id, user_id, created_at, updated_at, aal, user_agent, ip)
-             VALUES ($1, $2, now(), now(), 'aal1', $4, $5::inet)
+             VALUES ($3, $4, now(), now(), 'aal1', $6, $7::inet)
              RETURNING id, created_at),
          r AS (
              INSERT INTO auth.refresh_tokens (instance_id, token, user_id, revoked, parent, session_id)
-             SELECT $6::uuid, $3, $2::text, false, NULL, s.id FROM s),
+             SELECT $8::uuid, $5, $4::text, false, NULL, s.id FROM s),
          a AS (
              INSERT INTO auth.mfa_amr_claims (session_id, created_at, updated_at, authentication_method, id)
-             SELECT s.id, now(), now(), $7, gen_random_uuid() FROM s),
+             SELECT s.id, now(), now(), $9, gen_random_uuid() FROM s),
          i AS (
              UPDATE auth.identities SET last_sign_in_at = now(), updated_at = now()
-              WHERE user_id = $2 AND provider = 'email'),
+              WHERE user_id = $4 AND provider = 'email'),
          u AS (
              UPDATE auth.users SET last_sign_in_at = now(), updated_at = now()
-              WHERE id = $2 RETURNING *)
+              WHERE id = $4 RETURNING *)
          SELECT jsonb_build_object('user', ",
             crate::user::user_object!(),
             ", 'created', extract(epoch FROM s.created_at)::bigint)
            FROM u, s"
         ),
         &[
+            entry.payload(),
+            entry.ip(),
             db::uuid(session_id).into(),
             user_id.into(),
             refresh::hash(&refresh_token).as_str().into(),
@@ -112,13 +127,6 @@ fn start_session(
     .ok_or(AuthError::UserNotFound)?;
     let user = row["user"].clone();
     let created = row["created"].as_i64().unwrap_or_else(now);
-    audit::record(
-        Action::Login,
-        &user_id.to_string(),
-        db::str_field(&user, "email"),
-        json!({"provider": "email"}),
-        req,
-    )?;
     token_response(
         inst,
         user,
@@ -185,7 +193,7 @@ fn sign_up(
             &req,
         )?;
         if s.mailer_autoconfirm {
-            start_session(&inst, user_id, "password", &req).map(JsonB)
+            start_session(&inst, user_id, &email, "password", &req).map(JsonB)
         } else {
             crate::user::user_json(user_id, true).map(JsonB)
         }
@@ -208,6 +216,7 @@ fn sign_in_with_password(email: Option<&str>, password: Option<&str>) -> JsonB {
             Some(e) => db::read_json(
                 "SELECT jsonb_build_object(
                         'id', id,
+                        'email', email,
                         'hash', encrypted_password,
                         'confirmed', email_confirmed_at IS NOT NULL,
                         'banned', coalesce(banned_until > now(), false))
@@ -250,14 +259,16 @@ fn sign_in_with_password(email: Option<&str>, password: Option<&str>) -> JsonB {
                 &[user_id.into(), upgraded.as_str().into()],
             )?;
         }
-        start_session(&inst, user_id, "password", &request::current()).map(JsonB)
+        let email = db::str_field(&row, "email").unwrap_or_default();
+        start_session(&inst, user_id, email, "password", &request::current()).map(JsonB)
     })
 }
 
 /// What a presented refresh token resolves to, after the session row is locked.
 enum Outcome {
     /// Hand out this refresh token (new child, the same token, or the current descendant).
-    Issue { token: String },
+    /// `rotated`: it is a new child, to be stored and its parent revoked.
+    Issue { token: String, rotated: bool },
     /// Reuse outside the interval: the session's tokens must be revoked.
     Reused,
     /// Reuse of a family that is already revoked.
@@ -278,27 +289,37 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
             return Err(AuthError::RefreshTokenNotFound);
         }
         let hash = refresh::hash(presented);
-        let token = db::read_json(
-            "SELECT jsonb_build_object('id', id, 'session_id', session_id)
-               FROM auth.refresh_tokens WHERE token = $1",
+        if db::on_standby() {
+            // Nothing can be written here; an unknown token is still said to be unknown.
+            db::read_json(
+                "SELECT to_jsonb(true) FROM auth.refresh_tokens WHERE token = $1",
+                &[hash.as_str().into()],
+            )?
+            .ok_or(AuthError::RefreshTokenNotFound)?;
+            return Err(AuthError::ReadOnly);
+        }
+        // One lock per session serialises every refresh of it: concurrent callers queue here,
+        // then read what the winner wrote. Nothing else is locked first, so nothing deadlocks.
+        // A session deleted while we waited (signed out) returns no row.
+        let token = db::json(
+            "SELECT jsonb_build_object('id', t.id, 'session_id', t.session_id)
+               FROM auth.refresh_tokens t JOIN auth.sessions s ON s.id = t.session_id
+              WHERE t.token = $1
+                FOR UPDATE OF s",
             &[hash.as_str().into()],
         )?
         .ok_or(AuthError::RefreshTokenNotFound)?;
         let session_id =
             db::str_field(&token, "session_id").ok_or(AuthError::RefreshTokenNotFound)?;
         let session_uuid = uuid::Uuid::parse_str(session_id).map_err(|_| AuthError::Internal)?;
-        // One lock per session serialises every refresh of it: concurrent callers queue here,
-        // then read what the winner wrote. Nothing else is locked first, so nothing deadlocks.
+        let token_id = token["id"].as_i64().ok_or(AuthError::Internal)?;
         // The state is read by a second statement: under READ COMMITTED only a new statement
-        // sees what the transaction we waited for committed (a join in the locking statement
-        // would still show the token as unrevoked).
-        db::exec(
-            "SELECT 1 FROM auth.sessions WHERE id = $1 FOR UPDATE",
-            &[db::uuid(session_uuid).into()],
-        )?;
+        // sees what the transaction we waited for committed (the locking statement rechecks
+        // the session row only, and would still show the token as unrevoked).
         let state = db::json(
             "SELECT jsonb_build_object(
                     'user_id', s.user_id,
+                    'email', u.email,
                     'aal', coalesce(s.aal::text, 'aal1'),
                     'expired', (s.not_after IS NOT NULL AND s.not_after <= now())
                         OR ($2::bigint IS NOT NULL AND s.created_at + make_interval(secs => $2) <= now())
@@ -320,11 +341,11 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
                 db::uuid(session_uuid).into(),
                 s.sessions_timebox.into(),
                 s.sessions_inactivity_timeout.into(),
-                token["id"].as_i64().into(),
+                token_id.into(),
                 (s.refresh_token_reuse_interval as f64).into(),
             ],
         )?
-        // The session or the token was deleted while we waited: signed out.
+        // The token was deleted while we waited: signed out.
         .ok_or(AuthError::RefreshTokenNotFound)?;
         if db::bool_field(&state, "user_gone") {
             return Err(AuthError::RefreshTokenNotFound);
@@ -343,24 +364,15 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
 
         let outcome = if !db::bool_field(&state, "revoked") {
             if s.refresh_token_rotation_enabled {
-                let child = refresh::derive_child(key, presented);
-                db::exec(
-                    "WITH old AS (UPDATE auth.refresh_tokens SET revoked = true, updated_at = now() WHERE id = $1)
-                     INSERT INTO auth.refresh_tokens (instance_id, token, user_id, revoked, parent, session_id)
-                     VALUES ($2::uuid, $3, $4, false, $5, $6)",
-                    &[
-                        token["id"].as_i64().into(),
-                        INSTANCE_ID.into(),
-                        refresh::hash(&child).as_str().into(),
-                        user_id.as_str().into(),
-                        hash.as_str().into(),
-                        db::uuid(session_uuid).into(),
-                    ],
-                )?;
-                Outcome::Issue { token: child }
+                // Written below, in the statement that updates the session.
+                Outcome::Issue {
+                    token: refresh::derive_child(key, presented),
+                    rotated: true,
+                }
             } else {
                 Outcome::Issue {
                     token: presented.to_owned(),
+                    rotated: false,
                 }
             }
         } else {
@@ -376,7 +388,10 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
                         .then(|| refresh::find_descendant(key, presented, active_hash))
                         .flatten()
                     {
-                        Some(current) => Outcome::Issue { token: current },
+                        Some(current) => Outcome::Issue {
+                            token: current,
+                            rotated: false,
+                        },
                         None => Outcome::Reused,
                     }
                 }
@@ -384,8 +399,8 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
         };
 
         let req = request::current();
-        let token = match outcome {
-            Outcome::Issue { token } => token,
+        let (token, rotated) = match outcome {
+            Outcome::Issue { token, rotated } => (token, rotated),
             Outcome::AlreadyRevoked => return Err(AuthError::RefreshTokenAlreadyUsed),
             Outcome::Reused => {
                 crate::revoke::revoke_session_tokens(session_uuid, &user_id, &req);
@@ -402,31 +417,53 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
                 return Err(AuthError::RefreshTokenAlreadyUsed);
             }
         };
+        // Everything a refresh writes, in one statement: the rotation (when a new child is
+        // issued), the session's refresh time and the audit entry; it returns the user and the
+        // session's authentication methods for the new access token.
+        let entry = audit::Entry::new(
+            Action::TokenRefreshed,
+            &user_id,
+            db::str_field(&state, "email"),
+            json!({"session_id": session_id}),
+            &req,
+        );
+        let child_hash = rotated.then(|| refresh::hash(&token));
         let row = db::json(
             concat!(
-                "WITH s AS (
-                 UPDATE auth.sessions SET refreshed_at = now() AT TIME ZONE 'UTC', updated_at = now()
-                  WHERE id = $1 RETURNING id)
-             SELECT jsonb_build_object(
-                    'user', ",
+                "WITH a AS (",
+                audit::insert_sql!(),
+                "),
+                 old AS (
+                     UPDATE auth.refresh_tokens SET revoked = true, updated_at = now()
+                      WHERE id = $5 AND $6::text IS NOT NULL),
+                 new AS (
+                     INSERT INTO auth.refresh_tokens (instance_id, token, user_id, revoked, parent, session_id)
+                     SELECT '00000000-0000-0000-0000-000000000000', $6, $4, false, $7, $3
+                      WHERE $6::text IS NOT NULL),
+                 s AS (
+                     UPDATE auth.sessions SET refreshed_at = now() AT TIME ZONE 'UTC', updated_at = now()
+                      WHERE id = $3 RETURNING id)
+                 SELECT jsonb_build_object(
+                        'user', ",
                 crate::user::user_object!(),
                 ",
-                    'amr', (SELECT coalesce(jsonb_agg(jsonb_build_array(c.authentication_method,
-                                        extract(epoch FROM c.updated_at)::bigint) ORDER BY c.updated_at DESC), '[]')
-                              FROM auth.mfa_amr_claims c WHERE c.session_id = s.id))
-               FROM s, auth.users u WHERE u.id = $2::uuid"
+                        'amr', (SELECT coalesce(jsonb_agg(jsonb_build_array(c.authentication_method,
+                                            extract(epoch FROM c.updated_at)::bigint) ORDER BY c.updated_at DESC), '[]')
+                                  FROM auth.mfa_amr_claims c WHERE c.session_id = s.id))
+                   FROM s, auth.users u WHERE u.id = $4::uuid"
             ),
-            &[db::uuid(session_uuid).into(), user_id.as_str().into()],
+            &[
+                entry.payload(),
+                entry.ip(),
+                db::uuid(session_uuid).into(),
+                user_id.as_str().into(),
+                token_id.into(),
+                child_hash.as_deref().into(),
+                hash.as_str().into(),
+            ],
         )?
         .ok_or(AuthError::RefreshTokenNotFound)?;
         let user = row["user"].clone();
-        audit::record(
-            Action::TokenRefreshed,
-            &user_id,
-            db::str_field(&user, "email"),
-            json!({"session_id": session_id}),
-            &req,
-        )?;
         let amr: Vec<(String, i64)> = row["amr"]
             .as_array()
             .map(|a| {
