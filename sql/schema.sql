@@ -73,7 +73,6 @@ COMMENT ON TABLE auth.users IS 'Auth: stores user login data within a secure sch
 -- Emails are stored lower-cased by auth_ext; the index makes them unique case-insensitively even
 -- for rows inserted by other tools.
 CREATE UNIQUE INDEX users_email_partial_key ON auth.users (lower(email)) WHERE (is_sso_user = false);
-CREATE INDEX users_instance_id_idx ON auth.users (instance_id);
 CREATE INDEX users_is_anonymous_idx ON auth.users (is_anonymous);
 CREATE UNIQUE INDEX users_phone_key ON auth.users (phone);
 
@@ -123,9 +122,10 @@ CREATE TABLE auth.refresh_tokens (
     session_id uuid REFERENCES auth.sessions (id) ON DELETE CASCADE,
     CONSTRAINT refresh_tokens_token_unique UNIQUE (token)
 );
-CREATE INDEX refresh_tokens_instance_id_idx ON auth.refresh_tokens (instance_id);
-CREATE INDEX refresh_tokens_instance_id_user_id_idx ON auth.refresh_tokens (instance_id, user_id);
-CREATE INDEX refresh_tokens_parent_idx ON auth.refresh_tokens (parent);
+-- Indexes serve the queries auth_ext runs. Supabase's indexes on instance_id, (instance_id,
+-- user_id) and parent (here and on users and audit_log_entries) serve GoTrue's multi-instance
+-- queries; with one instance every row has the same instance_id and nothing looks tokens up by
+-- parent, while each index costs every refresh a write (two for the old token's update).
 CREATE INDEX refresh_tokens_session_id_revoked_idx ON auth.refresh_tokens (session_id, revoked);
 CREATE INDEX refresh_tokens_updated_at_idx ON auth.refresh_tokens (updated_at DESC);
 
@@ -136,7 +136,6 @@ CREATE TABLE auth.audit_log_entries (
     created_at timestamptz,
     ip_address varchar(64) NOT NULL DEFAULT ''
 );
-CREATE INDEX audit_logs_instance_id_idx ON auth.audit_log_entries (instance_id);
 
 -- Which methods authenticated a session (feeds the `amr` claim), as in Supabase.
 CREATE TABLE auth.mfa_amr_claims (

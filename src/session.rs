@@ -264,17 +264,28 @@ fn sign_in_with_password(email: Option<&str>, password: Option<&str>) -> JsonB {
     })
 }
 
-/// What a presented refresh token resolves to, after the session row is locked.
+/// What a presented refresh token resolves to.
 enum Outcome {
-    /// Hand out this refresh token (new child, the same token, or the current descendant).
-    /// `rotated`: it is a new child, to be stored and its parent revoked.
-    Issue { token: String, rotated: bool },
+    /// Hand out this refresh token: the new child, the same token (rotation disabled), or the
+    /// current descendant (a retry within the reuse interval).
+    Issue(String),
     /// Reuse outside the interval: the session's tokens must be revoked.
     Reused,
     /// Reuse of a family that is already revoked.
     AlreadyRevoked,
 }
 
+/// A refresh is two statements on its hot path.
+///
+/// 1. The session's row is updated (its refresh time) through the presented token's hash: the
+///    update takes the row lock that serialises every refresh of one session, and its WHERE
+///    clause, rechecked on the newest row version after any wait, holds the expiry checks.
+///    Nothing else is locked first, so nothing deadlocks.
+/// 2. Under READ COMMITTED a new statement sees what the transactions we waited for committed;
+///    this one rotates the token if it is still live (revoking it and inserting the child),
+///    writes the audit entry, and returns the token's and user's state with the user object.
+///
+/// Every outcome other than a new token raises an error, which rolls all of it back.
 #[pg_extern(schema = "auth", security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn refresh_session(refresh_token: Option<&str>) -> JsonB {
@@ -298,109 +309,134 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
             .ok_or(AuthError::RefreshTokenNotFound)?;
             return Err(AuthError::ReadOnly);
         }
-        // One lock per session serialises every refresh of it: concurrent callers queue here,
-        // then read what the winner wrote. Nothing else is locked first, so nothing deadlocks.
-        // A session deleted while we waited (signed out) returns no row.
-        let token = db::json(
-            "SELECT jsonb_build_object('id', t.id, 'session_id', t.session_id)
-               FROM auth.refresh_tokens t JOIN auth.sessions s ON s.id = t.session_id
-              WHERE t.token = $1
-                FOR UPDATE OF s",
-            &[hash.as_str().into()],
-        )?
-        .ok_or(AuthError::RefreshTokenNotFound)?;
-        let session_id =
-            db::str_field(&token, "session_id").ok_or(AuthError::RefreshTokenNotFound)?;
-        let session_uuid = uuid::Uuid::parse_str(session_id).map_err(|_| AuthError::Internal)?;
-        let token_id = token["id"].as_i64().ok_or(AuthError::Internal)?;
-        // The state is read by a second statement: under READ COMMITTED only a new statement
-        // sees what the transaction we waited for committed (the locking statement rechecks
-        // the session row only, and would still show the token as unrevoked).
-        let state = db::json(
-            "SELECT jsonb_build_object(
+        let locked = db::json(
+            "UPDATE auth.sessions s SET refreshed_at = now() AT TIME ZONE 'UTC', updated_at = now()
+               FROM auth.refresh_tokens t
+              WHERE t.token = $1 AND s.id = t.session_id
+                AND NOT ((s.not_after IS NOT NULL AND s.not_after <= now())
+                      OR ($2::bigint IS NOT NULL AND s.created_at + make_interval(secs => $2) <= now())
+                      OR ($3::bigint IS NOT NULL
+                          AND coalesce(s.refreshed_at AT TIME ZONE 'UTC', s.created_at) + make_interval(secs => $3) <= now()))
+             RETURNING jsonb_build_object(
+                    'id', t.id,
+                    'session_id', s.id,
                     'user_id', s.user_id,
-                    'email', u.email,
                     'aal', coalesce(s.aal::text, 'aal1'),
-                    'expired', (s.not_after IS NOT NULL AND s.not_after <= now())
-                        OR ($2::bigint IS NOT NULL AND s.created_at + make_interval(secs => $2) <= now())
-                        OR ($3::bigint IS NOT NULL
-                            AND coalesce(s.refreshed_at AT TIME ZONE 'UTC', s.created_at) + make_interval(secs => $3) <= now()),
-                    'user_gone', u.id IS NULL OR u.deleted_at IS NOT NULL,
-                    'banned', coalesce(u.banned_until > now(), false),
-                    'revoked', t.revoked,
-                    'recent', t.updated_at > now() - make_interval(secs => $5),
-                    'active', (SELECT jsonb_build_object('id', a.id, 'token', a.token, 'parent', a.parent)
-                                 FROM auth.refresh_tokens a
-                                WHERE a.session_id = s.id AND NOT a.revoked
-                                ORDER BY a.id DESC LIMIT 1))
-               FROM auth.sessions s
-               JOIN auth.refresh_tokens t ON t.session_id = s.id AND t.id = $4
-               LEFT JOIN auth.users u ON u.id = s.user_id
-              WHERE s.id = $1",
+                    'email', (SELECT u.email FROM auth.users u WHERE u.id = s.user_id))",
             &[
-                db::uuid(session_uuid).into(),
+                hash.as_str().into(),
                 s.sessions_timebox.into(),
                 s.sessions_inactivity_timeout.into(),
+            ],
+        )?;
+        let Some(locked) = locked else {
+            // Unknown, signed out meanwhile, or expired: only the last says more.
+            let expired = db::json(
+                "SELECT to_jsonb(true) FROM auth.refresh_tokens t JOIN auth.sessions s ON s.id = t.session_id
+                  WHERE t.token = $1",
+                &[hash.as_str().into()],
+            )?;
+            return Err(match expired {
+                Some(_) => AuthError::SessionExpired,
+                None => AuthError::RefreshTokenNotFound,
+            });
+        };
+        let token_id = locked["id"].as_i64().ok_or(AuthError::Internal)?;
+        let session_id = db::str_field(&locked, "session_id").ok_or(AuthError::Internal)?;
+        let session_uuid = uuid::Uuid::parse_str(session_id).map_err(|_| AuthError::Internal)?;
+        let user_id = db::str_field(&locked, "user_id")
+            .ok_or(AuthError::RefreshTokenNotFound)?
+            .to_owned();
+        let key = &inst.refresh_token_key;
+        // The child is derived from its parent, so it is known before we know whether the
+        // parent is still live; the statement stores it only if it is.
+        let child = s
+            .refresh_token_rotation_enabled
+            .then(|| refresh::derive_child(key, presented));
+        let child_hash = child.as_deref().map(refresh::hash);
+        let req = request::current();
+        let entry = audit::Entry::new(
+            Action::TokenRefreshed,
+            &user_id,
+            db::str_field(&locked, "email"),
+            json!({"session_id": session_id}),
+            &req,
+        );
+        let row = db::json(
+            concat!(
+                "WITH a AS (",
+                audit::insert_sql!(),
+                "),
+                 t AS (
+                     SELECT revoked, updated_at > now() - make_interval(secs => $8) AS recent
+                       FROM auth.refresh_tokens WHERE id = $5),
+                 old AS (
+                     UPDATE auth.refresh_tokens SET revoked = true, updated_at = now()
+                      WHERE id = $5 AND NOT revoked AND $6::text IS NOT NULL
+                     RETURNING id),
+                 new AS (
+                     INSERT INTO auth.refresh_tokens (instance_id, token, user_id, revoked, parent, session_id)
+                     SELECT '00000000-0000-0000-0000-000000000000', $6, $4, false, $7, $3 FROM old)
+                 SELECT jsonb_build_object(
+                        'revoked', t.revoked,
+                        'recent', t.recent,
+                        'user_gone', u.id IS NULL OR u.deleted_at IS NOT NULL,
+                        'banned', coalesce(u.banned_until > now(), false),
+                        'active', CASE WHEN t.revoked THEN
+                                      (SELECT jsonb_build_object('token', r.token, 'parent', r.parent)
+                                         FROM auth.refresh_tokens r
+                                        WHERE r.session_id = $3 AND NOT r.revoked
+                                        ORDER BY r.id DESC LIMIT 1) END,
+                        'user', ",
+                crate::user::user_object!(),
+                ",
+                        'amr', (SELECT coalesce(jsonb_agg(jsonb_build_array(c.authentication_method,
+                                            extract(epoch FROM c.updated_at)::bigint) ORDER BY c.updated_at DESC), '[]')
+                                  FROM auth.mfa_amr_claims c WHERE c.session_id = $3))
+                   FROM t LEFT JOIN auth.users u ON u.id = $4::uuid"
+            ),
+            &[
+                entry.payload(),
+                entry.ip(),
+                db::uuid(session_uuid).into(),
+                user_id.as_str().into(),
                 token_id.into(),
+                child_hash.as_deref().into(),
+                hash.as_str().into(),
                 (s.refresh_token_reuse_interval as f64).into(),
             ],
         )?
-        // The token was deleted while we waited: signed out.
+        // The token row was deleted while we waited.
         .ok_or(AuthError::RefreshTokenNotFound)?;
-        if db::bool_field(&state, "user_gone") {
+        if db::bool_field(&row, "user_gone") {
             return Err(AuthError::RefreshTokenNotFound);
         }
-        if db::bool_field(&state, "expired") {
-            return Err(AuthError::SessionExpired);
-        }
-        if db::bool_field(&state, "banned") {
+        if db::bool_field(&row, "banned") {
             return Err(AuthError::UserBanned);
         }
-        let user_id = db::str_field(&state, "user_id")
-            .ok_or(AuthError::Internal)?
-            .to_owned();
-        let active = state.get("active").filter(|a| !a.is_null());
-        let key = &inst.refresh_token_key;
-
-        let outcome = if !db::bool_field(&state, "revoked") {
-            if s.refresh_token_rotation_enabled {
-                // Written below, in the statement that updates the session.
-                Outcome::Issue {
-                    token: refresh::derive_child(key, presented),
-                    rotated: true,
-                }
-            } else {
-                Outcome::Issue {
-                    token: presented.to_owned(),
-                    rotated: false,
-                }
-            }
+        let outcome = if !db::bool_field(&row, "revoked") {
+            Outcome::Issue(child.unwrap_or_else(|| presented.to_owned()))
         } else {
-            match active {
+            match row.get("active").filter(|a| !a.is_null()) {
                 None => Outcome::AlreadyRevoked,
                 Some(active) => {
                     let active_hash = db::str_field(active, "token").unwrap_or("");
                     let is_parent = db::str_field(active, "parent") == Some(hash.as_str());
                     // The parent of the current token (a client that lost the response) may
                     // always retry; older tokens only within the reuse interval.
-                    let reachable = is_parent || db::bool_field(&state, "recent");
+                    let reachable = is_parent || db::bool_field(&row, "recent");
                     match reachable
                         .then(|| refresh::find_descendant(key, presented, active_hash))
                         .flatten()
                     {
-                        Some(current) => Outcome::Issue {
-                            token: current,
-                            rotated: false,
-                        },
+                        Some(current) => Outcome::Issue(current),
                         None => Outcome::Reused,
                     }
                 }
             }
         };
-
-        let req = request::current();
-        let (token, rotated) = match outcome {
-            Outcome::Issue { token, rotated } => (token, rotated),
+        let token = match outcome {
+            Outcome::Issue(token) => token,
             Outcome::AlreadyRevoked => return Err(AuthError::RefreshTokenAlreadyUsed),
             Outcome::Reused => {
                 crate::revoke::revoke_session_tokens(session_uuid, &user_id, &req);
@@ -417,52 +453,6 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
                 return Err(AuthError::RefreshTokenAlreadyUsed);
             }
         };
-        // Everything a refresh writes, in one statement: the rotation (when a new child is
-        // issued), the session's refresh time and the audit entry; it returns the user and the
-        // session's authentication methods for the new access token.
-        let entry = audit::Entry::new(
-            Action::TokenRefreshed,
-            &user_id,
-            db::str_field(&state, "email"),
-            json!({"session_id": session_id}),
-            &req,
-        );
-        let child_hash = rotated.then(|| refresh::hash(&token));
-        let row = db::json(
-            concat!(
-                "WITH a AS (",
-                audit::insert_sql!(),
-                "),
-                 old AS (
-                     UPDATE auth.refresh_tokens SET revoked = true, updated_at = now()
-                      WHERE id = $5 AND $6::text IS NOT NULL),
-                 new AS (
-                     INSERT INTO auth.refresh_tokens (instance_id, token, user_id, revoked, parent, session_id)
-                     SELECT '00000000-0000-0000-0000-000000000000', $6, $4, false, $7, $3
-                      WHERE $6::text IS NOT NULL),
-                 s AS (
-                     UPDATE auth.sessions SET refreshed_at = now() AT TIME ZONE 'UTC', updated_at = now()
-                      WHERE id = $3 RETURNING id)
-                 SELECT jsonb_build_object(
-                        'user', ",
-                crate::user::user_object!(),
-                ",
-                        'amr', (SELECT coalesce(jsonb_agg(jsonb_build_array(c.authentication_method,
-                                            extract(epoch FROM c.updated_at)::bigint) ORDER BY c.updated_at DESC), '[]')
-                                  FROM auth.mfa_amr_claims c WHERE c.session_id = s.id))
-                   FROM s, auth.users u WHERE u.id = $4::uuid"
-            ),
-            &[
-                entry.payload(),
-                entry.ip(),
-                db::uuid(session_uuid).into(),
-                user_id.as_str().into(),
-                token_id.into(),
-                child_hash.as_deref().into(),
-                hash.as_str().into(),
-            ],
-        )?
-        .ok_or(AuthError::RefreshTokenNotFound)?;
         let user = row["user"].clone();
         let amr: Vec<(String, i64)> = row["amr"]
             .as_array()
@@ -472,7 +462,7 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
                     .collect()
             })
             .unwrap_or_default();
-        let aal = db::str_field(&state, "aal").unwrap_or("aal1").to_owned();
+        let aal = db::str_field(&locked, "aal").unwrap_or("aal1").to_owned();
         token_response(&inst, user, session_id, &aal, &amr, token).map(JsonB)
     })
 }
