@@ -316,7 +316,7 @@ fn authenticate(token: Option<&str>) -> JsonB {
         let inst = instance::get()?;
         let claims = inst
             .ring
-            .verify(token, &inst.settings.verify_options(), crate::now())?;
+            .verify(token, &inst.verify_options, crate::now())?;
         if inst.settings.revocable_access_tokens {
             if let Some(sid) = claims
                 .get("session_id")

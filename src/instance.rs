@@ -13,7 +13,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use auth_core::jwt::{KeyRing, KeyStatus};
+use auth_core::jwt::{KeyRing, KeyStatus, VerifyOptions};
 use auth_core::keys::{Alg, KeyMaterial};
 use auth_core::settings::Settings;
 use auth_core::AuthError;
@@ -26,6 +26,8 @@ pub struct Instance {
     pub settings: Settings,
     pub refresh_token_key: Vec<u8>,
     pub ring: KeyRing,
+    /// `settings.verify_options()`, made once (verification is the per-request path).
+    pub verify_options: VerifyOptions,
     /// OIDs of `settings.trusted_roles` that exist.
     pub trusted_role_oids: Vec<pg_sys::Oid>,
 }
@@ -224,6 +226,7 @@ fn load() -> AuthResult<Instance> {
         .filter(|oid| *oid != pg_sys::InvalidOid)
         .collect();
     Ok(Instance {
+        verify_options: settings.verify_options(),
         settings,
         refresh_token_key,
         ring,

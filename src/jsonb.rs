@@ -12,7 +12,6 @@ use auth_core::jwt::json::JsonSink;
 use pgrx::callconv::{Arg, ArgAbi, BoxRet, FcInfo};
 use pgrx::datum::Datum;
 use pgrx::pg_sys;
-use pgrx::pg_sys::JsonbIteratorToken::*;
 use pgrx::pgrx_sql_entity_graph::metadata::{
     ArgumentError, ReturnsError, ReturnsRef, SqlMappingRef, SqlTranslatable, TypeOrigin,
 };
@@ -36,49 +35,92 @@ unsafe impl SqlTranslatable for RawJsonb {
 }
 
 /// Receives a document's events and builds the jsonb in the current memory context.
+///
+/// The document is assembled as a tree of `JsonbValue`s in Rust memory, each object's pairs
+/// sorted in jsonb's key order (shorter keys first, then bytewise) and checked unique by the
+/// parser, and handed to PostgreSQL in one `JsonbValueToJsonb` call. `pushJsonbValue`, which
+/// this replaced, sorted each object with `qsort_arg`, copied every string with `pnstrdup` and
+/// crossed the FFI boundary (a `sigsetjmp`) once per key and value: half of `verify_jwt`.
 pub struct JsonbBuilder {
-    state: *mut pg_sys::JsonbParseState,
-    /// Per open container: is it an array (elements) rather than an object (values)?
-    in_array: Vec<bool>,
-    done: *mut pg_sys::JsonbValue,
+    /// Open containers, innermost last.
+    open: Vec<Open>,
+    /// Finished containers and strings the tree points into; freed after the conversion.
+    pairs: Vec<Vec<pg_sys::JsonbPair>>,
+    elems: Vec<Vec<pg_sys::JsonbValue>>,
+    /// Every key and string, back to back. Never grown past its capacity, so the addresses
+    /// the tree holds stay valid; a string that does not fit gets a box of its own.
+    arena: Vec<u8>,
+    overflow: Vec<Box<[u8]>>,
+    done: Option<pg_sys::JsonbValue>,
     /// Set when the document holds what jsonb cannot (a NUL character in a string).
     pub unrepresentable: bool,
 }
 
-impl Default for JsonbBuilder {
-    fn default() -> Self {
+enum Open {
+    Object {
+        pairs: Vec<pg_sys::JsonbPair>,
+        key: Option<pg_sys::JsonbValue>,
+    },
+    Array(Vec<pg_sys::JsonbValue>),
+}
+
+impl JsonbBuilder {
+    /// A builder for a document of `len` bytes of JSON text (its strings fit in that).
+    pub fn for_text(len: usize) -> Self {
         JsonbBuilder {
-            state: ptr::null_mut(),
-            in_array: Vec::new(),
-            done: ptr::null_mut(),
+            open: Vec::with_capacity(4),
+            pairs: Vec::new(),
+            elems: Vec::new(),
+            arena: Vec::with_capacity(len),
+            overflow: Vec::new(),
+            done: None,
             unrepresentable: false,
         }
     }
 }
 
+fn value(type_: pg_sys::jbvType::Type) -> pg_sys::JsonbValue {
+    pg_sys::JsonbValue {
+        type_,
+        val: unsafe { std::mem::zeroed() },
+    }
+}
+
+/// jsonb's order of object keys (`lengthCompareJsonbStringValue`): by length, then bytewise.
+fn key_order(a: &pg_sys::JsonbPair, b: &pg_sys::JsonbPair) -> std::cmp::Ordering {
+    let bytes = |v: &pg_sys::JsonbValue| unsafe {
+        std::slice::from_raw_parts(v.val.string.val as *const u8, v.val.string.len as usize)
+    };
+    let (ka, kb) = (bytes(&a.key), bytes(&b.key));
+    ka.len().cmp(&kb.len()).then_with(|| ka.cmp(kb))
+}
+
 impl JsonbBuilder {
     /// The finished value; `None` if the document was not complete or not representable.
-    pub fn finish(self) -> Option<RawJsonb> {
-        if self.done.is_null() || self.unrepresentable {
+    pub fn finish(mut self) -> Option<RawJsonb> {
+        if self.unrepresentable || !self.open.is_empty() {
             return None;
         }
-        Some(RawJsonb(unsafe { pg_sys::JsonbValueToJsonb(self.done) }))
+        let mut root = self.done.take()?;
+        // Copies everything into one palloc'd jsonb; the tree is dropped after.
+        Some(RawJsonb(unsafe { pg_sys::JsonbValueToJsonb(&mut root) }))
     }
 
-    fn push(&mut self, token: pg_sys::JsonbIteratorToken::Type, value: *mut pg_sys::JsonbValue) {
-        let result = unsafe { pg_sys::pushJsonbValue(&mut self.state, token, value) };
-        if self.state.is_null() {
-            self.done = result;
+    /// Places a finished value: as the current object's value, an array element, or the root.
+    fn place(&mut self, v: pg_sys::JsonbValue) {
+        match self.open.last_mut() {
+            None => self.done = Some(v),
+            Some(Open::Array(elems)) => elems.push(v),
+            Some(Open::Object { pairs, key }) => match key.take() {
+                Some(key) => pairs.push(pg_sys::JsonbPair {
+                    key,
+                    value: v,
+                    order: pairs.len() as u32,
+                }),
+                // The parser sends a key before every value; a stray value is a bug upstream.
+                None => self.unrepresentable = true,
+            },
         }
-    }
-
-    fn scalar(&mut self, mut value: pg_sys::JsonbValue) {
-        let token = if self.in_array.last() == Some(&true) {
-            WJB_ELEM
-        } else {
-            WJB_VALUE
-        };
-        self.push(token, &mut value);
     }
 
     fn string_value(&mut self, s: &str) -> pg_sys::JsonbValue {
@@ -86,26 +128,28 @@ impl JsonbBuilder {
         if s.as_bytes().contains(&0) {
             self.unrepresentable = true;
         }
-        let mut v = pg_sys::JsonbValue {
-            type_: pg_sys::jbvType::jbvString,
-            val: unsafe { std::mem::zeroed() },
+        let bytes = s.as_bytes();
+        let start = self.arena.len();
+        let at = if self.arena.capacity() - start >= bytes.len() {
+            self.arena.extend_from_slice(bytes);
+            // Within capacity: no reallocation, so earlier strings have not moved.
+            unsafe { self.arena.as_ptr().add(start) }
+        } else {
+            let copy: Box<[u8]> = bytes.into();
+            let at = copy.as_ptr();
+            self.overflow.push(copy);
+            at
         };
-        // The builder keeps the pointer until JsonbValueToJsonb copies it: a palloc'd copy lives
-        // as long as the call's memory context.
-        unsafe {
-            v.val.string.len = s.len() as i32;
-            v.val.string.val = pg_sys::pnstrdup(s.as_ptr().cast(), s.len());
-        }
+        let mut v = value(pg_sys::jbvType::jbvString);
+        v.val.string.len = bytes.len() as i32;
+        v.val.string.val = at as *mut std::ffi::c_char;
         v
     }
 
     fn numeric(&mut self, numeric: pg_sys::Numeric) {
-        let mut v = pg_sys::JsonbValue {
-            type_: pg_sys::jbvType::jbvNumeric,
-            val: unsafe { std::mem::zeroed() },
-        };
+        let mut v = value(pg_sys::jbvType::jbvNumeric);
         v.val.numeric = numeric;
-        self.scalar(v);
+        self.place(v);
     }
 
     /// Exact decimal text (the shortest that round-trips, as serde_json prints it) to numeric.
@@ -128,38 +172,53 @@ impl JsonbBuilder {
 
 impl JsonSink for JsonbBuilder {
     fn begin_object(&mut self) {
-        self.push(WJB_BEGIN_OBJECT, ptr::null_mut());
-        self.in_array.push(false);
-    }
-    fn key(&mut self, key: &str) {
-        let mut k = self.string_value(key);
-        self.push(WJB_KEY, &mut k);
-    }
-    fn end_object(&mut self) {
-        self.in_array.pop();
-        self.push(WJB_END_OBJECT, ptr::null_mut());
-    }
-    fn begin_array(&mut self) {
-        self.push(WJB_BEGIN_ARRAY, ptr::null_mut());
-        self.in_array.push(true);
-    }
-    fn end_array(&mut self) {
-        self.in_array.pop();
-        self.push(WJB_END_ARRAY, ptr::null_mut());
-    }
-    fn null(&mut self) {
-        self.scalar(pg_sys::JsonbValue {
-            type_: pg_sys::jbvType::jbvNull,
-            val: unsafe { std::mem::zeroed() },
+        self.open.push(Open::Object {
+            pairs: Vec::with_capacity(16),
+            key: None,
         });
     }
-    fn bool(&mut self, b: bool) {
-        let mut v = pg_sys::JsonbValue {
-            type_: pg_sys::jbvType::jbvBool,
-            val: unsafe { std::mem::zeroed() },
+    fn key(&mut self, key: &str) {
+        let k = self.string_value(key);
+        match self.open.last_mut() {
+            Some(Open::Object { key, .. }) => *key = Some(k),
+            _ => self.unrepresentable = true,
+        }
+    }
+    fn end_object(&mut self) {
+        let Some(Open::Object { mut pairs, .. }) = self.open.pop() else {
+            self.unrepresentable = true;
+            return;
         };
+        // The parser refuses duplicate keys, so sorting is all jsonb needs.
+        pairs.sort_unstable_by(key_order);
+        let mut v = value(pg_sys::jbvType::jbvObject);
+        v.val.object.nPairs = pairs.len() as i32;
+        v.val.object.pairs = pairs.as_mut_ptr();
+        self.pairs.push(pairs);
+        self.place(v);
+    }
+    fn begin_array(&mut self) {
+        self.open.push(Open::Array(Vec::new()));
+    }
+    fn end_array(&mut self) {
+        let Some(Open::Array(mut elems)) = self.open.pop() else {
+            self.unrepresentable = true;
+            return;
+        };
+        let mut v = value(pg_sys::jbvType::jbvArray);
+        v.val.array.nElems = elems.len() as i32;
+        v.val.array.elems = elems.as_mut_ptr();
+        v.val.array.rawScalar = false;
+        self.elems.push(elems);
+        self.place(v);
+    }
+    fn null(&mut self) {
+        self.place(value(pg_sys::jbvType::jbvNull));
+    }
+    fn bool(&mut self, b: bool) {
+        let mut v = value(pg_sys::jbvType::jbvBool);
         v.val.boolean = b;
-        self.scalar(v);
+        self.place(v);
     }
     fn i64(&mut self, n: i64) {
         self.numeric(unsafe { pg_sys::int64_to_numeric(n) });
@@ -178,7 +237,7 @@ impl JsonSink for JsonbBuilder {
     }
     fn string(&mut self, s: &str) {
         let v = self.string_value(s);
-        self.scalar(v);
+        self.place(v);
     }
 }
 

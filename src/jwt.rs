@@ -73,13 +73,9 @@ fn verify_jwt(token: Option<&str>) -> RawJsonb {
     guard(move || {
         let token = token.ok_or_else(|| AuthError::bad_jwt("the token is missing"))?;
         let inst = instance::get()?;
-        let mut claims = JsonbBuilder::default();
-        inst.ring.verify_into(
-            token,
-            &inst.settings.verify_options(),
-            crate::now(),
-            &mut claims,
-        )?;
+        let mut claims = JsonbBuilder::for_text(token.len());
+        inst.ring
+            .verify_into(token, &inst.verify_options, crate::now(), &mut claims)?;
         claims
             .finish()
             .ok_or_else(|| AuthError::bad_jwt("the token's claims contain a NUL character"))

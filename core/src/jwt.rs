@@ -146,7 +146,8 @@ fn parse_json_object(bytes: &[u8], what: &str) -> AuthResult<Map<String, Value>>
 #[derive(Clone)]
 struct HeaderInfo {
     alg: Alg,
-    kid: Option<String>,
+    /// Shared with the cache: a hit costs a reference count, not a copy.
+    kid: Option<std::sync::Arc<str>>,
 }
 
 fn parse_header(part: &str) -> AuthResult<HeaderInfo> {
@@ -160,7 +161,7 @@ fn parse_header(part: &str) -> AuthResult<HeaderInfo> {
         .ok_or_else(|| bad("the token's header has no alg"))?;
     let alg = Alg::parse(alg).map_err(|_| bad("the token's algorithm is not accepted"))?;
     let kid = match header.get("kid") {
-        Some(Value::String(kid)) => Some(kid.clone()),
+        Some(Value::String(kid)) => Some(std::sync::Arc::from(kid.as_str())),
         Some(_) => return Err(bad("the token's kid is not a string")),
         None => None,
     };
@@ -320,12 +321,15 @@ impl KeyRing {
         if signature.is_empty() {
             return Err(bad("the token has no signature"));
         }
-        let candidates: Vec<&RingKey> = match &kid {
+        // The keys to try, without collecting them (this is the per-request path).
+        let mut by_kid = None;
+        let mut by_alg = None;
+        let candidates: &mut dyn Iterator<Item = &RingKey> = match &kid {
             Some(kid) => {
                 let key = self
                     .keys
                     .iter()
-                    .find(|k| &k.kid == kid)
+                    .find(|k| *k.kid == **kid)
                     .ok_or_else(|| bad("the token's signing key (kid) is unknown"))?;
                 if key.status == KeyStatus::Revoked {
                     return Err(bad("the token's signing key has been revoked"));
@@ -333,19 +337,23 @@ impl KeyRing {
                 if key.material.alg != alg {
                     return Err(bad("the token's algorithm does not match its signing key"));
                 }
-                vec![key]
+                by_kid.insert(std::iter::once(key))
             }
             // Tokens minted elsewhere (PostgREST recipes, old Supabase keys) often carry no kid:
             // every live key of the header's algorithm is tried.
-            None => self
-                .keys
-                .iter()
-                .filter(|k| k.material.alg == alg && k.status != KeyStatus::Revoked)
-                .collect(),
+            None => {
+                let keys = by_alg.insert(
+                    self.keys
+                        .iter()
+                        .filter(move |k| k.material.alg == alg && k.status != KeyStatus::Revoked)
+                        .peekable(),
+                );
+                if keys.peek().is_none() {
+                    return Err(bad("no signing key matches the token's algorithm"));
+                }
+                keys
+            }
         };
-        if candidates.is_empty() {
-            return Err(bad("no signing key matches the token's algorithm"));
-        }
         let message = &token.as_bytes()[..header.len() + 1 + payload.len()];
         let mut signed = false;
         for key in candidates {

@@ -7,6 +7,18 @@ SELECT auth.sign_jwt('{"role": "service_role", "iss": "supabase"}') AS t \gset
 SELECT c->>'role' AS role, (c->>'exp')::bigint - (c->>'iat')::bigint AS lifetime FROM auth.verify_jwt(:'t') c;
 SELECT auth.sign_jwt('{"role": "anon", "exp": 1}') AS expired \gset
 
+-- verify_jwt builds the claims' jsonb itself (src/jsonb.rs): it equals what jsonb_in makes of
+-- the same JSON, in value, in text, in key order (every lookup finds its key) and when nested
+SELECT '{"zz": 1, "a": [1, -2.5, 1e3, 18446744073709551615, {"y": null, "x": true}],
+         "bb": {"é": "\"q\"", "ab": "tab\t", "aa": {}, "b": [[]]}, "b": [], "n": -9007199254740993,
+         "f": 0.1, "s": "ünï", "ba": false, "iat": 1700000000, "exp": 4102444800}' AS c \gset
+WITH v AS (SELECT auth.verify_jwt(auth.sign_jwt(:'c')) AS v, :'c'::jsonb AS c)
+SELECT v = c AS equal, v::text = c::text AS same_text,
+       (SELECT bool_and(v -> k = c -> k AND v ? k) FROM jsonb_object_keys(c) k) AS every_key_found,
+       v #>> '{bb,é}' = '"q"' AND v #> '{bb,aa}' = '{}' AND v #> '{a,4,x}' = 'true' AS nested_found,
+       v @> c AND c @> v AS contains_both_ways
+  FROM v;
+
 -- everything invalid raises PT401 bad_jwt saying which check failed, without echoing the token
 SAVEPOINT s;
 SELECT auth.verify_jwt(:'expired');
