@@ -1,31 +1,58 @@
-//! Password hashing as the backends run it: auth_core's argon2id, then its working memory handed
-//! back to the OS.
+//! Password hashing as the backends run it: auth_core's argon2id with one working area per
+//! backend, kept between hashes and offered back to the OS after each.
 //!
-//! argon2id allocates `argon2_memory_kib` (19 MiB by default) per hash. glibc serves the first
-//! such block by mmap and unmaps it on free, but then raises its mmap threshold, so later blocks
-//! come from the heap and stay with the process: bench/memory.sql saw every backend keep about
-//! 95 MiB after ten sign-ins. `malloc_trim` returns whole free pages, wherever they are.
+//! argon2id needs `argon2_memory_kib` (19 MiB by default) per hash. Allocated afresh each time,
+//! the OS faults it in page by page (about 4,900 minor faults, several milliseconds of a
+//! sign-in); freed, glibc raises its mmap threshold and keeps later blocks on the heap
+//! (bench/memory.sql once saw backends keep about 95 MiB after ten sign-ins). So each backend
+//! keeps one area, and after each hash marks its pages MADV_FREE: the kernel takes them back
+//! only under memory pressure, and until it does the next hash reuses them without a fault.
 
-use auth_core::password::{self, Argon2Cost};
+use std::cell::RefCell;
+
+use auth_core::password::{self, Argon2Cost, Memory};
 use auth_core::AuthError;
 
-unsafe extern "C" {
-    fn malloc_trim(pad: usize) -> i32;
+thread_local! {
+    static MEMORY: RefCell<Memory> = const { RefCell::new(Vec::new()) };
 }
 
-fn release_memory() {
-    // SAFETY: malloc_trim only releases free memory; it has no preconditions.
-    unsafe { malloc_trim(0) };
+/// An area larger than this (64 MiB of 1 KiB blocks; an imported hash of a higher cost) is
+/// freed after its hash instead of kept.
+const KEEP_MAX_BLOCKS: usize = 64 * 1024;
+
+/// Runs `f` with the backend's argon2 memory, then lets the kernel reclaim its pages if needed.
+fn with_memory<T>(f: impl FnOnce(&mut Memory) -> T) -> T {
+    MEMORY.with(|m| {
+        let mut memory = m.borrow_mut();
+        let result = f(&mut memory);
+        if memory.len() > KEEP_MAX_BLOCKS {
+            *memory = Memory::new();
+        } else {
+            offer_back(&memory);
+        }
+        result
+    })
+}
+
+/// MADV_FREE on the whole pages inside `memory`. The contents may then read as zeros, which
+/// argon2 does not mind: it writes every block before it reads it.
+fn offer_back(memory: &Memory) {
+    let page = 4096usize;
+    let start = memory.as_ptr() as usize;
+    let end = start + std::mem::size_of_val(memory.as_slice());
+    let (first, last) = (start.div_ceil(page) * page, end / page * page);
+    if last > first {
+        // SAFETY: the range lies inside memory this Vec owns, on page boundaries; MADV_FREE
+        // keeps the mapping valid (only the contents may be dropped).
+        unsafe { libc::madvise(first as *mut libc::c_void, last - first, libc::MADV_FREE) };
+    }
 }
 
 pub fn hash(password: &str, cost: Argon2Cost) -> Result<String, AuthError> {
-    let hashed = password::hash(password, cost);
-    release_memory();
-    hashed
+    with_memory(|memory| password::hash_in(password, cost, memory))
 }
 
 pub fn verify(password: &str, stored: &str) -> bool {
-    let matches = password::verify(password, stored);
-    release_memory();
-    matches
+    with_memory(|memory| password::verify_in(password, stored, memory))
 }

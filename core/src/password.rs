@@ -1,7 +1,8 @@
 //! Password policy and hashing: argon2id PHC strings, and verification of the bcrypt hashes that
 //! Supabase stores, so users moved from Supabase keep their passwords (re-hashed on next sign-in).
 
-use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version};
+use argon2::password_hash::phc::{Output, ParamsString, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
 
 use crate::error::{AuthError, AuthResult};
 
@@ -27,6 +28,7 @@ impl Default for Argon2Cost {
 }
 
 impl Argon2Cost {
+    #[cfg(test)]
     fn hasher(&self) -> AuthResult<Argon2<'static>> {
         let params = Params::new(self.m_cost, self.t_cost, self.p_cost, None)
             .map_err(|_| AuthError::Internal)?;
@@ -75,28 +77,97 @@ pub fn check_attempt(password: Option<&str>) -> AuthResult<&str> {
     }
 }
 
+/// argon2's working memory (`m_cost` KiB of blocks). The argon2 crate allocates it zeroed for
+/// every hash, which the OS then faults in page by page (about 4,900 faults, several
+/// milliseconds, per sign-in at the default cost); a caller that keeps one between hashes
+/// (src/hashing.rs) pays that once. Contents between hashes do not matter: argon2 writes every
+/// block before it reads it.
+pub type Memory = Vec<Block>;
+
+/// Runs argon2 into `out` with `memory`, grown to the parameters' block count if needed.
+fn argon2_into(
+    argon: &Argon2,
+    params: &Params,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+    memory: &mut Memory,
+) -> AuthResult<()> {
+    let blocks = params.block_count();
+    if memory.len() < blocks {
+        memory.resize(blocks, Block::default());
+    }
+    argon
+        .hash_password_into_with_memory(password, salt, out, &mut memory[..blocks])
+        .map_err(|_| AuthError::Internal)
+}
+
 /// Hashes with argon2id and a fresh 128-bit salt; returns the PHC string.
 pub fn hash(password: &str, cost: Argon2Cost) -> AuthResult<String> {
+    hash_in(password, cost, &mut Memory::new())
+}
+
+/// [`hash`] with caller-kept working memory.
+pub fn hash_in(password: &str, cost: Argon2Cost, memory: &mut Memory) -> AuthResult<String> {
     let salt = crate::random::bytes::<16>();
-    let hash = cost
-        .hasher()?
-        .hash_password_with_salt(password.as_bytes(), &salt)
+    let params = Params::new(cost.m_cost, cost.t_cost, cost.p_cost, None)
         .map_err(|_| AuthError::Internal)?;
-    Ok(hash.to_string())
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    argon2_into(
+        &argon,
+        &params,
+        password.as_bytes(),
+        &salt,
+        &mut out,
+        memory,
+    )?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|_| AuthError::Internal)?,
+        salt: Some(Salt::new(&salt).map_err(|_| AuthError::Internal)?),
+        hash: Some(Output::new(&out).map_err(|_| AuthError::Internal)?),
+    };
+    Ok(phc.to_string())
 }
 
 /// Verifies against an argon2 PHC string or a bcrypt hash. A malformed or unknown hash never
 /// matches. The comparison of digests is constant-time inside both crates.
 pub fn verify(password: &str, stored: &str) -> bool {
+    verify_in(password, stored, &mut Memory::new())
+}
+
+/// [`verify`] with caller-kept working memory. The argon2 branch is password-hash's own
+/// verification (hash again with the stored algorithm, version, parameters and salt, compare
+/// the outputs in constant time) with the memory passed in.
+pub fn verify_in(password: &str, stored: &str, memory: &mut Memory) -> bool {
     if stored.starts_with("$2a$") || stored.starts_with("$2b$") || stored.starts_with("$2y$") {
         return bcrypt::verify(password, stored).unwrap_or(false);
     }
-    match PasswordHash::new(stored) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
-        Err(_) => false,
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm.as_str()) else {
+        return false;
+    };
+    let version = match parsed.version {
+        Some(v) => Version::try_from(v),
+        None => Ok(Version::default()),
+    };
+    let (Ok(version), Ok(params)) = (version, Params::try_from(&parsed)) else {
+        return false;
+    };
+    let argon = Argon2::new(algorithm, version, params.clone());
+    let mut out = [0u8; Output::MAX_LENGTH];
+    let out = &mut out[..expected.len()];
+    if argon2_into(&argon, &params, password.as_bytes(), salt, out, memory).is_err() {
+        return false;
     }
+    Output::new(out).is_ok_and(|computed| computed == *expected)
 }
 
 /// True when a stored hash is not argon2id with exactly the configured cost.
@@ -133,6 +204,32 @@ mod tests {
         assert!(!verify("correct horse batterY", &h));
         assert!(!needs_rehash(&h, CHEAP));
         assert!(needs_rehash(&h, Argon2Cost::default()));
+    }
+
+    #[test]
+    fn kept_memory_agrees_with_the_crates_own_hasher_and_verifier() {
+        use argon2::{PasswordHasher, PasswordVerifier};
+        let mut memory = Memory::new();
+        let bigger = Argon2Cost {
+            m_cost: 1024,
+            ..CHEAP
+        };
+        // One memory through different costs (it grows and is reused, dirty).
+        for cost in [CHEAP, bigger, CHEAP] {
+            let crate_hash = cost
+                .hasher()
+                .unwrap()
+                .hash_password_with_salt(b"pw-1", b"salt-of-16-bytes")
+                .unwrap()
+                .to_string();
+            assert!(verify_in("pw-1", &crate_hash, &mut memory));
+            assert!(!verify_in("pw-2", &crate_hash, &mut memory));
+            let ours = hash_in("pw-1", cost, &mut memory).unwrap();
+            let parsed = PasswordHash::new(&ours).unwrap();
+            assert!(Argon2::default().verify_password(b"pw-1", &parsed).is_ok());
+            assert!(Argon2::default().verify_password(b"pw-2", &parsed).is_err());
+        }
+        assert!(memory.len() >= 1024);
     }
 
     #[test]
