@@ -38,7 +38,11 @@ fn with_memory<T>(f: impl FnOnce(&mut Memory) -> T) -> T {
 /// MADV_FREE on the whole pages inside `memory`. The contents may then read as zeros, which
 /// argon2 does not mind: it writes every block before it reads it.
 fn offer_back(memory: &Memory) {
-    let page = 4096usize;
+    // SAFETY: sysconf has no preconditions.
+    let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        p if p > 0 => p as usize,
+        _ => return,
+    };
     let start = memory.as_ptr() as usize;
     let end = start + std::mem::size_of_val(memory.as_slice());
     let (first, last) = (start.div_ceil(page) * page, end / page * page);

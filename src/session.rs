@@ -300,48 +300,47 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
             return Err(AuthError::RefreshTokenNotFound);
         }
         let hash = refresh::hash(presented);
-        if db::on_standby() {
-            // Nothing can be written here; an unknown token is still said to be unknown.
-            db::read_json(
-                "SELECT to_jsonb(true) FROM auth.refresh_tokens WHERE token = $1",
-                &[hash.as_str().into()],
-            )?
-            .ok_or(AuthError::RefreshTokenNotFound)?;
-            return Err(AuthError::ReadOnly);
-        }
+        // A read-only lookup first: a guessed or stale token costs no transaction id (anyone
+        // may call this, and a writing statement assigns one even when it matches nothing),
+        // and on a standby an unknown token is still said to be unknown.
+        let token = db::read_json(
+            "SELECT jsonb_build_object('id', id, 'session_id', session_id)
+               FROM auth.refresh_tokens WHERE token = $1",
+            &[hash.as_str().into()],
+        )?
+        .ok_or(AuthError::RefreshTokenNotFound)?;
+        let session = db::str_field(&token, "session_id").ok_or(AuthError::RefreshTokenNotFound)?;
+        let session = uuid::Uuid::parse_str(session).map_err(|_| AuthError::Internal)?;
         let locked = db::json(
             "UPDATE auth.sessions s SET refreshed_at = now() AT TIME ZONE 'UTC', updated_at = now()
-               FROM auth.refresh_tokens t
-              WHERE t.token = $1 AND s.id = t.session_id
+              WHERE s.id = $1
                 AND NOT ((s.not_after IS NOT NULL AND s.not_after <= now())
                       OR ($2::bigint IS NOT NULL AND s.created_at + make_interval(secs => $2) <= now())
                       OR ($3::bigint IS NOT NULL
                           AND coalesce(s.refreshed_at AT TIME ZONE 'UTC', s.created_at) + make_interval(secs => $3) <= now()))
              RETURNING jsonb_build_object(
-                    'id', t.id,
                     'session_id', s.id,
                     'user_id', s.user_id,
                     'aal', coalesce(s.aal::text, 'aal1'),
                     'email', (SELECT u.email FROM auth.users u WHERE u.id = s.user_id))",
             &[
-                hash.as_str().into(),
+                db::uuid(session).into(),
                 s.sessions_timebox.into(),
                 s.sessions_inactivity_timeout.into(),
             ],
         )?;
         let Some(locked) = locked else {
-            // Unknown, signed out meanwhile, or expired: only the last says more.
-            let expired = db::json(
-                "SELECT to_jsonb(true) FROM auth.refresh_tokens t JOIN auth.sessions s ON s.id = t.session_id
-                  WHERE t.token = $1",
-                &[hash.as_str().into()],
+            // Signed out meanwhile, or expired: only the second leaves the session.
+            let exists = db::json(
+                "SELECT to_jsonb(true) FROM auth.sessions WHERE id = $1",
+                &[db::uuid(session).into()],
             )?;
-            return Err(match expired {
+            return Err(match exists {
                 Some(_) => AuthError::SessionExpired,
                 None => AuthError::RefreshTokenNotFound,
             });
         };
-        let token_id = locked["id"].as_i64().ok_or(AuthError::Internal)?;
+        let token_id = token["id"].as_i64().ok_or(AuthError::Internal)?;
         let session_id = db::str_field(&locked, "session_id").ok_or(AuthError::Internal)?;
         let session_uuid = uuid::Uuid::parse_str(session_id).map_err(|_| AuthError::Internal)?;
         let user_id = db::str_field(&locked, "user_id")
@@ -379,6 +378,7 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
                      SELECT '00000000-0000-0000-0000-000000000000', $6, $4, false, $7, $3 FROM old)
                  SELECT jsonb_build_object(
                         'revoked', t.revoked,
+                        'rotated', EXISTS (SELECT 1 FROM old),
                         'recent', t.recent,
                         'user_gone', u.id IS NULL OR u.deleted_at IS NOT NULL,
                         'banned', coalesce(u.banned_until > now(), false),
@@ -415,7 +415,16 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
             return Err(AuthError::UserBanned);
         }
         let outcome = if !db::bool_field(&row, "revoked") {
-            Outcome::Issue(child.unwrap_or_else(|| presented.to_owned()))
+            match child {
+                // Live in our snapshot but not rotated: a transaction that does not take the
+                // session lock (a revocation worker outliving its caller, an operator's UPDATE
+                // or DELETE) changed the token meanwhile. Its child was not stored.
+                Some(_) if !db::bool_field(&row, "rotated") => {
+                    return Err(AuthError::RefreshTokenAlreadyUsed)
+                }
+                Some(child) => Outcome::Issue(child),
+                None => Outcome::Issue(presented.to_owned()),
+            }
         } else {
             match row.get("active").filter(|a| !a.is_null()) {
                 None => Outcome::AlreadyRevoked,

@@ -194,3 +194,57 @@ fn sign_out_racing_refreshes_leaves_no_usable_token() {
         .get(0);
     assert_eq!(left, 0);
 }
+
+/// A transaction that changes a token without the session lock (an operator's UPDATE, or a
+/// revocation worker that outlived its caller) while a refresh of it waits: the refresh must not
+/// hand out a child token it did not store.
+#[test]
+fn a_token_revoked_while_its_refresh_waits_yields_no_unstored_child() {
+    let url = fresh_db("race_revoked_meanwhile");
+    let mut c = connect(&url);
+    let s = sign_up(&mut c, "meanwhile@example.com", "meanwhile-password");
+    let r0 = str_of(&s, &["refresh_token"]).to_string();
+
+    let mut operator = connect(&url);
+    let mut tx = operator.transaction().unwrap();
+    tx.execute(
+        "UPDATE auth.refresh_tokens SET revoked = true, updated_at = now() WHERE NOT revoked",
+        &[],
+    )
+    .unwrap();
+    let waiting = {
+        let (url, r0) = (url.clone(), r0.clone());
+        thread::spawn(move || refresh(&mut connect(&url), &r0).map_err(|e| pt_error(&e)))
+    };
+    // Let the refresh reach the token row the operator holds, then commit the revocation.
+    let mut watcher = connect(&url);
+    let mut waited = false;
+    for _ in 0..250 {
+        let waits: i64 = watcher
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        if waits > 0 {
+            waited = true;
+            break;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    tx.commit().unwrap();
+    assert!(
+        waited,
+        "the refresh never waited on the operator's row lock"
+    );
+
+    match waiting.join().unwrap() {
+        Err((_, code)) => assert_eq!(code, "refresh_token_already_used"),
+        Ok(session) => {
+            // Whatever it returned must be a stored, usable token.
+            let r1 = str_of(&session, &["refresh_token"]);
+            refresh(&mut c, r1).expect("a refresh token handed out must exist");
+        }
+    }
+}

@@ -95,6 +95,10 @@ fn argon2_into(
 ) -> AuthResult<()> {
     let blocks = params.block_count();
     if memory.len() < blocks {
+        // A stored hash may ask for more memory than there is: refuse it, do not abort.
+        memory
+            .try_reserve_exact(blocks - memory.len())
+            .map_err(|_| AuthError::Internal)?;
         memory.resize(blocks, Block::default());
     }
     argon
@@ -230,6 +234,17 @@ mod tests {
             assert!(Argon2::default().verify_password(b"pw-2", &parsed).is_err());
         }
         assert!(memory.len() >= 1024);
+    }
+
+    #[test]
+    fn a_stored_hash_asking_for_more_memory_than_exists_does_not_match() {
+        // m = 2^32 - 1 KiB (4 TiB): the memory cannot be had, so the verify is false, not an
+        // abort of the backend.
+        let hostile = "$argon2id$v=19$m=4294967295,t=1,p=1$c2FsdHNhbHRzYWx0$\
+                       AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        let parsed = PasswordHash::new(hostile).unwrap();
+        assert_eq!(Params::try_from(&parsed).unwrap().m_cost(), u32::MAX);
+        assert!(!verify_in("x", hostile, &mut Memory::new()));
     }
 
     #[test]
