@@ -31,8 +31,7 @@ fn first_json(table: pgrx::spi::SpiTupleTable) -> Result<Option<Value>, pgrx::sp
     Ok(table.first().get::<JsonB>(1)?.map(|j| j.0))
 }
 
-/// Statements that may write assign a transaction id first (pgrx's `update`), which a standby
-/// refuses with an internal error: say what it is instead.
+/// A standby refuses writes with an internal error: say what it is instead, before running.
 fn writable() -> AuthResult<()> {
     if on_standby() {
         return Err(AuthError::ReadOnly);
@@ -58,7 +57,7 @@ thread_local! {
 /// Runs `sql` through its kept plan, preparing it on first use. `mutating`: a statement that may
 /// write, run with a new snapshot (SPI's read_only = false); otherwise the caller's snapshot.
 fn run<'conn>(
-    client: &mut SpiClient<'conn>,
+    client: &SpiClient<'conn>,
     sql: &'static str,
     mutating: bool,
     limit: Option<i64>,
@@ -91,11 +90,11 @@ fn run<'conn>(
         }
     };
     // Held by an Rc, not a borrow of the map: a statement may call back into the extension.
-    if mutating {
-        client.update(&*plan, limit, args)
-    } else {
-        client.select(&*plan, limit, args)
-    }
+    // A plan prepared as mutating runs with SPI's read_only = false (a new snapshot) through
+    // `select` too; pgrx's `update` would first assign a transaction id, which PostgreSQL itself
+    // assigns only when a row is written: a statement that matches nothing (an unknown token)
+    // then costs no XID.
+    client.select(&*plan, limit, args)
 }
 
 /// Runs a statement and returns the `jsonb` in the first column of its first row, if any.

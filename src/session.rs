@@ -300,47 +300,50 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
             return Err(AuthError::RefreshTokenNotFound);
         }
         let hash = refresh::hash(presented);
-        // A read-only lookup first: a guessed or stale token costs no transaction id (anyone
-        // may call this, and a writing statement assigns one even when it matches nothing),
-        // and on a standby an unknown token is still said to be unknown.
-        let token = db::read_json(
-            "SELECT jsonb_build_object('id', id, 'session_id', session_id)
-               FROM auth.refresh_tokens WHERE token = $1",
-            &[hash.as_str().into()],
-        )?
-        .ok_or(AuthError::RefreshTokenNotFound)?;
-        let session = db::str_field(&token, "session_id").ok_or(AuthError::RefreshTokenNotFound)?;
-        let session = uuid::Uuid::parse_str(session).map_err(|_| AuthError::Internal)?;
+        if db::on_standby() {
+            // Nothing can be written here; an unknown token is still said to be unknown.
+            db::read_json(
+                "SELECT to_jsonb(true) FROM auth.refresh_tokens WHERE token = $1",
+                &[hash.as_str().into()],
+            )?
+            .ok_or(AuthError::RefreshTokenNotFound)?;
+            return Err(AuthError::ReadOnly);
+        }
+        // Matching no row (an unknown token: anyone may call this), it writes nothing and
+        // assigns no transaction id (db.rs).
         let locked = db::json(
             "UPDATE auth.sessions s SET refreshed_at = now() AT TIME ZONE 'UTC', updated_at = now()
-              WHERE s.id = $1
+               FROM auth.refresh_tokens t
+              WHERE t.token = $1 AND s.id = t.session_id
                 AND NOT ((s.not_after IS NOT NULL AND s.not_after <= now())
                       OR ($2::bigint IS NOT NULL AND s.created_at + make_interval(secs => $2) <= now())
                       OR ($3::bigint IS NOT NULL
                           AND coalesce(s.refreshed_at AT TIME ZONE 'UTC', s.created_at) + make_interval(secs => $3) <= now()))
              RETURNING jsonb_build_object(
+                    'id', t.id,
                     'session_id', s.id,
                     'user_id', s.user_id,
                     'aal', coalesce(s.aal::text, 'aal1'),
                     'email', (SELECT u.email FROM auth.users u WHERE u.id = s.user_id))",
             &[
-                db::uuid(session).into(),
+                hash.as_str().into(),
                 s.sessions_timebox.into(),
                 s.sessions_inactivity_timeout.into(),
             ],
         )?;
         let Some(locked) = locked else {
-            // Signed out meanwhile, or expired: only the second leaves the session.
-            let exists = db::json(
-                "SELECT to_jsonb(true) FROM auth.sessions WHERE id = $1",
-                &[db::uuid(session).into()],
+            // Unknown, signed out meanwhile, or expired: only the last says more.
+            let expired = db::json(
+                "SELECT to_jsonb(true) FROM auth.refresh_tokens t JOIN auth.sessions s ON s.id = t.session_id
+                  WHERE t.token = $1",
+                &[hash.as_str().into()],
             )?;
-            return Err(match exists {
+            return Err(match expired {
                 Some(_) => AuthError::SessionExpired,
                 None => AuthError::RefreshTokenNotFound,
             });
         };
-        let token_id = token["id"].as_i64().ok_or(AuthError::Internal)?;
+        let token_id = locked["id"].as_i64().ok_or(AuthError::Internal)?;
         let session_id = db::str_field(&locked, "session_id").ok_or(AuthError::Internal)?;
         let session_uuid = uuid::Uuid::parse_str(session_id).map_err(|_| AuthError::Internal)?;
         let user_id = db::str_field(&locked, "user_id")

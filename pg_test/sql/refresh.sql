@@ -83,3 +83,11 @@ ROLLBACK TO s;
 SELECT count(*) AS tokens_in_session FROM auth.refresh_tokens
  WHERE session_id = (auth.verify_jwt(:'a0')->>'session_id')::uuid;
 ROLLBACK;
+
+-- an unknown refresh token (anyone may present one) writes nothing, not even a transaction id
+BEGIN;
+SAVEPOINT s;
+SELECT auth.refresh_session(repeat('x', 43));
+ROLLBACK TO s;
+SELECT txid_current_if_assigned() IS NULL AS no_transaction_id;
+ROLLBACK;
