@@ -3,7 +3,9 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PG_BIN=/usr/lib/postgresql/15/bin
+# AUTH_EXT_PG_BIN: another PostgreSQL 15 installation (a private copy, so that parallel work
+# does not install over the system one).
+PG_BIN=${AUTH_EXT_PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_CONFIG="$PG_BIN/pg_config"
 PGRX_VERSION=0.18.1
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -18,7 +20,7 @@ as_pg() {
 ensure_deps() {
     local missing=()
     [ -x "$PG_CONFIG" ] || missing+=(postgresql-15 postgresql-server-dev-15)
-    [ -f /usr/lib/postgresql/15/lib/pgxs/src/test/regress/pg_regress ] || missing+=(postgresql-server-dev-15)
+    [ -f "$PG_BIN/../lib/pgxs/src/test/regress/pg_regress" ] || missing+=(postgresql-server-dev-15)
     command -v clang >/dev/null || missing+=(clang libclang-dev)
     command -v sudo >/dev/null || missing+=(sudo)
     command -v pgbouncer >/dev/null || missing+=(pgbouncer)

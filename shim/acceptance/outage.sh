@@ -3,7 +3,7 @@
 # serves again as soon as the database is back. Usage: outage.sh SHIM_URL PGDATA
 set -euo pipefail
 url=$1 data=$2
-pg_ctl=/usr/lib/postgresql/15/bin/pg_ctl
+pg_ctl=${PG_BIN:-/usr/lib/postgresql/15/bin}/pg_ctl
 as_pg() { if [ "$(id -u)" = 0 ]; then sudo -u postgres -- "$@"; else "$@"; fi; }
 status() { curl -s -o /dev/null -m 10 -w '%{http_code}' "$@"; }
 
