@@ -84,6 +84,8 @@ pub struct VerifyOptions {
     pub audience: Option<String>,
     /// When set, `iss` must equal it.
     pub issuer: Option<String>,
+    /// Refuse a token without `exp` (`jwt_require_exp`).
+    pub require_exp: bool,
 }
 
 impl Default for VerifyOptions {
@@ -92,6 +94,7 @@ impl Default for VerifyOptions {
             leeway: DEFAULT_LEEWAY_SECONDS,
             audience: None,
             issuer: None,
+            require_exp: true,
         }
     }
 }
@@ -411,7 +414,8 @@ impl KeyRing {
         parse_part(&payload, "claims", sink, &mut claims)?;
         let (now, leeway) = (now as f64, opts.leeway as f64);
         match number(&claims, "exp")? {
-            None => return Err(bad("the token has no exp claim")),
+            None if opts.require_exp => return Err(bad("the token has no exp claim")),
+            None => {}
             Some(exp) if now > exp + leeway => return Err(bad("the token has expired (exp)")),
             Some(_) => {}
         }

@@ -4,6 +4,7 @@
 //! keeping them free of pgrx lets them be unit-tested and fuzzed as ordinary Rust.
 
 pub mod claims;
+pub mod derived_keys;
 pub mod client_ip;
 pub mod email;
 pub mod error;

@@ -54,6 +54,33 @@ pub fn find_descendant(key: &[u8], presented: &str, target_hash: &str) -> Option
     None
 }
 
+/// [`find_descendant`] for a chain begun before 0.4.0, when the master secret itself derived
+/// the children: some links under `legacy`, then (after the upgrade) links under `key`. Tried
+/// only after the plain walk failed (a reuse, or an old chain); at most about 600 HMACs.
+pub fn find_descendant_across_upgrade(
+    legacy: &[u8],
+    key: &[u8],
+    presented: &str,
+    target_hash: &str,
+) -> Option<String> {
+    let mut token = presented.to_owned();
+    for legacy_links in 1..=MAX_CHAIN_WALK {
+        token = derive_child(legacy, &token);
+        if subtle::ConstantTimeEq::ct_eq(hash(&token).as_bytes(), target_hash.as_bytes()).into() {
+            return Some(token);
+        }
+        let mut rest = token.clone();
+        for _ in legacy_links..MAX_CHAIN_WALK {
+            rest = derive_child(key, &rest);
+            if subtle::ConstantTimeEq::ct_eq(hash(&rest).as_bytes(), target_hash.as_bytes()).into()
+            {
+                return Some(rest);
+            }
+        }
+    }
+    None
+}
+
 /// Shape check before any lookup: empty, oversized or non-printable input is simply not a token.
 pub fn plausible(token: &str) -> bool {
     !token.is_empty() && token.len() <= MAX_TOKEN_LEN && token.bytes().all(|b| b.is_ascii_graphic())
@@ -103,6 +130,28 @@ mod tests {
         assert_eq!(find_descendant(&key, &t3, &hash(&t1)), None);
         assert_eq!(find_descendant(&key, &t1, &hash(&t1)), None);
         assert_eq!(find_descendant(&[8u8; 32], &t0, &hash(&t1)), None);
+    }
+
+    #[test]
+    fn chains_that_cross_the_upgrade_are_walked() {
+        let (legacy, key) = ([7u8; 32], [9u8; 32]);
+        let t0 = generate();
+        // two rotations before the upgrade, two after
+        let t1 = derive_child(&legacy, &t0);
+        let t2 = derive_child(&legacy, &t1);
+        let t3 = derive_child(&key, &t2);
+        let t4 = derive_child(&key, &t3);
+        assert_eq!(find_descendant(&key, &t0, &hash(&t4)), None);
+        for (from, to) in [(&t0, &t2), (&t0, &t4), (&t1, &t3), (&t1, &t4)] {
+            assert_eq!(
+                find_descendant_across_upgrade(&legacy, &key, from, &hash(to)).as_deref(),
+                Some(to.as_str())
+            );
+        }
+        // never backwards, never itself, nothing with other keys
+        assert_eq!(find_descendant_across_upgrade(&legacy, &key, &t4, &hash(&t1)), None);
+        assert_eq!(find_descendant_across_upgrade(&legacy, &key, &t2, &hash(&t2)), None);
+        assert_eq!(find_descendant_across_upgrade(&key, &legacy, &t0, &hash(&t4)), None);
     }
 
     #[test]

@@ -38,14 +38,32 @@ pub struct Settings {
     pub jwt_verify_aud: Option<String>,
     /// When set, verification requires this `iss`.
     pub jwt_verify_iss: Option<String>,
-    /// `any`: the helpers trust whatever `request.jwt.claims` holds (Supabase's behaviour).
-    /// `verified`: only claims set by `auth.authenticate()` or by a session of `trusted_roles`.
-    pub claims_trust: String,
+    /// Whose `request.jwt.claims` the RLS helpers believe.
+    pub claims_trust: ClaimsTrust,
     /// Login roles whose sessions may set `request.jwt.claims` directly (PostgREST's).
     pub trusted_roles: Vec<String>,
     /// Access tokens die with their session (sign-out, expiry) or user (ban, deletion) at once,
     /// rather than at `exp`.
     pub revocable_access_tokens: bool,
+    /// Refuse tokens without `exp` (GoTrue and PostgREST accept them; a token without one is
+    /// valid forever unless its key is revoked).
+    pub jwt_require_exp: bool,
+    /// The header a trusted proxy writes the client's address to (`None`: no header is trusted,
+    /// the address is unknown); see `client_ip`.
+    pub client_ip_header: Option<String>,
+    /// How many trusted proxies append to `client_ip_header`.
+    pub client_ip_trusted_proxies: i64,
+}
+
+/// Whose `request.jwt.claims` the RLS helpers believe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClaimsTrust {
+    /// Whatever the setting holds, from anyone (Supabase's behaviour).
+    Any,
+    /// Only claims set by `auth.authenticate()` in the same transaction, or by a session whose
+    /// login role is trusted (`trusted_roles`, superusers, the extension's owner).
+    Verified,
 }
 
 impl Default for Settings {
@@ -70,9 +88,12 @@ impl Default for Settings {
             jwt_leeway: crate::jwt::DEFAULT_LEEWAY_SECONDS,
             jwt_verify_aud: None,
             jwt_verify_iss: None,
-            claims_trust: "any".into(),
+            claims_trust: ClaimsTrust::Verified,
             trusted_roles: vec!["authenticator".into()],
             revocable_access_tokens: false,
+            jwt_require_exp: true,
+            client_ip_header: Some("x-forwarded-for".into()),
+            client_ip_trusted_proxies: 1,
         }
     }
 }
@@ -105,6 +126,14 @@ impl Settings {
             leeway: self.jwt_leeway,
             audience: self.jwt_verify_aud.clone(),
             issuer: self.jwt_verify_iss.clone(),
+            require_exp: self.jwt_require_exp,
+        }
+    }
+
+    pub fn ip_rule(&self) -> crate::client_ip::IpRule {
+        crate::client_ip::IpRule {
+            header: self.client_ip_header.as_ref().map(|h| h.to_ascii_lowercase()),
+            trusted_proxies: self.client_ip_trusted_proxies.max(0) as usize,
         }
     }
 
@@ -226,7 +255,22 @@ fn check_value(key: &str, value: &Value) -> AuthResult<()> {
                 "trusted_roles must be an array of role names",
             )),
         },
+        "client_ip_header" => match value {
+            Value::Null => Ok(()),
+            Value::String(h)
+                if !h.is_empty()
+                    && h.len() <= 64
+                    && h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+            {
+                Ok(())
+            }
+            _ => Err(AuthError::validation(
+                "client_ip_header must be null or an HTTP header name",
+            )),
+        },
+        "client_ip_trusted_proxies" => int_in(key, value, 1, 16),
         "disable_signup"
+        | "jwt_require_exp"
         | "mailer_autoconfirm"
         | "refresh_token_rotation_enabled"
         | "revocable_access_tokens" => {
@@ -275,6 +319,13 @@ mod tests {
         assert_eq!(s.jwt_exp, 3600);
         assert_eq!(s.refresh_token_reuse_interval, 10);
         assert_eq!(s.argon2_cost(), Argon2Cost::default());
+        // secure by default: only verified claims, tokens must expire, the rightmost proxy entry
+        assert_eq!(s.claims_trust, ClaimsTrust::Verified);
+        assert!(s.jwt_require_exp);
+        assert_eq!(s.ip_rule().header.as_deref(), Some("x-forwarded-for"));
+        assert_eq!(s.ip_rule().trusted_proxies, 1);
+        let any = s.apply(&json!({"claims_trust": "any"})).unwrap().settings;
+        assert_eq!(any.claims_trust, ClaimsTrust::Any);
     }
 
     #[test]
@@ -326,6 +377,11 @@ mod tests {
             json!({"jwt_signing_algorithm": "none"}),
             json!({"jwt_signing_algorithm": "HS512"}),
             json!({"claims_trust": "some"}),
+            json!({"claims_trust": null}),
+            json!({"jwt_require_exp": "no"}),
+            json!({"client_ip_header": "x forwarded for"}),
+            json!({"client_ip_header": ""}),
+            json!({"client_ip_trusted_proxies": 0}),
             json!({"trusted_roles": "authenticator"}),
             json!({"trusted_roles": [1]}),
             json!({"jwt_leeway": 3600}),

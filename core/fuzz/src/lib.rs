@@ -159,16 +159,19 @@ fn verify_options() -> [VerifyOptions; 4] {
             leeway: 0,
             audience: None,
             issuer: None,
+            require_exp: true,
         },
         VerifyOptions {
             leeway: 300,
             audience: Some("authenticated".into()),
             issuer: Some(ISSUER.into()),
+            require_exp: true,
         },
         VerifyOptions {
             leeway: 5,
             audience: Some("service".into()),
             issuer: None,
+            require_exp: true,
         },
     ]
 }
@@ -840,7 +843,7 @@ fn check_change(base: &Settings, changes: &Value, settings: &Settings, secret: O
         !password::needs_rehash(&cost.decoy_hash(), cost),
         "accepted argon2 parameters are not valid argon2 parameters: {cost:?}"
     );
-    assert!(["any", "verified"].contains(&settings.claims_trust.as_str()));
+    assert!(settings.client_ip_trusted_proxies >= 1);
 }
 
 pub fn parse_settings_seeds() -> Vec<Seed> {

@@ -181,6 +181,7 @@ fn attack_tokens_are_rejected_with_the_failed_check_named() {
         leeway: 30,
         audience: Some("authenticated".into()),
         issuer: Some("https://auth.example".into()),
+        require_exp: true,
     };
     let t = now();
     let good_claims = json!({"sub": "u", "aud": "authenticated", "iss": "https://auth.example", "exp": t + 60, "iat": t});
@@ -257,6 +258,22 @@ fn attack_tokens_are_rejected_with_the_failed_check_named() {
         if token.len() > 20 {
             assert!(!e.message().contains(&token), "{name}: the token is echoed");
         }
+    }
+    // jwt_require_exp = false: a token without exp is accepted (service keys minted by tooling),
+    // one with a non-numeric or passed exp still is not.
+    let lax = VerifyOptions {
+        require_exp: false,
+        ..opts.clone()
+    };
+    let no_exp = r
+        .sign(&json!({"aud": "authenticated", "iss": "https://auth.example", "role": "service_role"}))
+        .unwrap();
+    assert_eq!(r.verify(&no_exp, &lax, t).unwrap()["role"], "service_role");
+    for bad_exp in [json!("soon"), json!(t - 31)] {
+        let token = r
+            .sign(&json!({"aud": "authenticated", "iss": "https://auth.example", "exp": bad_exp}))
+            .unwrap();
+        assert!(r.verify(&token, &lax, t).is_err());
     }
 }
 
