@@ -43,16 +43,11 @@ ensure_deps() {
 install_extension() {
     say "building and installing auth_ext (release)"
     (cd "$ROOT" && cargo pgrx install --release --pg-config "$PG_CONFIG" 2>&1 | grep -vE '^\s+(Compiling|Checking)' | tail -n 5)
-    # Earlier releases' install scripts (cargo pgrx installs the current one and the upgrade
-    # scripts), so that a database made with an earlier release can be updated and tested.
+    # The released scripts (sql/released/): earlier releases' install scripts, so that a database
+    # made with an earlier release can be updated and tested, and the upgrade scripts.
     local extdir
     extdir="$("$PG_CONFIG" --sharedir)/extension"
-    for script in "$ROOT"/sql/auth_ext--*.sql; do
-        case "$(basename "$script")" in
-            auth_ext--*--*.sql) ;;
-            *) install -m 644 "$script" "$extdir/" ;;
-        esac
-    done
+    install -m 644 "$ROOT"/sql/released/auth_ext--*.sql "$extdir/"
 }
 
 # start_cluster <name> <port>: a fresh cluster in build/<name>, listening on localhost:<port>
@@ -73,6 +68,9 @@ listen_addresses = '127.0.0.1'
 unix_socket_directories = '$dir/run'
 max_connections = 300
 max_worker_processes = 16
+# auth_ext preloaded: its log redaction hook covers every backend from the start (README,
+# "Security model").
+shared_preload_libraries = 'auth_ext'
 shared_buffers = 256MB
 log_min_messages = warning
 log_line_prefix = '%m [%p] '

@@ -7,10 +7,12 @@
 //! per row; the JSON is parsed once per distinct claims value.
 //!
 //! Two settings harden this (see README, "Trust in claims"):
-//! - `claims_trust = 'verified'`: the claims are accepted only when the session's login role is
-//!   one of `trusted_roles` (PostgREST's authenticator), or when `auth.authenticate()` set them;
-//!   it also sets `auth_ext.claims_mac`, an HMAC of the claims under a private key, which nobody
-//!   else can produce. The mark travels with the settings into parallel workers.
+//! - `claims_trust = 'verified'` (the default): the claims are accepted only when the session's
+//!   login role is trusted (one of `trusted_roles`, PostgREST's authenticator; a superuser; the
+//!   extension's owner), or when `auth.authenticate()` set them in this transaction: it also sets
+//!   `auth_ext.claims_mac`, an HMAC of the claims and the transaction under a private key, which
+//!   nobody else can produce and which is worthless in any other transaction. The mark travels
+//!   with the settings into parallel workers, which name their leader's transaction.
 //! - `revocable_access_tokens`: the session named by the claims is checked once per transaction
 //!   (one indexed lookup), so a signed-out, expired or banned session's tokens stop working at once.
 
@@ -19,6 +21,7 @@ use std::ffi::CStr;
 use std::rc::Rc;
 
 use auth_core::claims::{self, RequestClaims};
+use auth_core::settings::ClaimsTrust;
 use auth_core::AuthError;
 use hmac::{Hmac, KeyInit, Mac};
 use pgrx::prelude::*;
@@ -27,6 +30,7 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use crate::error::{guard, AuthResult};
+use crate::ffi::{guc, xact};
 use crate::instance::{self, Instance};
 
 const CLAIMS_GUC: &CStr = c"request.jwt.claims";
@@ -36,8 +40,9 @@ struct Cached {
     text: Vec<u8>,
     claims: Rc<RequestClaims>,
     uid: Option<Result<pgrx::Uuid, AuthError>>,
-    /// The `auth_ext.claims_mac` that `authenticate()` would have set for this text.
-    mac: String,
+    /// The `auth_ext.claims_mac` that `authenticate()` would have set for this text in the
+    /// transaction named by `mac_tag`.
+    mac: Option<([u8; 16], String)>,
     /// The transaction (see [`EPOCH`]) in which the claims' session was last found active.
     active_in: Option<u64>,
 }
@@ -50,6 +55,7 @@ thread_local! {
 }
 
 pub fn register_transaction_callback() {
+    // SAFETY: registers a function pointer with no argument; called from _PG_init only.
     unsafe { pg_sys::RegisterXactCallback(Some(on_transaction_end), std::ptr::null_mut()) };
 }
 
@@ -71,27 +77,14 @@ unsafe extern "C-unwind" fn on_transaction_end(
     }
 }
 
-/// The text of a setting, `None` when unset or empty (PostgREST leaves '' after a transaction).
-fn setting(name: &CStr) -> Option<&'static [u8]> {
-    // SAFETY: GetConfigOption returns a pointer into GUC storage, valid until the setting
-    // changes, which cannot happen before we finish reading it in this call.
-    let ptr = unsafe { pg_sys::GetConfigOption(name.as_ptr(), true, false) };
-    if ptr.is_null() {
-        return None;
-    }
-    let bytes = unsafe { CStr::from_ptr(ptr) }.to_bytes();
-    (!bytes.is_empty()).then_some(bytes)
-}
-
-fn setting_str(name: &CStr) -> Option<String> {
-    setting(name).map(|b| String::from_utf8_lossy(b).into_owned())
-}
-
-/// The mark `authenticate()` leaves beside the claims it set.
-fn claims_mac(inst: &Instance, text: &[u8]) -> String {
-    let mut mac =
-        <Hmac<Sha256> as KeyInit>::new_from_slice(&inst.refresh_token_key).expect("any key length");
-    mac.update(b"auth_ext request.jwt.claims v1\0");
+/// The mark `authenticate()` leaves beside the claims it set: an HMAC, under the claims-MAC
+/// key, of the claims and the transaction, so a copied pair is worth nothing in any other
+/// transaction (a later one on the same pooled connection included).
+fn claims_mac(inst: &Instance, tag: &[u8; 16], text: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&inst.keys.claims_mac)
+        .expect("any key length");
+    mac.update(b"auth_ext request.jwt.claims v2\0");
+    mac.update(tag);
     mac.update(text);
     mac.finalize()
         .into_bytes()
@@ -100,27 +93,34 @@ fn claims_mac(inst: &Instance, text: &[u8]) -> String {
         .collect()
 }
 
-fn is_trusted(inst: &Instance, entry: &Cached) -> bool {
-    if inst.settings.claims_trust != "verified" {
-        return true;
+/// Whether the session's login role may set claims itself: one of `trusted_roles`
+/// (PostgREST's authenticator), a superuser (Supabase's own test helpers run as one), or the
+/// extension's owner.
+fn is_trusted_role(inst: &Instance) -> AuthResult<bool> {
+    let session_user = xact::session_user();
+    Ok(inst.trusted_role_oids.contains(&session_user)
+        || session_user == instance::owner()?
+        || xact::is_superuser(session_user))
+}
+
+fn is_trusted(inst: &Instance, entry: &mut Cached) -> AuthResult<bool> {
+    if inst.settings.claims_trust == ClaimsTrust::Any {
+        return Ok(true);
     }
-    let session_user = unsafe { pg_sys::GetSessionUserId() };
-    if inst.trusted_role_oids.contains(&session_user) {
-        return true;
+    let mark = guc::get(MAC_GUC).unwrap_or(b"");
+    if !mark.is_empty() {
+        // authenticate() sets both settings transaction-locally; the mark binds them together
+        // and to this transaction.
+        let tag = xact::transaction_tag();
+        let expected = match &entry.mac {
+            Some((t, mac)) if *t == tag => mac,
+            _ => &entry.mac.insert((tag, claims_mac(inst, &tag, &entry.text))).1,
+        };
+        if bool::from(subtle::ConstantTimeEq::ct_eq(mark, expected.as_bytes())) {
+            return Ok(true);
+        }
     }
-    // authenticate() sets both settings transaction-locally; the mark binds them together.
-    let mark = setting(MAC_GUC).unwrap_or(b"");
-    if !bool::from(subtle::ConstantTimeEq::ct_eq(mark, entry.mac.as_bytes())) {
-        return false;
-    }
-    // A mark copied from an earlier transaction must not outlive the token.
-    let exp = entry
-        .claims
-        .raw
-        .get("exp")
-        .and_then(Value::as_f64)
-        .unwrap_or(0.0);
-    exp + inst.settings.jwt_leeway as f64 >= crate::now() as f64
+    is_trusted_role(inst)
 }
 
 /// Whether the session a token names still exists and is in force, and its user may sign in.
@@ -151,33 +151,35 @@ pub fn session_is_active(session_id: &str, sub: &str) -> AuthResult<bool> {
                 s.sessions_inactivity_timeout.into(),
             ],
         )
-        .map(|v| v.and_then(|v| v.as_bool()).unwrap_or(false))
+        .and_then(|v| crate::db::typed::<bool>(v))
+        .map(|active| active.unwrap_or(false))
     })
 }
 
 /// Runs `f` on the cached claims for the current `request.jwt.claims` value, parsing it first
 /// when it changed, after the trust and revocation checks. `None` when the setting is empty.
 fn with_claims<R>(f: impl FnOnce(&mut Cached) -> R) -> AuthResult<Option<R>> {
-    let Some(text) = setting(CLAIMS_GUC) else {
+    let Some(text) = guc::get(CLAIMS_GUC) else {
         return Ok(None);
     };
     let inst = instance::get()?;
     let needs_check = CACHE.with(|cache| -> AuthResult<Option<(String, String)>> {
         let mut cache = cache.borrow_mut();
         if !matches!(&*cache, Some(c) if c.text == text) {
-            let parsed = claims::parse(std::str::from_utf8(text).ok())?
-                .expect("a non-empty setting parses to claims or fails");
-            let mac = claims_mac(&inst, text);
+            let text_str = std::str::from_utf8(text)
+                .map_err(|_| AuthError::bad_jwt("request.jwt.claims is not valid UTF-8"))?;
+            let parsed = claims::parse(Some(text_str))?
+                .ok_or_else(|| AuthError::bad_jwt("request.jwt.claims is empty"))?;
             *cache = Some(Cached {
                 text: text.to_vec(),
                 claims: Rc::new(parsed),
                 uid: None,
-                mac,
+                mac: None,
                 active_in: None,
             });
         }
-        let entry = cache.as_ref().expect("filled above");
-        if !is_trusted(&inst, entry) {
+        let entry = cache.as_mut().expect("filled above");
+        if !is_trusted(&inst, entry)? {
             return Err(AuthError::bad_jwt(
                 "request.jwt.claims was not set by auth.authenticate() or a trusted role",
             ));
@@ -224,16 +226,12 @@ pub fn current() -> AuthResult<Option<Rc<RequestClaims>>> {
     with_claims(|c| c.claims.clone())
 }
 
-fn to_pg_uuid(u: uuid::Uuid) -> pgrx::Uuid {
-    pgrx::Uuid::from_bytes(*u.as_bytes())
-}
-
 /// `sub` of the current claims, then the legacy `request.jwt.claim.sub`.
 pub fn current_uid() -> AuthResult<Option<pgrx::Uuid>> {
     let cached = with_claims(|c| {
         c.uid
             .get_or_insert_with(|| match &c.claims.sub {
-                Some(sub) => claims::parse_uuid("sub", sub).map(to_pg_uuid),
+                Some(sub) => claims::parse_uuid("sub", sub).map(crate::db::uuid),
                 None => Err(AuthError::NoAuthorization),
             })
             .clone()
@@ -243,22 +241,18 @@ pub fn current_uid() -> AuthResult<Option<pgrx::Uuid>> {
         Some(Err(AuthError::NoAuthorization)) => Ok(None),
         Some(Err(e)) => Err(e),
         None => legacy(c"request.jwt.claim.sub")?
-            .map(|sub| claims::parse_uuid("sub", &sub).map(to_pg_uuid))
+            .map(|sub| claims::parse_uuid("sub", &sub).map(crate::db::uuid))
             .transpose(),
     }
 }
 
 /// A legacy per-claim setting; under `claims_trust = 'verified'` only a trusted role's.
 fn legacy(name: &CStr) -> AuthResult<Option<String>> {
-    let Some(value) = setting_str(name) else {
+    let Some(value) = guc::get_string(name) else {
         return Ok(None);
     };
     let inst = instance::get()?;
-    if inst.settings.claims_trust == "verified"
-        && !inst
-            .trusted_role_oids
-            .contains(&unsafe { pg_sys::GetSessionUserId() })
-    {
+    if inst.settings.claims_trust == ClaimsTrust::Verified && !is_trusted_role(&inst)? {
         return Err(AuthError::bad_jwt(
             "legacy request.jwt.claim.* settings are only accepted from a trusted role",
         ));
@@ -332,23 +326,12 @@ fn authenticate(token: Option<&str>) -> JsonB {
             }
         }
         let text = claims.to_string();
-        let mac = claims_mac(&inst, text.as_bytes());
+        let mac = claims_mac(&inst, &xact::transaction_tag(), text.as_bytes());
         // Transaction-local, like set_config(..., true); set directly so that no transaction id
         // is needed (authenticate() works on a standby).
         for (name, value) in [(CLAIMS_GUC, text.as_str()), (MAC_GUC, mac.as_str())] {
-            let value = std::ffi::CString::new(value).map_err(|_| AuthError::Internal)?;
-            unsafe {
-                pg_sys::set_config_option(
-                    name.as_ptr(),
-                    value.as_ptr(),
-                    pg_sys::GucContext::PGC_USERSET,
-                    pg_sys::GucSource::PGC_S_SESSION,
-                    pg_sys::GucAction::GUC_ACTION_LOCAL,
-                    true,
-                    0,
-                    false,
-                )
-            };
+            guc::set(name, value, guc::Scope::Transaction, false)
+                .map_err(|()| AuthError::Internal)?;
         }
         Ok(JsonB(claims))
     })

@@ -120,6 +120,18 @@ pub fn exec(sql: &'static str, args: &[DatumWithOid]) -> AuthResult<usize> {
     Spi::connect_mut(|client| Ok(run(client, sql, true, None, args)?.len())).map_err(spi_failed)
 }
 
+/// A row a security decision is made from, read into `T` (`auth_core::rows`): a missing or
+/// mistyped field fails the call (PT500, logged) instead of reading as false.
+pub fn typed<T: serde::de::DeserializeOwned>(row: Option<Value>) -> AuthResult<Option<T>> {
+    row.map(|r| {
+        auth_core::rows::read::<T>(r).map_err(|e| {
+            pgrx::log!("auth_ext: unreadable {} row: {}", e.row, e.problem);
+            AuthError::Internal
+        })
+    })
+    .transpose()
+}
+
 pub fn uuid(u: uuid::Uuid) -> pgrx::Uuid {
     pgrx::Uuid::from_bytes(*u.as_bytes())
 }

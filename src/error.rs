@@ -13,6 +13,8 @@ use pgrx::pg_sys;
 use pgrx::pg_sys::panic::CaughtError;
 use pgrx::PgSqlErrorCode;
 
+use crate::ffi::guc;
+
 pub type AuthResult<T> = Result<T, AuthError>;
 
 unsafe extern "C-unwind" {
@@ -99,19 +101,14 @@ fn raise(err: AuthError) -> ! {
     // repeating it. The setting is transaction-local, so the abort that follows restores it.
     // (Settings cannot change inside a parallel operation; a worker's error is reported by its
     // leader, whose statement logging is the leader's.)
-    if !unsafe { pg_sys::IsInParallelMode() } {
-        unsafe {
-            pg_sys::set_config_option(
-                c"log_min_error_statement".as_ptr(),
-                c"panic".as_ptr(),
-                pg_sys::GucContext::PGC_SUSET,
-                pg_sys::GucSource::PGC_S_SESSION,
-                pg_sys::GucAction::GUC_ACTION_LOCAL,
-                true,
-                0,
-                false,
-            );
-        }
+    // (With the library preloaded, ffi::log_redaction covers this and more.)
+    if !guc::in_parallel_mode() {
+        let _ = guc::set(
+            c"log_min_error_statement",
+            "panic",
+            guc::Scope::Transaction,
+            true,
+        );
     }
     const PERCENT_S: *const c_char = c"%s".as_ptr();
     unsafe {

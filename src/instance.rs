@@ -13,6 +13,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use auth_core::derived_keys::DerivedKeys;
 use auth_core::jwt::{KeyRing, KeyStatus, VerifyOptions};
 use auth_core::keys::{Alg, KeyMaterial};
 use auth_core::settings::Settings;
@@ -21,10 +22,12 @@ use pgrx::prelude::*;
 use pgrx::{pg_sys, JsonB};
 
 use crate::error::AuthResult;
+use crate::ffi::guc;
 
 pub struct Instance {
     pub settings: Settings,
-    pub refresh_token_key: Vec<u8>,
+    /// One key per purpose, derived from the stored master secret.
+    pub keys: DerivedKeys,
     pub ring: KeyRing,
     /// `settings.verify_options()`, made once (verification is the per-request path).
     pub verify_options: VerifyOptions,
@@ -94,13 +97,10 @@ pub fn get() -> AuthResult<Rc<Instance>> {
     Ok(loaded)
 }
 
-/// Runs `f` with the extension owner's rights and `search_path = pg_catalog, pg_temp`, as a
-/// SECURITY DEFINER function would, restoring the caller's afterwards (also when `f` unwinds;
-/// a Postgres error's abort restores them as well). Without the pinned path a caller could put
-/// their own `to_jsonb()` or `now()` in front of the owner's queries.
-pub fn as_owner<T>(f: impl FnOnce() -> AuthResult<T>) -> AuthResult<T> {
-    let owner = match OWNER.get() {
-        o if o != pg_sys::InvalidOid => o,
+/// The extension's owner (its objects' owner, who installed it).
+pub fn owner() -> AuthResult<pg_sys::Oid> {
+    match OWNER.get() {
+        o if o != pg_sys::InvalidOid => Ok(o),
         _ => {
             // Read-only SPI: nothing here may assign a transaction id (standbys, parallel workers).
             let o = Spi::connect(|c| {
@@ -116,34 +116,41 @@ pub fn as_owner<T>(f: impl FnOnce() -> AuthResult<T>) -> AuthResult<T> {
             .flatten()
             .ok_or(AuthError::Internal)?;
             OWNER.set(o);
-            o
+            Ok(o)
         }
-    };
+    }
+}
+
+/// Runs `f` with the extension owner's rights and `search_path = pg_catalog, pg_temp`, as a
+/// SECURITY DEFINER function would, restoring the caller's afterwards (also when `f` unwinds;
+/// a Postgres error's abort restores them as well). Without the pinned path a caller could put
+/// their own `to_jsonb()` or `now()` in front of the owner's queries.
+pub fn as_owner<T>(f: impl FnOnce() -> AuthResult<T>) -> AuthResult<T> {
+    let owner = owner()?;
     let (mut user, mut context) = (pg_sys::InvalidOid, 0);
-    let nest_level = unsafe {
+    // SAFETY: reads and then sets this backend's current user and security context, as
+    // SECURITY DEFINER does; the previous values are restored below on every path.
+    unsafe {
         pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
         pg_sys::SetUserIdAndSecContext(
             owner,
             context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
         );
-        let level = pg_sys::NewGUCNestLevel();
-        pg_sys::set_config_option(
-            c"search_path".as_ptr(),
-            c"pg_catalog, pg_temp".as_ptr(),
-            pg_sys::GucContext::PGC_USERSET,
-            pg_sys::GucSource::PGC_S_SESSION,
-            pg_sys::GucAction::GUC_ACTION_SAVE,
-            true,
-            0,
-            false,
-        );
-        level
-    };
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    unsafe {
-        pg_sys::AtEOXact_GUC(outcome.is_ok(), nest_level);
-        pg_sys::SetUserIdAndSecContext(user, context);
     }
+    let nest_level = guc::new_nest_level();
+    let pinned = guc::set(
+        c"search_path",
+        "pg_catalog, pg_temp",
+        guc::Scope::NestLevel,
+        false,
+    );
+    let outcome = match pinned {
+        Ok(()) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)),
+        Err(()) => Ok(Err(AuthError::Internal)),
+    };
+    guc::close_nest_level(outcome.is_ok(), nest_level);
+    // SAFETY: restores the values read above.
+    unsafe { pg_sys::SetUserIdAndSecContext(user, context) };
     match outcome {
         Ok(r) => r,
         Err(payload) => std::panic::resume_unwind(payload),
@@ -164,7 +171,7 @@ fn load() -> AuthResult<Instance> {
         pgrx::log!("auth_ext: loading the instance failed: {e:?}");
         AuthError::Internal
     };
-    let (settings, refresh_token_key, config_oid, keys_oid) = Spi::connect(|client| {
+    let (settings, master_secret, config_oid, keys_oid) = Spi::connect(|client| {
         let t = client.select(
             "SELECT c.settings, c.refresh_token_key, 'auth.config'::regclass::oid, 'auth.signing_keys'::regclass::oid
                FROM auth.config c",
@@ -228,7 +235,7 @@ fn load() -> AuthResult<Instance> {
     Ok(Instance {
         verify_options: settings.verify_options(),
         settings,
-        refresh_token_key,
+        keys: DerivedKeys::from_master(&master_secret),
         ring,
         trusted_role_oids,
     })

@@ -6,6 +6,7 @@ mod audit;
 mod claims;
 mod db;
 mod error;
+mod ffi;
 mod hashing;
 mod instance;
 mod jsonb;
@@ -30,6 +31,7 @@ pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 
 #[pgrx::pg_guard]
 pub extern "C-unwind" fn _PG_init() {
+    ffi::log_redaction::install();
     instance::register_invalidation_callback();
     claims::register_transaction_callback();
 }

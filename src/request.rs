@@ -1,12 +1,12 @@
 //! What the HTTP layer tells us about the request: PostgREST (and the shim) put the headers in
-//! `request.headers` as JSON with lower-cased names. Used for sessions and audit entries only,
-//! never for a security decision.
+//! `request.headers` as JSON with lower-cased names. The client's address follows the one rule
+//! of `auth_core::client_ip` under the instance's `client_ip_header` /
+//! `client_ip_trusted_proxies` settings.
 
-use std::ffi::CStr;
-use std::net::IpAddr;
-
-use pgrx::pg_sys;
 use serde_json::Value;
+
+use crate::ffi::guc;
+use crate::instance;
 
 #[derive(Default)]
 pub struct RequestInfo {
@@ -15,21 +15,18 @@ pub struct RequestInfo {
 }
 
 pub fn current() -> RequestInfo {
-    let ptr = unsafe { pg_sys::GetConfigOption(c"request.headers".as_ptr(), true, false) };
-    if ptr.is_null() {
+    let Some(text) = guc::get(c"request.headers") else {
         return RequestInfo::default();
-    }
-    let text = unsafe { CStr::from_ptr(ptr) }.to_string_lossy();
-    let Ok(headers) = serde_json::from_str::<Value>(&text) else {
+    };
+    let Ok(headers) = serde_json::from_slice::<Value>(text) else {
         return RequestInfo::default();
     };
     let header = |name: &str| headers.get(name).and_then(Value::as_str);
-    let ip = header("x-forwarded-for")
-        .and_then(|v| v.split(',').next())
-        .map(str::trim)
-        .or_else(|| header("x-real-ip"))
-        .and_then(|v| v.parse::<IpAddr>().ok())
-        .map(|ip| ip.to_string());
+    let ip = instance::get().ok().and_then(|inst| {
+        let rule = inst.settings.ip_rule();
+        let value = rule.header.as_deref().and_then(header);
+        auth_core::client_ip::resolve(&rule, value).map(|ip| ip.to_string())
+    });
     // Text columns cannot hold NUL, which JSON can carry.
     let user_agent =
         header("user-agent").map(|ua| ua.chars().filter(|c| *c != '\0').take(512).collect());

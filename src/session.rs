@@ -1,6 +1,8 @@
 //! Sign-up, sign-in, refresh and sign-out: the flows that create, rotate and end sessions.
 
 use auth_core::jwt::{self, TokenContext};
+use auth_core::refresh::{LockedToken, Outcome, Rotation};
+use auth_core::sign_in::Account;
 use auth_core::{email, password, refresh, AuthError};
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -226,31 +228,24 @@ fn sign_in_with_password(email: Option<&str>, password: Option<&str>) -> JsonB {
             )?,
             None => None,
         };
+        let found: Option<Account> = db::typed(found)?;
         let cost = s.argon2_cost();
         let decoy = cost.decoy_hash();
         let stored = found
             .as_ref()
-            .and_then(|row| db::str_field(row, "hash"))
+            .and_then(|a| a.hash.as_deref())
             .filter(|h| !h.is_empty())
             .unwrap_or(&decoy)
             .to_owned();
         // Exactly one hash verification on every path, so an unknown email and a wrong password
         // take the same time.
         let matches = hashing::verify(password, &stored);
-        let row = match found {
-            Some(row) if matches => row,
+        let account = match found {
+            Some(account) if matches => account,
             _ => return Err(AuthError::InvalidCredentials),
         };
-        if db::bool_field(&row, "banned") {
-            return Err(AuthError::UserBanned);
-        }
-        if !db::bool_field(&row, "confirmed") {
-            return Err(AuthError::EmailNotConfirmed);
-        }
-        let user_id: pgrx::Uuid = db::str_field(&row, "id")
-            .and_then(|id| uuid::Uuid::parse_str(id).ok())
-            .map(db::uuid)
-            .ok_or(AuthError::Internal)?;
+        account.admit()?;
+        let user_id = db::uuid(account.id);
         if password::needs_rehash(&stored, cost) {
             // Imported bcrypt hashes and hashes of an older cost are upgraded on first use.
             let upgraded = hashing::hash(password, cost)?;
@@ -259,20 +254,8 @@ fn sign_in_with_password(email: Option<&str>, password: Option<&str>) -> JsonB {
                 &[user_id.into(), upgraded.as_str().into()],
             )?;
         }
-        let email = db::str_field(&row, "email").unwrap_or_default();
-        start_session(&inst, user_id, email, "password", &request::current()).map(JsonB)
+        start_session(&inst, user_id, &account.email, "password", &request::current()).map(JsonB)
     })
-}
-
-/// What a presented refresh token resolves to.
-enum Outcome {
-    /// Hand out this refresh token: the new child, the same token (rotation disabled), or the
-    /// current descendant (a retry within the reuse interval).
-    Issue(String),
-    /// Reuse outside the interval: the session's tokens must be revoked.
-    Reused,
-    /// Reuse of a family that is already revoked.
-    AlreadyRevoked,
 }
 
 /// A refresh is two statements on its hot path.
@@ -331,7 +314,7 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
                 s.sessions_inactivity_timeout.into(),
             ],
         )?;
-        let Some(locked) = locked else {
+        let Some(locked) = db::typed::<LockedToken>(locked)? else {
             // Unknown, signed out meanwhile, or expired: only the last says more.
             let expired = db::json(
                 "SELECT to_jsonb(true) FROM auth.refresh_tokens t JOIN auth.sessions s ON s.id = t.session_id
@@ -343,13 +326,11 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
                 None => AuthError::RefreshTokenNotFound,
             });
         };
-        let token_id = locked["id"].as_i64().ok_or(AuthError::Internal)?;
-        let session_id = db::str_field(&locked, "session_id").ok_or(AuthError::Internal)?;
-        let session_uuid = uuid::Uuid::parse_str(session_id).map_err(|_| AuthError::Internal)?;
-        let user_id = db::str_field(&locked, "user_id")
-            .ok_or(AuthError::RefreshTokenNotFound)?
-            .to_owned();
-        let key = &inst.refresh_token_key;
+        let token_id = locked.id;
+        let session_uuid = locked.session_id;
+        let session_id = &session_uuid.to_string();
+        let user_id = locked.user_id.to_string();
+        let key = &inst.keys.refresh_chain;
         // The child is derived from its parent, so it is known before we know whether the
         // parent is still live; the statement stores it only if it is.
         let child = s
@@ -360,7 +341,7 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
         let entry = audit::Entry::new(
             Action::TokenRefreshed,
             &user_id,
-            db::str_field(&locked, "email"),
+            locked.email.as_deref(),
             json!({"session_id": session_id}),
             &req,
         );
@@ -408,45 +389,14 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
                 hash.as_str().into(),
                 (s.refresh_token_reuse_interval as f64).into(),
             ],
-        )?
+        )?;
         // The token row was deleted while we waited.
-        .ok_or(AuthError::RefreshTokenNotFound)?;
-        if db::bool_field(&row, "user_gone") {
-            return Err(AuthError::RefreshTokenNotFound);
-        }
-        if db::bool_field(&row, "banned") {
-            return Err(AuthError::UserBanned);
-        }
-        let outcome = if !db::bool_field(&row, "revoked") {
-            match child {
-                // Live in our snapshot but not rotated: a transaction that does not take the
-                // session lock (a revocation worker outliving its caller, an operator's UPDATE
-                // or DELETE) changed the token meanwhile. Its child was not stored.
-                Some(_) if !db::bool_field(&row, "rotated") => {
-                    return Err(AuthError::RefreshTokenAlreadyUsed)
-                }
-                Some(child) => Outcome::Issue(child),
-                None => Outcome::Issue(presented.to_owned()),
-            }
-        } else {
-            match row.get("active").filter(|a| !a.is_null()) {
-                None => Outcome::AlreadyRevoked,
-                Some(active) => {
-                    let active_hash = db::str_field(active, "token").unwrap_or("");
-                    let is_parent = db::str_field(active, "parent") == Some(hash.as_str());
-                    // The parent of the current token (a client that lost the response) may
-                    // always retry; older tokens only within the reuse interval.
-                    let reachable = is_parent || db::bool_field(&row, "recent");
-                    match reachable
-                        .then(|| refresh::find_descendant(key, presented, active_hash))
-                        .flatten()
-                    {
-                        Some(current) => Outcome::Issue(current),
-                        None => Outcome::Reused,
-                    }
-                }
-            }
+        let row = db::typed::<Rotation>(row)?.ok_or(AuthError::RefreshTokenNotFound)?;
+        let keys = refresh::ChainKeys {
+            key: &inst.keys.refresh_chain,
+            legacy: &inst.keys.legacy_refresh_chain,
         };
+        let outcome = refresh::decide(&row, presented, &hash, child, &keys)?;
         let token = match outcome {
             Outcome::Issue(token) => token,
             Outcome::AlreadyRevoked => return Err(AuthError::RefreshTokenAlreadyUsed),
@@ -458,24 +408,15 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
                     "SELECT to_jsonb(count(*)) FROM auth.refresh_tokens WHERE session_id = $1 AND NOT revoked",
                     &[db::uuid(session_uuid).into()],
                 )?;
-                if live.and_then(|v| v.as_i64()).unwrap_or(0) > 0 {
+                let live: i64 = db::typed(live)?.ok_or(AuthError::Internal)?;
+                if live > 0 {
                     pgrx::log!("auth_ext: a reused refresh token's family could not be revoked");
                     return Err(AuthError::Internal);
                 }
                 return Err(AuthError::RefreshTokenAlreadyUsed);
             }
         };
-        let user = row["user"].clone();
-        let amr: Vec<(String, i64)> = row["amr"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|e| Some((e[0].as_str()?.to_owned(), e[1].as_i64()?)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let aal = db::str_field(&locked, "aal").unwrap_or("aal1").to_owned();
-        token_response(&inst, user, session_id, &aal, &amr, token).map(JsonB)
+        token_response(&inst, row.user, session_id, &locked.aal, &row.amr, token).map(JsonB)
     })
 }
 

@@ -12,7 +12,10 @@ pub mod jwt;
 pub mod keys;
 pub mod password;
 pub mod random;
+pub mod redact;
 pub mod refresh;
+pub mod rows;
 pub mod settings;
+pub mod sign_in;
 
 pub use error::{AuthError, AuthResult};

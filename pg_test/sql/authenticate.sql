@@ -27,7 +27,17 @@ ROLLBACK TO s;
 SELECT auth.authenticate(auth.sign_jwt('{"role": "authenticated", "exp": 1}'));
 ROLLBACK TO s;
 
--- default trust ('any', Supabase's): any session may set request.jwt.claims itself
+-- default trust ('verified'): a session whose login role is not trusted cannot set claims itself
+SET SESSION AUTHORIZATION mallory;
+SELECT set_config('request.jwt.claims', json_build_object('sub', :'uid', 'role', 'authenticated')::text, true) IS NOT NULL AS forged;
+SELECT auth.uid();
+ROLLBACK TO s;
+-- a superuser's session may (Supabase's test helpers set claims as one)
+SELECT set_config('request.jwt.claims', json_build_object('sub', :'uid', 'role', 'authenticated')::text, true) IS NOT NULL AS set_by_superuser;
+SELECT auth.uid() = :'uid' AS superuser_accepted;
+ROLLBACK TO s;
+-- claims_trust 'any' (Supabase's behaviour): any session may set request.jwt.claims itself
+SELECT auth.configure('{"claims_trust": "any"}')->'claims_trust' AS claims_trust;
 SET SESSION AUTHORIZATION mallory;
 SELECT set_config('request.jwt.claims', json_build_object('sub', :'uid', 'role', 'authenticated')::text, true) IS NOT NULL AS forged;
 SELECT auth.uid() = :'uid' AS mallory_impersonates_ivy;
@@ -119,3 +129,30 @@ DELETE FROM auth.sessions WHERE user_id = :'uid';
 SELECT set_config('request.jwt.claims', auth.verify_jwt(:'a')::text, true) IS NOT NULL AS set_like_postgrest;
 SELECT auth.uid() = :'uid' AS still_accepted_by_helpers;
 ROLLBACK;
+
+-- The mark authenticate() sets is bound to its transaction: copied out of it, into a later
+-- transaction or into the session (a pooled connection's next client), it is refused.
+BEGIN;
+SELECT s->>'access_token' AS a2 FROM auth.sign_up('copy@example.com', 'copy-password') s \gset
+CREATE ROLE eve LOGIN;
+GRANT authenticated TO eve;
+COMMIT;
+SET SESSION AUTHORIZATION eve;
+BEGIN;
+SELECT auth.authenticate(:'a2')->>'email' AS authenticated_as;
+SELECT current_setting('request.jwt.claims') AS copied_claims, current_setting('auth_ext.claims_mac') AS copied_mac \gset
+SELECT auth.email() AS same_transaction;
+COMMIT;
+BEGIN;
+SELECT set_config('request.jwt.claims', :'copied_claims', true) IS NOT NULL AS copied,
+       set_config('auth_ext.claims_mac', :'copied_mac', true) IS NOT NULL AS copied_mark;
+SELECT auth.email() AS later_transaction;
+ROLLBACK;
+SELECT set_config('request.jwt.claims', :'copied_claims', false) IS NOT NULL AS copied,
+       set_config('auth_ext.claims_mac', :'copied_mac', false) IS NOT NULL AS copied_mark;
+SELECT auth.email() AS session_level_copy;
+RESET request.jwt.claims;
+RESET auth_ext.claims_mac;
+RESET SESSION AUTHORIZATION;
+DELETE FROM auth.users WHERE email = 'copy@example.com';
+DROP ROLE eve;

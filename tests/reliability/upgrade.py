@@ -1,12 +1,15 @@
 """Upgrades: a database made with the previous release keeps working after ALTER EXTENSION UPDATE.
 
-For every earlier version with an install script in sql/ (auth_ext--X.sql) and an upgrade path
+For every earlier version with an install script in sql/released/ (auth_ext--X.sql) and an upgrade path
 to the current one: install X, sign users up and in, rotate a key, then ALTER EXTENSION auth_ext
 UPDATE and check that users, sessions, refresh tokens, access tokens and keys all still work, and
 that the updated database has exactly the objects, definitions and grants of a fresh install of
 the current version (so an upgrade script that forgets something fails here).
 """
+import base64
 import glob
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -136,6 +139,21 @@ def upgrade_from(version, current):
     conn.execute("SELECT auth.set_signing_key_status(%s, 'current')", (kid,))
     for u in users.values():
         u["second"] = one(conn, "SELECT auth.sign_in_with_password(%s, 'long-enough-password')", u["email"])
+    # A rotation as releases before 0.4.0 made it: the child derived with the stored secret itself
+    # (0.4.0 derives a chain key from it with HKDF). After the update the child must refresh, and
+    # a retry of its parent within the reuse interval must still find the current token.
+    conn.execute("""SELECT auth.configure('{"refresh_token_reuse_interval": 600}')""")
+    carol = one(conn, "SELECT auth.sign_up('carol@example.com', 'long-enough-password')")
+    master = one(conn, "SELECT refresh_token_key FROM auth.config")
+    t0 = carol["refresh_token"]
+    t1 = base64.urlsafe_b64encode(hmac.new(bytes(master), b"auth_ext refresh token child v1\0" + t0.encode(),
+                                           hashlib.sha256).digest()).rstrip(b"=").decode()
+    sha = lambda t: hashlib.sha256(t.encode()).hexdigest()
+    conn.execute("""WITH old AS (UPDATE auth.refresh_tokens SET revoked = true, updated_at = now()
+                                  WHERE token = %s RETURNING user_id, session_id)
+                    INSERT INTO auth.refresh_tokens (instance_id, token, user_id, revoked, parent, session_id)
+                    SELECT '00000000-0000-0000-0000-000000000000', %s, user_id, false, %s, session_id FROM old""",
+                 (sha(t0), sha(t1), sha(t0)))
     before = {
         "jwks": one(conn, "SELECT auth.jwks()"),
         "keys": one(conn, "SELECT auth.signing_keys()"),
@@ -155,7 +173,17 @@ def upgrade_from(version, current):
                  "counts": "SELECT jsonb_build_object('users', (SELECT count(*) FROM auth.users), "
                            "'sessions', (SELECT count(*) FROM auth.sessions), "
                            "'tokens', (SELECT count(*) FROM auth.refresh_tokens))"}[what]
-        check("data kept", f"{what} unchanged by the update", one(conn, query) == before[what])
+        after = one(conn, query)
+        if what == "settings" and version < "0.4.0":
+            # the one deliberate change: claims_trust becomes 'verified' (README, "Upgrading")
+            check("data kept", "claims_trust is 'verified' after the update", after["claims_trust"] == "verified")
+            after = {**after, "claims_trust": before[what]["claims_trust"]}
+        check("data kept", f"{what} unchanged by the update", after == before[what])
+    t2 = one(conn, "SELECT auth.refresh_session(%s)", t1)["refresh_token"]
+    check("data kept", "a refresh token rotated before the update refreshes after it", bool(t2))
+    retry = one(conn, "SELECT auth.refresh_session(%s)", t0)
+    check("data kept", "a retry across the update (old link, then new) finds the current token",
+          retry["refresh_token"] == t2, retry.get("refresh_token"))
     for name, u in users.items():
         for which in ("first", "second"):
             s = u[which]
@@ -190,7 +218,7 @@ def upgrade_from(version, current):
 def main():
     control = open(os.path.join(ROOT, "Cargo.toml")).read()
     current = re.search(r'^version = "([^"]+)"', control, re.M).group(1)
-    scripts = sorted(glob.glob(os.path.join(ROOT, "sql", "auth_ext--*.sql")))
+    scripts = sorted(glob.glob(os.path.join(ROOT, "sql", "released", "auth_ext--*.sql")))
     installs = [re.match(r"auth_ext--([^-]+)\.sql$", os.path.basename(s)) for s in scripts]
     versions = [m.group(1) for m in installs if m and m.group(1) != current]
     paths = {os.path.basename(s) for s in scripts}
@@ -199,7 +227,7 @@ def main():
               any(p.startswith(f"auth_ext--{version}--") for p in paths))
         upgrade_from(version, current)
     if not versions:
-        check("paths", "an earlier release's install script is kept in sql/", False, "none found")
+        check("paths", "an earlier release's install script is kept in sql/released/", False, "none found")
     for area, (tried, passed) in results.items():
         print(f"upgrade: {area}: {tried} tried, {passed} passed, {tried - passed} failed")
         if SUMMARY:
