@@ -16,12 +16,32 @@ use crate::db::{self, ReadFn};
 use crate::error::{guard, AuthResult};
 use crate::instance;
 
-/// Stores a key in `status`; returns its new kid.
+/// Stores a key in `status` under a new kid; returns it.
 pub fn store(material: &KeyMaterial, status: KeyStatus) -> AuthResult<String> {
-    let kid = uuid::Uuid::new_v4().to_string();
-    db::exec(
-        "INSERT INTO auth.signing_keys (kid, algorithm, status, secret, private_key, public_jwk)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+    store_as(material, None, status)
+}
+
+/// Stores a key in `status` under `kid` (an imported JWK's, already checked by
+/// `keys::check_kid`), or under a new kid when there is none; returns the kid. A kid that is
+/// already in the ring, in any state, is refused as a validation error, and nothing is written:
+/// the insert does nothing on that conflict (also when a concurrent import of the same kid
+/// commits first), so no unique violation surfaces as an internal error.
+pub fn store_as(
+    material: &KeyMaterial,
+    kid: Option<&str>,
+    status: KeyStatus,
+) -> AuthResult<String> {
+    let kid = match kid {
+        Some(kid) => kid.to_owned(),
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    let inserted = db::json(
+        "WITH added AS (
+             INSERT INTO auth.signing_keys (kid, algorithm, status, secret, private_key, public_jwk)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (kid) DO NOTHING
+             RETURNING kid)
+         SELECT to_jsonb(kid) FROM added",
         &[
             kid.as_str().into(),
             material.alg.as_str().into(),
@@ -31,6 +51,11 @@ pub fn store(material: &KeyMaterial, status: KeyStatus) -> AuthResult<String> {
             material.public_jwk.clone().map(JsonB).into(),
         ],
     )?;
+    if inserted.is_none() {
+        return Err(AuthError::validation(
+            "a signing key with this kid already exists (in any state, revoked included)",
+        ));
+    }
     Ok(kid)
 }
 
@@ -141,7 +166,9 @@ fn create_signing_key(alg: Option<&str>) -> String {
 }
 
 /// Imports a key in standby: a JWK (public or private), a PEM key, or with alg 'HS256' a plain
-/// secret of at least 32 characters. Returns its kid. Owner only.
+/// secret of at least 32 characters. A JWK's `kid` is kept, so that tokens minted elsewhere with
+/// it verify here (it must be 1 to 255 printable ASCII characters and not in the ring yet);
+/// other keys get a new kid. Returns the kid. Owner only.
 #[pg_extern(schema = "auth")]
 #[search_path(pg_catalog, pg_temp)]
 fn import_signing_key(key: Option<&str>, alg: default!(Option<&str>, "NULL")) -> String {
@@ -150,7 +177,12 @@ fn import_signing_key(key: Option<&str>, alg: default!(Option<&str>, "NULL")) ->
             .filter(|k| !k.trim().is_empty())
             .ok_or_else(|| AuthError::validation("a key is required"))?;
         let alg = alg.map(Alg::parse).transpose()?;
-        store(&keys::import(key, alg)?, KeyStatus::Standby)
+        let imported = keys::import_with_kid(key, alg)?;
+        store_as(
+            &imported.material,
+            imported.kid.as_deref(),
+            KeyStatus::Standby,
+        )
     })
 }
 

@@ -16,6 +16,12 @@ use crate::error::{AuthError, AuthResult};
 
 pub const MIN_RSA_BITS: usize = 2048;
 const MAX_KEY_TEXT: usize = 64 * 1024;
+/// The longest `kid` an imported JWK may bring (bytes; kids are printable ASCII).
+pub const MAX_KID_LEN: usize = 255;
+/// Miller-Rabin rounds of the primality test of an RSA modulus (on top of Baillie-PSW, which
+/// `probably_prime` always runs). A prime is always found prime; a composite modulus almost
+/// always fails the first round, so the test costs one modular exponentiation.
+const PRIME_TEST_ROUNDS: usize = 10;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Alg {
@@ -141,15 +147,45 @@ fn ed_material(
     })
 }
 
-fn rsa_material(
-    secret: Option<rsa::RsaPrivateKey>,
-    public: rsa::RsaPublicKey,
-) -> AuthResult<KeyMaterial> {
-    if public.size() * 8 < MIN_RSA_BITS {
+/// Refuses an RSA modulus or public exponent that cannot belong to a sound key, before the
+/// `rsa` crate sees them: an even modulus, or an exponent that is below 3 or even (the crate
+/// itself accepts e = 2). The modulus size and primality are checked by [`rsa_material`].
+fn check_rsa_parity(n: &rsa::BigUint, e: &rsa::BigUint) -> AuthResult<()> {
+    let odd = |x: &rsa::BigUint| x.to_bytes_le().first().is_some_and(|b| b & 1 == 1);
+    if !odd(n) {
+        return Err(bad_key("the RSA modulus is even"));
+    }
+    if !odd(e) || *e < rsa::BigUint::from(3u64) {
+        return Err(bad_key(
+            "the RSA public exponent must be odd and at least 3",
+        ));
+    }
+    Ok(())
+}
+
+/// The checks every RSA key passes, generated or imported (JWK or PEM, public or private): a
+/// modulus of at least [`MIN_RSA_BITS`] significant bits (leading zero bits do not count), odd
+/// and composite, and a public exponent that is odd and at least 3.
+fn check_rsa_public(public: &rsa::RsaPublicKey) -> AuthResult<()> {
+    check_rsa_parity(public.n(), public.e())?;
+    if public.n().bits() < MIN_RSA_BITS {
         return Err(AuthError::validation(format!(
             "RSA keys must have at least {MIN_RSA_BITS} bits"
         )));
     }
+    if num_bigint_dig::prime::probably_prime(public.n(), PRIME_TEST_ROUNDS) {
+        return Err(bad_key(
+            "the RSA modulus is prime; it must be a product of two primes",
+        ));
+    }
+    Ok(())
+}
+
+fn rsa_material(
+    secret: Option<rsa::RsaPrivateKey>,
+    public: rsa::RsaPublicKey,
+) -> AuthResult<KeyMaterial> {
+    check_rsa_public(&public)?;
     let private_der = match secret {
         Some(s) => {
             s.validate()
@@ -214,13 +250,29 @@ pub fn generate(alg: Alg) -> AuthResult<KeyMaterial> {
 /// Imports a key given as a JWK (public or private; `kty` EC P-256, RSA, OKP Ed25519 or oct),
 /// as PEM (PKCS#8, PKCS#1 or SEC1 private keys; SPKI or PKCS#1 public keys), or, when `alg` is
 /// HS256, as a plain secret string of at least 32 characters (what PostgREST's `jwt-secret` holds).
+/// A JWK's `kid`, if it has one, must be valid ([`check_kid`]); [`import_with_kid`] returns it.
 pub fn import(text: &str, alg: Option<Alg>) -> AuthResult<KeyMaterial> {
+    import_with_kid(text, alg).map(|imported| imported.material)
+}
+
+/// An imported key and the `kid` its JWK names (`None` for a JWK without one, a PEM key or a
+/// plain secret: the key ring then gives it a new one).
+#[derive(Clone, Debug)]
+pub struct Imported {
+    pub material: KeyMaterial,
+    pub kid: Option<String>,
+}
+
+/// [`import`], keeping the JWK's `kid`: tokens minted elsewhere with that kid must find the key.
+pub fn import_with_kid(text: &str, alg: Option<Alg>) -> AuthResult<Imported> {
     if text.len() > MAX_KEY_TEXT {
         return Err(AuthError::validation("the key is too large"));
     }
     let trimmed = text.trim();
+    let mut kid = None;
     let material = if trimmed.starts_with('{') {
         let jwk: Value = serde_json::from_str(trimmed).map_err(|_| bad_key("not valid JSON"))?;
+        kid = jwk_kid(&jwk)?;
         import_jwk(&jwk)?
     } else if trimmed.starts_with("-----BEGIN") {
         import_pem(trimmed)?
@@ -245,7 +297,35 @@ pub fn import(text: &str, alg: Option<Alg>) -> AuthResult<KeyMaterial> {
             )));
         }
     }
-    Ok(material)
+    Ok(Imported { material, kid })
+}
+
+/// Whether `kid` may name a key: 1 to [`MAX_KID_LEN`] printable ASCII characters (spaces
+/// allowed, but not at either end). It goes into token headers, the JWKS and the key
+/// listings, so no control characters, no invisible Unicode, no lookalikes of another kid.
+/// The message never repeats the kid.
+pub fn check_kid(kid: &str) -> AuthResult<()> {
+    let printable = kid.bytes().all(|b| (0x20..=0x7e).contains(&b));
+    if kid.is_empty()
+        || kid.len() > MAX_KID_LEN
+        || !printable
+        || kid.starts_with(' ')
+        || kid.ends_with(' ')
+    {
+        return Err(AuthError::validation(format!(
+            "the JWK's kid must be 1 to {MAX_KID_LEN} printable ASCII characters, without spaces at either end"
+        )));
+    }
+    Ok(())
+}
+
+/// The `kid` member of a JWK, checked; `None` when there is none.
+fn jwk_kid(jwk: &Value) -> AuthResult<Option<String>> {
+    match jwk.get("kid") {
+        None => Ok(None),
+        Some(Value::String(kid)) => check_kid(kid).map(|()| Some(kid.clone())),
+        Some(_) => Err(AuthError::validation("the JWK's kid must be a string")),
+    }
 }
 
 fn import_jwk(jwk: &Value) -> AuthResult<KeyMaterial> {
@@ -304,6 +384,7 @@ fn import_jwk(jwk: &Value) -> AuthResult<KeyMaterial> {
         Some("RSA") => {
             let n = rsa::BigUint::from_bytes_be(&unb64(get("n"), "n")?);
             let e = rsa::BigUint::from_bytes_be(&unb64(get("e"), "e")?);
+            check_rsa_parity(&n, &e)?;
             let public = rsa::RsaPublicKey::new(n.clone(), e.clone())
                 .map_err(|_| bad_key("bad RSA public key"))?;
             let secret = match get("d") {
@@ -592,5 +673,183 @@ mod tests {
         );
         let e = import(&"s".repeat(40), Some(Alg::HS256)).unwrap();
         assert_eq!(e.secret.as_deref(), Some("s".repeat(40).as_bytes()));
+    }
+
+    /// A 2048-bit prime (`openssl prime -generate -bits 2048`), base64url: an RSA "modulus" that
+    /// is prime makes the private exponent computable from the public key alone.
+    const PRIME_2048: &str = "x6XibwL29uQdyxHeD40y7HrSUNJVTHspjVicCNGQARVyEVYKFlfhxlAqY5ThLzzj_OZQW9QrxAMAlbf3X5l6jkyc2LtjFfsBSS2qv4YSSH9C_RHt3B44aw0yluUOgMaOxEeqVkEWvX38-nxDwek3bOnVODhp_qg4DMfbUC8_OvWzKDjE3wrnmNutEPcbtincGUKHAfwcFADO7Sz1SBwDpYxS_gS9Pb7kk_fP-NhD0uLg6YDWpqKC4uF2WXGYYIKKdI3FBsAtO_2VsXYdG6JfE7ZTWUbMHnfrRVElDbmNeQgY9v9r3SytdS7yGEBR9DMEHIFDwTX6N2lYf3YusWwQuQ";
+
+    /// 2^(bits-1) + 1: odd, exactly `bits` bits, and composite for the sizes used here
+    /// (2^2040+1 is a multiple of 257, 2^2046+1 of 5, 2^2047+1 of 3).
+    fn composite(bits: usize) -> rsa::BigUint {
+        (rsa::BigUint::from(1u64) << (bits - 1)) + rsa::BigUint::from(1u64)
+    }
+
+    /// A public RSA JWK of `n`, left-padded with zero bytes to `width` bytes.
+    fn rsa_jwk(n: &rsa::BigUint, width: usize, e: &str) -> String {
+        let n = n.to_bytes_be();
+        let mut padded = vec![0u8; width.saturating_sub(n.len())];
+        padded.extend_from_slice(&n);
+        json!({"kty": "RSA", "n": b64(&padded), "e": e}).to_string()
+    }
+
+    fn message(r: AuthResult<KeyMaterial>) -> String {
+        r.map(|_| ()).unwrap_err().message()
+    }
+
+    #[test]
+    fn rsa_modulus_size_counts_bits_not_bytes() {
+        for (bits, width, ok) in [
+            (2041, 256, false), // 256 bytes, but 2041 bits: the byte count passed it before
+            (2047, 256, false),
+            (2041, 300, false), // leading zero bytes do not count
+            (2048, 256, true),
+            (2048, 257, true),
+            (3072, 384, true),
+        ] {
+            let n = composite(bits);
+            assert_eq!(n.bits(), bits);
+            let r = import(&rsa_jwk(&n, width, "AQAB"), Some(Alg::RS256));
+            assert_eq!(r.is_ok(), ok, "{bits} bits in {width} bytes");
+            if !ok {
+                assert!(message(r).contains("at least 2048 bits"));
+            }
+        }
+    }
+
+    #[test]
+    fn rsa_keys_below_2048_bits_are_refused_in_every_form() {
+        let mut rng = rand_core::OsRng;
+        let small = rsa::RsaPrivateKey::new(&mut rng, 2047).unwrap();
+        assert_eq!(small.n().bits(), 2047);
+        let public = small.to_public_key();
+        use rsa::pkcs1::{EncodeRsaPublicKey, LineEnding};
+        use rsa::pkcs8::EncodePublicKey;
+        let forms = [
+            small.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
+            small.to_pkcs1_pem(LineEnding::LF).unwrap().to_string(),
+            public.to_public_key_pem(LineEnding::LF).unwrap(),
+            public.to_pkcs1_pem(LineEnding::LF).unwrap(),
+            rsa_jwk(public.n(), 256, &b64(&public.e().to_bytes_be())),
+        ];
+        for form in &forms {
+            let r = import(form, None);
+            assert!(message(r).contains("at least 2048 bits"), "{form:.40}");
+        }
+        // and a generated key has the full 2048 bits
+        let generated = generate(Alg::RS256).unwrap();
+        let n = B64
+            .decode(
+                generated.public_jwk.as_ref().unwrap()["n"]
+                    .as_str()
+                    .unwrap(),
+            )
+            .unwrap();
+        assert_eq!(rsa::BigUint::from_bytes_be(&n).bits(), MIN_RSA_BITS);
+    }
+
+    #[test]
+    fn rsa_prime_modulus_even_modulus_and_weak_exponents_are_refused() {
+        let prime = rsa::BigUint::from_bytes_be(&B64.decode(PRIME_2048).unwrap());
+        assert_eq!(prime.bits(), 2048);
+        let r = import(&rsa_jwk(&prime, 256, "AQAB"), None);
+        let msg = message(r);
+        assert!(msg.contains("prime"), "{msg}");
+        assert!(
+            !msg.contains(&PRIME_2048[..16]),
+            "the message shows the key"
+        );
+        // the same prime as a PEM public key
+        use rsa::pkcs8::{EncodePublicKey, LineEnding};
+        let pem = rsa::RsaPublicKey::new(prime.clone(), rsa::BigUint::from(65537u64))
+            .unwrap()
+            .to_public_key_pem(LineEnding::LF)
+            .unwrap();
+        assert!(message(import(&pem, None)).contains("prime"));
+
+        let n = composite(2048);
+        assert!(import(&rsa_jwk(&n, 256, "AQAB"), None).is_ok());
+        let even = n.clone() + rsa::BigUint::from(1u64);
+        assert!(message(import(&rsa_jwk(&even, 256, "AQAB"), None)).contains("even"));
+        for e in [0u64, 1, 2, 4, 65536] {
+            let e = b64(&rsa::BigUint::from(e).to_bytes_be());
+            let msg = message(import(&rsa_jwk(&n, 256, &e), None));
+            assert!(msg.contains("exponent"), "e = {e}: {msg}");
+        }
+        assert!(import(&rsa_jwk(&n, 256, "Aw"), None).is_ok(), "e = 3");
+    }
+
+    #[test]
+    fn a_jwk_kid_is_kept_and_checked() {
+        let jwk = generate(Alg::ES256).unwrap().public_jwk("x").unwrap();
+        let with = |kid: Value| {
+            let mut jwk = jwk.clone();
+            jwk["kid"] = kid;
+            import_with_kid(&jwk.to_string(), None)
+        };
+        for kid in [
+            "minted-elsewhere".to_string(),
+            "2011-04-29".into(),
+            "Public key used in JWS spec Appendix A.3 example".into(),
+            "k".into(),
+            "k".repeat(MAX_KID_LEN),
+        ] {
+            let imported = with(kid.clone().into()).unwrap();
+            assert_eq!(imported.kid.as_deref(), Some(kid.as_str()));
+            assert!(!imported.material.can_sign());
+        }
+        let refused = [
+            json!(""),
+            json!(" leading"),
+            json!("trailing "),
+            json!("new\nline"),
+            json!("tab\there"),
+            json!("nul\u{0}byte"),
+            json!("del\u{7f}"),
+            json!("caf\u{e9}-key"),
+            json!("zero\u{200b}width"),
+            json!("k".repeat(MAX_KID_LEN + 1)),
+            json!(42),
+            json!(null),
+            json!(["k"]),
+        ];
+        for kid in refused {
+            let e = with(kid.clone()).unwrap_err();
+            assert_eq!(e.code(), "validation_failed");
+            assert!(e.message().contains("kid"), "{kid}: {}", e.message());
+            if let Some(s) = kid.as_str().filter(|s| s.len() > 3) {
+                assert!(!e.message().contains(s), "the message repeats the kid");
+            }
+        }
+        // without a kid (a JWK without one, PEM, a plain secret): none; the ring makes one
+        let plain = import_with_kid(
+            &jwk.as_object()
+                .map(|o| {
+                    let mut o = o.clone();
+                    o.remove("kid");
+                    Value::Object(o)
+                })
+                .unwrap()
+                .to_string(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(plain.kid, None);
+        let pem = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n-----END PUBLIC KEY-----";
+        assert_eq!(import_with_kid(pem, None).unwrap().kid, None);
+        assert_eq!(
+            import_with_kid(&"s".repeat(40), Some(Alg::HS256))
+                .unwrap()
+                .kid,
+            None
+        );
+        // an oct JWK keeps its kid too, and import() still checks it
+        let oct = json!({"kty": "oct", "k": b64(&[7u8; 32]), "kid": "hs-legacy"}).to_string();
+        assert_eq!(
+            import_with_kid(&oct, None).unwrap().kid.as_deref(),
+            Some("hs-legacy")
+        );
+        let bad = json!({"kty": "oct", "k": b64(&[7u8; 32]), "kid": ""}).to_string();
+        assert!(import(&bad, None).is_err());
     }
 }
