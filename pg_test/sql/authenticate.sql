@@ -113,7 +113,8 @@ UPDATE auth.users SET deleted_at = now() WHERE id = :'uid';
 SELECT auth.get_user();
 ROLLBACK TO s;
 -- the owner's lookups pin their search_path: a caller's schema cannot slip its own functions in
-SELECT auth.configure('{"revocable_access_tokens": true}')->'revocable_access_tokens' AS revocable_access_tokens;
+-- (claims_trust 'any', so that mallory's claims reach the lookup)
+SELECT auth.configure('{"revocable_access_tokens": true, "claims_trust": "any"}')->'revocable_access_tokens' AS revocable_access_tokens;
 CREATE SCHEMA evil;
 CREATE FUNCTION evil.to_jsonb(boolean) RETURNS jsonb LANGUAGE plpgsql AS $$
 BEGIN RAISE EXCEPTION 'evil.to_jsonb() ran as %', current_user; END $$;

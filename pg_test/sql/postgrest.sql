@@ -7,7 +7,8 @@ SELECT p.oid::regprocedure AS api_function, has_function_privilege('anon', p.oid
        has_function_privilege('authenticated', p.oid, 'EXECUTE') AS authenticated
   FROM pg_proc p WHERE p.pronamespace = 'auth_api'::regnamespace ORDER BY 1;
 
--- POST /rpc/sign_up as anon
+-- POST /rpc/sign_up as anon, through one proxy (the default client_ip_trusted_proxies = 1): the
+-- client wrote 203.0.113.9 itself; the address is the entry the proxy appended, 10.0.0.1
 BEGIN;
 SELECT set_config('search_path', 'auth_api', true), set_config('role', 'anon', true),
        set_config('request.jwt.claims', '{"role":"anon"}', true), set_config('request.method', 'POST', true),
@@ -18,6 +19,21 @@ COMMIT;
 SELECT user_agent, ip FROM auth.sessions s JOIN auth.users u ON u.id = s.user_id WHERE u.email = 'hana@example.com';
 SELECT ip_address FROM auth.audit_log_entries WHERE payload->>'actor_username' = 'hana@example.com' LIMIT 1;
 SELECT current_setting('request.jwt.claims', true) = '' AS claims_cleared_after_commit, auth.uid() IS NULL AS no_uid_after_commit;
+-- behind two proxies (a CDN, then ours), the entry the first one appended; a header with fewer
+-- entries than proxies, or a header that is not trusted, gives no address at all
+BEGIN;
+SELECT auth.configure('{"client_ip_trusted_proxies": 2}') IS NOT NULL AS two_proxies;
+SELECT set_config('request.headers', '{"x-forwarded-for":"6.6.6.6, 203.0.113.9, 10.0.0.1"}', true) \g /dev/null
+SELECT auth.sign_in_with_password('hana@example.com', 'hanas-password') IS NOT NULL AS signed_in;
+SELECT set_config('request.headers', '{"x-forwarded-for":"10.0.0.1"}', true) \g /dev/null
+SELECT auth.sign_in_with_password('hana@example.com', 'hanas-password') IS NOT NULL AS signed_in;
+SELECT auth.configure('{"client_ip_header": "x-real-ip", "client_ip_trusted_proxies": 1}') IS NOT NULL AS real_ip;
+SELECT set_config('request.headers', '{"x-forwarded-for":"6.6.6.6", "x-real-ip": "198.51.100.7"}', true) \g /dev/null
+SELECT auth.sign_in_with_password('hana@example.com', 'hanas-password') IS NOT NULL AS signed_in;
+SELECT auth.configure('{"client_ip_header": null}') IS NOT NULL AS no_header;
+SELECT auth.sign_in_with_password('hana@example.com', 'hanas-password') IS NOT NULL AS signed_in;
+SELECT ip FROM auth.sessions s JOIN auth.users u ON u.id = s.user_id WHERE u.email = 'hana@example.com' ORDER BY s.ip NULLS LAST;
+ROLLBACK;
 
 -- POST /rpc/get_user as the user: claims come from the verified token
 BEGIN;
