@@ -81,8 +81,8 @@ unsafe extern "C-unwind" fn on_transaction_end(
 /// key, of the claims and the transaction, so a copied pair is worth nothing in any other
 /// transaction (a later one on the same pooled connection included).
 fn claims_mac(inst: &Instance, tag: &[u8; 16], text: &[u8]) -> String {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&inst.keys.claims_mac)
-        .expect("any key length");
+    let mut mac =
+        <Hmac<Sha256> as KeyInit>::new_from_slice(&inst.keys.claims_mac).expect("any key length");
     mac.update(b"auth_ext request.jwt.claims v2\0");
     mac.update(tag);
     mac.update(text);
@@ -114,7 +114,12 @@ fn is_trusted(inst: &Instance, entry: &mut Cached) -> AuthResult<bool> {
         let tag = xact::transaction_tag();
         let expected = match &entry.mac {
             Some((t, mac)) if *t == tag => mac,
-            _ => &entry.mac.insert((tag, claims_mac(inst, &tag, &entry.text))).1,
+            _ => {
+                &entry
+                    .mac
+                    .insert((tag, claims_mac(inst, &tag, &entry.text)))
+                    .1
+            }
         };
         if bool::from(subtle::ConstantTimeEq::ct_eq(mark, expected.as_bytes())) {
             return Ok(true);

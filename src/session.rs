@@ -254,7 +254,14 @@ fn sign_in_with_password(email: Option<&str>, password: Option<&str>) -> JsonB {
                 &[user_id.into(), upgraded.as_str().into()],
             )?;
         }
-        start_session(&inst, user_id, &account.email, "password", &request::current()).map(JsonB)
+        start_session(
+            &inst,
+            user_id,
+            &account.email,
+            "password",
+            &request::current(),
+        )
+        .map(JsonB)
     })
 }
 

@@ -66,19 +66,28 @@ fn credentials_in_failing_statements_stay_out_of_the_server_log() {
         "SELECT auth.sign_in_with_password($1, $2)::text",
         &[&"logged@example.com", &"SECRET-BOUND-PARAMETER"],
     );
-    logged.batch_execute("SELECT 'visible-marker' AS ordinary_statement").unwrap();
+    logged
+        .batch_execute("SELECT 'visible-marker' AS ordinary_statement")
+        .unwrap();
     drop(logged);
     std::thread::sleep(std::time::Duration::from_millis(300));
     let text = log_since(&log, start);
     // The test can fail: the errors and the ordinary statement did reach the log.
-    assert!(text.contains("invalid input syntax for type json"), "log: {text}");
+    assert!(
+        text.contains("invalid input syntax for type json"),
+        "log: {text}"
+    );
     assert!(text.contains("permission denied"), "log: {text}");
-    assert!(text.contains("visible-marker"), "ordinary statements stay logged: {text}");
+    assert!(
+        text.contains("visible-marker"),
+        "ordinary statements stay logged: {text}"
+    );
     assert!(text.contains("redacted by auth_ext"), "log: {text}");
     for line in text.lines().filter(|l| l.contains("SECRET-")) {
         panic!("a credential reached the server log: {line}");
     }
-    c.batch_execute("DROP OWNED BY log_probe; DROP ROLE log_probe").unwrap();
+    c.batch_execute("DROP OWNED BY log_probe; DROP ROLE log_probe")
+        .unwrap();
 }
 
 #[test]
@@ -93,7 +102,16 @@ fn claims_that_are_not_utf8_are_a_bad_token() {
     options.extend_from_slice(&[0xff, 0xfe]);
     options.extend_from_slice(b"\"}");
     let out = Command::new(format!("{pg_bin}/psql"))
-        .args(["-X", "-At", "-v", "VERBOSITY=verbose", "-d", &url, "-c", "SELECT auth.uid()"])
+        .args([
+            "-X",
+            "-At",
+            "-v",
+            "VERBOSITY=verbose",
+            "-d",
+            &url,
+            "-c",
+            "SELECT auth.uid()",
+        ])
         .env("PGOPTIONS", OsString::from_vec(options))
         .output()
         .expect("psql runs");

@@ -77,7 +77,10 @@ mod tests {
     #[test]
     fn the_entry_the_trusted_proxy_added_not_the_clients() {
         // The client wrote 6.6.6.6; the proxy appended the address it saw.
-        assert_eq!(resolve(&xff(1), Some("6.6.6.6, 203.0.113.7")), ip("203.0.113.7"));
+        assert_eq!(
+            resolve(&xff(1), Some("6.6.6.6, 203.0.113.7")),
+            ip("203.0.113.7")
+        );
         assert_eq!(resolve(&xff(1), Some("203.0.113.7")), ip("203.0.113.7"));
         // Two proxies: a CDN appended the client, our nginx appended the CDN.
         assert_eq!(
@@ -107,9 +110,15 @@ mod tests {
     #[test]
     fn ports_and_mapped_addresses() {
         assert_eq!(resolve(&xff(1), Some("203.0.113.7:443")), ip("203.0.113.7"));
-        assert_eq!(resolve(&xff(1), Some("[2001:db8::1]:443")), ip("2001:db8::1"));
+        assert_eq!(
+            resolve(&xff(1), Some("[2001:db8::1]:443")),
+            ip("2001:db8::1")
+        );
         assert_eq!(resolve(&xff(1), Some("2001:db8::1")), ip("2001:db8::1"));
-        assert_eq!(resolve(&xff(1), Some("::ffff:203.0.113.7")), ip("203.0.113.7"));
+        assert_eq!(
+            resolve(&xff(1), Some("::ffff:203.0.113.7")),
+            ip("203.0.113.7")
+        );
     }
 
     #[test]

@@ -93,8 +93,14 @@ mod tests {
             }
         }
         // deterministic per master, different across masters
-        assert_eq!(DerivedKeys::from_master(&[7u8; 32]).claims_mac, k.claims_mac);
-        assert_ne!(DerivedKeys::from_master(&[8u8; 32]).claims_mac, k.claims_mac);
+        assert_eq!(
+            DerivedKeys::from_master(&[7u8; 32]).claims_mac,
+            k.claims_mac
+        );
+        assert_ne!(
+            DerivedKeys::from_master(&[8u8; 32]).claims_mac,
+            k.claims_mac
+        );
         assert_eq!(format!("{k:?}"), "DerivedKeys(..)", "Debug shows no key");
     }
 }

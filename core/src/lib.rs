@@ -4,8 +4,8 @@
 //! keeping them free of pgrx lets them be unit-tested and fuzzed as ordinary Rust.
 
 pub mod claims;
-pub mod derived_keys;
 pub mod client_ip;
+pub mod derived_keys;
 pub mod email;
 pub mod error;
 pub mod jwt;

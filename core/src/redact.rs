@@ -27,11 +27,9 @@ pub fn statement_needs_redaction(statement: &[u8]) -> bool {
         return true;
     }
     let lower: Vec<u8> = statement.iter().map(u8::to_ascii_lowercase).collect();
-    CREDENTIAL_FUNCTIONS.iter().any(|name| {
-        lower
-            .windows(name.len())
-            .any(|w| w == name.as_bytes())
-    })
+    CREDENTIAL_FUNCTIONS
+        .iter()
+        .any(|name| lower.windows(name.len()).any(|w| w == name.as_bytes()))
 }
 
 #[cfg(test)]

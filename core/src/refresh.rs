@@ -6,8 +6,8 @@
 //! whoever presents a recently rotated token can be handed its descendant by walking the chain.
 
 use base64::Engine;
-use serde::Deserialize;
 use hmac::{Hmac, KeyInit, Mac};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 /// Tokens longer than this were never issued by us; they are not even hashed.
@@ -251,9 +251,18 @@ mod tests {
             );
         }
         // never backwards, never itself, nothing with other keys
-        assert_eq!(find_descendant_across_upgrade(&legacy, &key, &t4, &hash(&t1)), None);
-        assert_eq!(find_descendant_across_upgrade(&legacy, &key, &t2, &hash(&t2)), None);
-        assert_eq!(find_descendant_across_upgrade(&key, &legacy, &t0, &hash(&t4)), None);
+        assert_eq!(
+            find_descendant_across_upgrade(&legacy, &key, &t4, &hash(&t1)),
+            None
+        );
+        assert_eq!(
+            find_descendant_across_upgrade(&legacy, &key, &t2, &hash(&t2)),
+            None
+        );
+        assert_eq!(
+            find_descendant_across_upgrade(&key, &legacy, &t0, &hash(&t4)),
+            None
+        );
     }
 
     fn rotation(revoked: bool, rotated: bool, recent: bool) -> serde_json::Value {
@@ -284,7 +293,9 @@ mod tests {
         );
         let raced = read(rotation(false, false, false));
         assert_eq!(
-            decide(&raced, &t0, &hash(&t0), Some(t1.clone()), &keys).unwrap_err().code(),
+            decide(&raced, &t0, &hash(&t0), Some(t1.clone()), &keys)
+                .unwrap_err()
+                .code(),
             "refresh_token_already_used"
         );
         let mut retried = rotation(true, false, true);
@@ -306,20 +317,38 @@ mod tests {
             "the parent of the current token may always retry"
         );
         assert_eq!(
-            decide(&read(rotation(true, false, true)), &t0, &hash(&t0), None, &keys).unwrap(),
+            decide(
+                &read(rotation(true, false, true)),
+                &t0,
+                &hash(&t0),
+                None,
+                &keys
+            )
+            .unwrap(),
             Outcome::AlreadyRevoked
         );
         let mut banned = rotation(false, true, false);
         banned["banned"] = true.into();
         assert_eq!(
-            decide(&read(banned), &t0, &hash(&t0), Some(t1), &keys).unwrap_err().code(),
+            decide(&read(banned), &t0, &hash(&t0), Some(t1), &keys)
+                .unwrap_err()
+                .code(),
             "user_banned"
         );
     }
 
     #[test]
     fn refresh_rows_missing_a_field_are_refused() {
-        for field in ["revoked", "rotated", "recent", "user_gone", "banned", "active", "user", "amr"] {
+        for field in [
+            "revoked",
+            "rotated",
+            "recent",
+            "user_gone",
+            "banned",
+            "active",
+            "user",
+            "amr",
+        ] {
             let mut r = rotation(false, true, false);
             r.as_object_mut().unwrap().remove(field);
             assert!(crate::rows::read::<Rotation>(r).is_err(), "{field}");

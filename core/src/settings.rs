@@ -132,7 +132,10 @@ impl Settings {
 
     pub fn ip_rule(&self) -> crate::client_ip::IpRule {
         crate::client_ip::IpRule {
-            header: self.client_ip_header.as_ref().map(|h| h.to_ascii_lowercase()),
+            header: self
+                .client_ip_header
+                .as_ref()
+                .map(|h| h.to_ascii_lowercase()),
             trusted_proxies: self.client_ip_trusted_proxies.max(0) as usize,
         }
     }
@@ -260,7 +263,8 @@ fn check_value(key: &str, value: &Value) -> AuthResult<()> {
             Value::String(h)
                 if !h.is_empty()
                     && h.len() <= 64
-                    && h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+                    && h.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
             {
                 Ok(())
             }

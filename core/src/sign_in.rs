@@ -56,7 +56,11 @@ mod tests {
         let mut unconfirmed = row();
         unconfirmed["confirmed"] = json!(false);
         assert_eq!(
-            read::<Account>(unconfirmed).unwrap().admit().unwrap_err().code(),
+            read::<Account>(unconfirmed)
+                .unwrap()
+                .admit()
+                .unwrap_err()
+                .code(),
             "email_not_confirmed"
         );
     }
@@ -71,7 +75,11 @@ mod tests {
             let e = read::<Account>(r).unwrap_err();
             assert!(e.problem.contains(field), "{field}: {e:?}");
         }
-        for (field, wrong) in [("banned", json!("false")), ("banned", json!(null)), ("confirmed", json!(1))] {
+        for (field, wrong) in [
+            ("banned", json!("false")),
+            ("banned", json!(null)),
+            ("confirmed", json!(1)),
+        ] {
             let mut r = row();
             r[field] = wrong;
             assert!(read::<Account>(r).is_err(), "{field}");

@@ -53,7 +53,9 @@ unsafe extern "C-unwind" fn redact_hook(edata: *mut pg_sys::ErrorData) {
                     || message.starts_with(b"execute ")
                     || message.starts_with(b"duration: ")
                 {
-                    (*edata).message = pg_sys::pstrdup(c"statement: <redacted by auth_ext: it passes credentials>".as_ptr());
+                    (*edata).message = pg_sys::pstrdup(
+                        c"statement: <redacted by auth_ext: it passes credentials>".as_ptr(),
+                    );
                 }
                 for detail in [&mut (*edata).detail, &mut (*edata).detail_log] {
                     if text(*detail).starts_with(b"parameters: ") {

@@ -266,7 +266,9 @@ fn attack_tokens_are_rejected_with_the_failed_check_named() {
         ..opts.clone()
     };
     let no_exp = r
-        .sign(&json!({"aud": "authenticated", "iss": "https://auth.example", "role": "service_role"}))
+        .sign(
+            &json!({"aud": "authenticated", "iss": "https://auth.example", "role": "service_role"}),
+        )
         .unwrap();
     assert_eq!(r.verify(&no_exp, &lax, t).unwrap()["role"], "service_role");
     for bad_exp in [json!("soon"), json!(t - 31)] {
