@@ -1,0 +1,80 @@
+//! The signed-in user: `GET /user`, `PUT /user`, `POST /logout`. Each runs as the bearer
+//! token's holder, verified by the database.
+
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::reply::{ok, ApiResult};
+use crate::db::SqlCall;
+use crate::extract::{Ctx, JsonBody, QueryParams};
+
+pub async fn get_user(ctx: Ctx) -> ApiResult {
+    ok(ctx
+        .call(SqlCall::new("auth.get_user").bearer(ctx.bearer()?))
+        .await?)
+}
+
+/// The attributes object as the client sent it, unknown keys included: `auth.update_user`
+/// decides what it accepts. Only the types of the fields GoTrue knows are checked here, as its
+/// decoder does.
+#[derive(Deserialize)]
+#[serde(try_from = "Map<String, Value>")]
+pub struct UserAttributes(Map<String, Value>);
+
+#[derive(Deserialize)]
+struct KnownUserFields {
+    #[serde(rename = "email")]
+    _email: Option<String>,
+    #[serde(rename = "password")]
+    _password: Option<String>,
+    #[serde(rename = "phone")]
+    _phone: Option<String>,
+    #[serde(rename = "nonce")]
+    _nonce: Option<String>,
+    #[serde(rename = "data")]
+    _data: Option<Map<String, Value>>,
+}
+
+impl TryFrom<Map<String, Value>> for UserAttributes {
+    type Error = serde_path_to_error::Error<serde_json::Error>;
+
+    fn try_from(map: Map<String, Value>) -> Result<UserAttributes, Self::Error> {
+        let value = Value::Object(map);
+        serde_path_to_error::deserialize::<_, KnownUserFields>(&value)?;
+        match value {
+            Value::Object(map) => Ok(UserAttributes(map)),
+            _ => unreachable!("built as an object above"),
+        }
+    }
+}
+
+pub async fn update_user(ctx: Ctx, JsonBody(body): JsonBody<UserAttributes>) -> ApiResult {
+    let token = ctx.bearer()?;
+    let attributes = Value::Object(body.0).to_string();
+    ok(ctx
+        .call(
+            SqlCall::new("auth.update_user")
+                .jsonb("attributes", attributes)
+                .bearer(token),
+        )
+        .await?)
+}
+
+#[derive(Deserialize)]
+pub struct Scope {
+    scope: Option<String>,
+}
+
+pub async fn logout(ctx: Ctx, QueryParams(query): QueryParams<Scope>) -> ApiResult {
+    let token = ctx.bearer()?;
+    let scope = query.scope.unwrap_or_else(|| "global".into());
+    ctx.call(
+        SqlCall::new("auth.sign_out")
+            .arg("scope", scope)
+            .bearer(token),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
