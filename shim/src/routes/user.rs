@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::reply::{ok, ApiResult};
 use crate::db::SqlCall;
+use crate::error::ApiError;
 use crate::extract::{Ctx, JsonBody, QueryParams};
 
 pub async fn get_user(ctx: Ctx) -> ApiResult {
@@ -50,9 +51,11 @@ impl TryFrom<Map<String, Value>> for UserAttributes {
     }
 }
 
-pub async fn update_user(ctx: Ctx, JsonBody(body): JsonBody<UserAttributes>) -> ApiResult {
+/// The token is looked at before the body, as GoTrue's authentication runs before its handler.
+pub async fn update_user(ctx: Ctx, body: Result<JsonBody<UserAttributes>, ApiError>) -> ApiResult {
     let token = ctx.bearer()?;
-    let attributes = Value::Object(body.0).to_string();
+    let JsonBody(UserAttributes(attributes)) = body?;
+    let attributes = Value::Object(attributes).to_string();
     ok(ctx
         .call(
             SqlCall::new("auth.update_user")
