@@ -19,10 +19,10 @@ pub async fn get_user(ctx: Ctx) -> ApiResult {
 
 /// The attributes object as the client sent it, unknown keys included: `auth.update_user`
 /// decides what it accepts. Only the types of the fields GoTrue knows are checked here, as its
-/// decoder does.
+/// decoder does. (JsonBody has made sure it is an object.)
 #[derive(Deserialize)]
-#[serde(try_from = "Map<String, Value>")]
-pub struct UserAttributes(Map<String, Value>);
+#[serde(try_from = "Value")]
+pub struct UserAttributes(Value);
 
 #[derive(Deserialize)]
 struct KnownUserFields {
@@ -38,16 +38,12 @@ struct KnownUserFields {
     _data: Option<Map<String, Value>>,
 }
 
-impl TryFrom<Map<String, Value>> for UserAttributes {
+impl TryFrom<Value> for UserAttributes {
     type Error = serde_path_to_error::Error<serde_json::Error>;
 
-    fn try_from(map: Map<String, Value>) -> Result<UserAttributes, Self::Error> {
-        let value = Value::Object(map);
+    fn try_from(value: Value) -> Result<UserAttributes, Self::Error> {
         serde_path_to_error::deserialize::<_, KnownUserFields>(&value)?;
-        match value {
-            Value::Object(map) => Ok(UserAttributes(map)),
-            _ => unreachable!("built as an object above"),
-        }
+        Ok(UserAttributes(value))
     }
 }
 
@@ -55,7 +51,7 @@ impl TryFrom<Map<String, Value>> for UserAttributes {
 pub async fn update_user(ctx: Ctx, body: Result<JsonBody<UserAttributes>, ApiError>) -> ApiResult {
     let token = ctx.bearer()?;
     let JsonBody(UserAttributes(attributes)) = body?;
-    let attributes = Value::Object(attributes).to_string();
+    let attributes = attributes.to_string();
     ok(ctx
         .call(
             SqlCall::new("auth.update_user")
@@ -80,4 +76,24 @@ pub async fn logout(ctx: Ctx, QueryParams(query): QueryParams<Scope>) -> ApiResu
     )
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn attributes_pass_as_sent_with_gotrues_types_checked() {
+        let sent = json!({"data": {"k": 1}, "email": null, "unknown": [1, {"x": 2}]});
+        let UserAttributes(passed) = serde_json::from_value(sent.clone()).unwrap();
+        assert_eq!(passed, sent);
+        for bad in [
+            json!({"email": 42}),
+            json!({"data": "text"}),
+            json!({"password": []}),
+        ] {
+            assert!(serde_json::from_value::<UserAttributes>(bad).is_err());
+        }
+    }
 }
