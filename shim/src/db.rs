@@ -1,7 +1,8 @@
-//! The one thing the shim does with the database: run a call in a transaction that carries the
-//! request the way PostgREST passes it (`request.method`, `request.path`, `request.headers`),
-//! after `auth.authenticate()` when the request has a bearer token.
+//! The one thing the shim does with the database: run one auth_ext function in a statement that
+//! first tells it about the request the way PostgREST does (`request.method`, `request.path`,
+//! `request.headers`) and, for a bearer token, runs `auth.authenticate()`.
 
+use std::fmt::Write;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -10,8 +11,8 @@ use serde_json::Value;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::NoTls;
 
-use crate::api::ApiError;
-use crate::Config;
+use crate::config::Config;
+use crate::error::ApiError;
 
 pub fn pool(config: &Config) -> Result<Pool, String> {
     let mut pg =
@@ -41,40 +42,135 @@ pub fn pool(config: &Config) -> Result<Pool, String> {
 pub struct RequestInfo {
     pub method: String,
     pub path: String,
-    /// JSON object of lower-cased header names (user-agent, x-forwarded-for).
+    /// JSON object of lower-cased header names to values.
     pub headers: String,
 }
 
-/// Calls `expr`, an SQL expression over parameters `$5…` (e.g. `auth.refresh_session($5)::text`),
-/// in one statement and so one implicit transaction, after the request settings and, for a
-/// bearer token, `auth.authenticate()`: the sub-select in FROM (an optimisation fence) runs first. One round trip per
-/// request, with the statement prepared once per connection. Returns the parsed JSON of the
-/// result, `None` when it is NULL or empty.
+/// The request settings take `$1..$4`; a call's own arguments follow.
+const FIRST_ARG: usize = 5;
+
+/// One call of an auth_ext function, its arguments by name (`auth.sign_up(email => $5, ...)`), so
+/// that no handler depends on parameter positions. Every argument travels as text; `None` is SQL
+/// NULL, and the function decides what NULL means.
+#[derive(Debug)]
+pub struct SqlCall {
+    /// `None`: no function, only the round trip (the health check).
+    function: Option<&'static str>,
+    args: Vec<Arg>,
+    bearer: Option<String>,
+}
+
+#[derive(Debug)]
+struct Arg {
+    name: &'static str,
+    jsonb: bool,
+    value: Option<String>,
+}
+
+impl SqlCall {
+    /// `function` is schema-qualified and returns something castable to text (jsonb or void).
+    pub fn new(function: &'static str) -> SqlCall {
+        SqlCall {
+            function: Some(function),
+            args: Vec::new(),
+            bearer: None,
+        }
+    }
+
+    /// A statement that only sets the request and returns NULL: proves the database answers.
+    pub fn ping() -> SqlCall {
+        SqlCall {
+            function: None,
+            args: Vec::new(),
+            bearer: None,
+        }
+    }
+
+    /// A text argument.
+    pub fn arg(self, name: &'static str, value: impl Into<Option<String>>) -> SqlCall {
+        self.push(name, false, value.into())
+    }
+
+    /// A jsonb argument, given as JSON text.
+    pub fn jsonb(self, name: &'static str, value: impl Into<Option<String>>) -> SqlCall {
+        self.push(name, true, value.into())
+    }
+
+    /// Runs the call as the holder of `token` (verified by `auth.authenticate()` first).
+    pub fn bearer(mut self, token: &str) -> SqlCall {
+        self.bearer = Some(token.to_owned());
+        self
+    }
+
+    fn push(mut self, name: &'static str, jsonb: bool, value: Option<String>) -> SqlCall {
+        // Names are written into the SQL text: code constants, never input.
+        debug_assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+        self.args.push(Arg { name, jsonb, value });
+        self
+    }
+
+    /// The statement: one per function and argument list, so `prepare_cached` keeps it per
+    /// connection. The sub-select in FROM (an optimisation fence) runs first.
+    fn sql(&self) -> String {
+        let mut expr = String::new();
+        match self.function {
+            None => expr.push_str("NULL::text"),
+            Some(function) => {
+                expr.push_str(function);
+                expr.push('(');
+                for (i, arg) in self.args.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { ", " };
+                    let cast = if arg.jsonb { "::text::jsonb" } else { "::text" };
+                    let _ = write!(expr, "{sep}{} => ${}{cast}", arg.name, FIRST_ARG + i);
+                }
+                expr.push_str(")::text");
+            }
+        }
+        format!(
+            "SELECT {expr} FROM (SELECT set_config('request.method', $1, true), set_config('request.path', $2, true),
+                set_config('request.headers', $3, true),
+                CASE WHEN $4::text IS NOT NULL THEN auth.authenticate($4) END OFFSET 0) AS request"
+        )
+    }
+}
+
+/// Runs `call` in one statement, so one implicit transaction and one round trip. Returns the
+/// parsed JSON of the result, `None` when it is NULL or empty (a void function).
 pub async fn call(
     pool: &Pool,
     request: &RequestInfo,
-    bearer: Option<&str>,
-    expr: &str,
-    params: &[&(dyn ToSql + Sync)],
+    call: &SqlCall,
+) -> Result<Option<Value>, ApiError> {
+    let result = run(pool, request, call).await;
+    if call.bearer.is_some() {
+        result.map_err(ApiError::for_bearer)
+    } else {
+        result
+    }
+}
+
+async fn run(
+    pool: &Pool,
+    request: &RequestInfo,
+    call: &SqlCall,
 ) -> Result<Option<Value>, ApiError> {
     let client = pool.get().await.map_err(|e| {
         tracing::warn!(error = %e, "database unavailable");
         ApiError::unavailable()
     })?;
-    let sql = format!(
-        "SELECT {expr} FROM (SELECT set_config('request.method', $1, true), set_config('request.path', $2, true),
-                set_config('request.headers', $3, true),
-                CASE WHEN $4::text IS NOT NULL THEN auth.authenticate($4) END OFFSET 0) AS request"
-    );
     let statement = client
-        .prepare_cached(&sql)
+        .prepare_cached(&call.sql())
         .await
         .map_err(ApiError::from_db)?;
-    let mut all: Vec<&(dyn ToSql + Sync)> =
-        vec![&request.method, &request.path, &request.headers, &bearer];
-    all.extend_from_slice(params);
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![
+        &request.method,
+        &request.path,
+        &request.headers,
+        &call.bearer,
+    ];
+    params.extend(call.args.iter().map(|a| &a.value as &(dyn ToSql + Sync)));
     let rows = client
-        .query(&statement, &all)
+        .query(&statement, &params)
         .await
         .map_err(ApiError::from_db)?;
     match rows.first().map(|row| row.try_get::<_, Option<String>>(0)) {
@@ -82,5 +178,40 @@ pub async fn call(
             .map(Some)
             .map_err(|_| ApiError::internal()),
         _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(call: &SqlCall) -> String {
+        let sql = call.sql();
+        sql[..sql.find(" FROM").unwrap()].to_string()
+    }
+
+    #[test]
+    fn arguments_by_name_after_the_request_settings() {
+        let call = SqlCall::new("auth.sign_up")
+            .arg("email", Some("a@b.co".to_string()))
+            .arg("password", None)
+            .jsonb("data", "{}".to_string());
+        assert_eq!(
+            head(&call),
+            "SELECT auth.sign_up(email => $5::text, password => $6::text, data => $7::text::jsonb)::text"
+        );
+        assert!(call.sql().contains("auth.authenticate($4)"));
+        let values: Vec<_> = call.args.iter().map(|a| a.value.as_deref()).collect();
+        assert_eq!(values, [Some("a@b.co"), None, Some("{}")]);
+    }
+
+    #[test]
+    fn no_arguments_and_the_ping() {
+        assert_eq!(
+            head(&SqlCall::new("auth.get_user")),
+            "SELECT auth.get_user()::text"
+        );
+        assert_eq!(head(&SqlCall::ping()), "SELECT NULL::text");
+        assert!(SqlCall::new("auth.get_user").bearer("t").bearer.is_some());
     }
 }

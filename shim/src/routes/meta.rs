@@ -1,0 +1,43 @@
+//! What the clients read about the server: `/.well-known/jwks.json`, `/settings`, `/health`.
+
+use axum::http::{header, HeaderValue};
+use serde_json::json;
+
+use super::reply::{ok, ApiResult};
+use crate::db::SqlCall;
+use crate::extract::Ctx;
+
+pub async fn jwks(ctx: Ctx) -> ApiResult {
+    let mut response = ok(ctx.call(SqlCall::new("auth.jwks")).await?)?;
+    // Public keys only; the JS client caches them.
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=600"),
+    );
+    Ok(response)
+}
+
+pub async fn settings(ctx: Ctx) -> ApiResult {
+    let s = ctx
+        .call(SqlCall::new("auth.settings"))
+        .await?
+        .unwrap_or_default();
+    ok(Some(json!({
+        "external": {"email": true, "phone": false, "anonymous_users": false},
+        "disable_signup": s.get("disable_signup").cloned().unwrap_or(json!(false)),
+        "mailer_autoconfirm": s.get("mailer_autoconfirm").cloned().unwrap_or(json!(true)),
+        "phone_autoconfirm": false,
+        "sms_provider": "",
+        "saml_enabled": false,
+    })))
+}
+
+/// 200 only when the database answers (503 otherwise, from the call).
+pub async fn health(ctx: Ctx) -> ApiResult {
+    ctx.call(SqlCall::ping()).await?;
+    ok(Some(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "name": "auth_ext",
+        "description": "GoTrue-compatible HTTP front for the auth_ext PostgreSQL extension",
+    })))
+}

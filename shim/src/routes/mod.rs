@@ -1,0 +1,64 @@
+//! The GoTrue endpoints, at the root (GoTrue's own layout) and under `/auth/v1` (where
+//! supabase-js looks for them relative to a project URL), and what wraps every request.
+
+mod meta;
+mod reply;
+mod token;
+mod user;
+
+use std::time::Instant;
+
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use deadpool_postgres::Pool;
+
+use crate::error::ApiError;
+
+/// Bodies larger than this are refused with 413 before they are read.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+const API_VERSION_HEADER: &str = "x-supabase-api-version";
+
+fn endpoints() -> Router<Pool> {
+    Router::new()
+        .route("/signup", post(token::signup))
+        .route("/token", post(token::token))
+        .route("/user", get(user::get_user).put(user::update_user))
+        .route("/logout", post(user::logout))
+        .route("/.well-known/jwks.json", get(meta::jwks))
+        .route("/settings", get(meta::settings))
+        .route("/health", get(meta::health))
+}
+
+pub fn router(pool: Pool) -> Router {
+    Router::new()
+        .merge(endpoints())
+        .nest("/auth/v1", endpoints())
+        .fallback(|| async { ApiError::not_found() })
+        .layer(middleware::from_fn(log_and_echo_version))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            MAX_BODY_BYTES,
+        ))
+        .with_state(pool)
+}
+
+/// Echoes `X-Supabase-Api-Version`, turns the body limit's bare 413 into GoTrue's shape, and
+/// logs method, path (without the query), status and latency; never headers or bodies.
+async fn log_and_echo_version(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let version = request.headers().get(API_VERSION_HEADER).cloned();
+    let mut response = next.run(request).await;
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        response = ApiError::too_large().into_response();
+    }
+    if let Some(v) = version {
+        response.headers_mut().insert(API_VERSION_HEADER, v);
+    }
+    tracing::info!(%method, path, status = response.status().as_u16(), latency_ms = started.elapsed().as_secs_f64() * 1000.0, "request");
+    response
+}

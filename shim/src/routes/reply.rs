@@ -1,0 +1,15 @@
+//! What a handler answers.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::error::ApiError;
+
+pub type ApiResult = Result<Response, ApiError>;
+
+/// 200 with the function's JSON, `{}` when it returned nothing.
+pub fn ok(value: Option<Value>) -> ApiResult {
+    Ok((StatusCode::OK, Json(value.unwrap_or_else(|| json!({})))).into_response())
+}
