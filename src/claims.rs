@@ -156,7 +156,7 @@ pub fn session_is_active(session_id: &str, sub: &str) -> AuthResult<bool> {
                 s.sessions_inactivity_timeout.into(),
             ],
         )
-        .and_then(|v| crate::db::typed::<bool>(v))
+        .and_then(crate::db::typed::<bool>)
         .map(|active| active.unwrap_or(false))
     })
 }

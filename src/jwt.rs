@@ -39,7 +39,7 @@ fn sign_jwt(claims: Option<JsonbArg>) -> String {
         let text = claims.to_text();
         let payload = match (added.is_empty(), text.strip_prefix('{')) {
             (true, _) => text,
-            (false, Some(rest)) if rest == "}" => format!("{{{}}}", added.trim_end_matches(", ")),
+            (false, Some("}")) => format!("{{{}}}", added.trim_end_matches(", ")),
             (false, Some(rest)) => format!("{{{added}{rest}"),
             (false, None) => return Err(AuthError::Internal),
         };

@@ -128,7 +128,7 @@ pub fn switch_algorithm(alg: Alg) -> AuthResult<()> {
             .iter()
             .filter(|k| k.status == status && k.material.alg == alg && k.material.can_sign())
             .map(|k| k.kid.clone())
-            .last()
+            .next_back()
     };
     let kid = match usable(KeyStatus::Standby).or_else(|| usable(KeyStatus::Previous)) {
         Some(kid) => kid,

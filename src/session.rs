@@ -208,7 +208,7 @@ fn sign_in_with_password(email: Option<&str>, password: Option<&str>) -> JsonB {
     guard(move || {
         let inst = instance::get()?;
         let s = &inst.settings;
-        if email.map_or(true, |e| e.trim().is_empty()) {
+        if email.is_none_or(|e| e.trim().is_empty()) {
             return Err(AuthError::validation("An email address is required"));
         }
         let password = password::check_attempt(password)?;

@@ -84,7 +84,10 @@ fn credentials_in_failing_statements_stay_out_of_the_server_log() {
     );
     assert!(text.contains("redacted by auth_ext"), "log: {text}");
     let leaked: Vec<&str> = text.lines().filter(|l| l.contains("SECRET-")).collect();
-    assert!(leaked.is_empty(), "a credential reached the server log: {leaked:?}");
+    assert!(
+        leaked.is_empty(),
+        "a credential reached the server log: {leaked:?}"
+    );
     c.batch_execute("DROP OWNED BY log_probe; DROP ROLE log_probe")
         .unwrap();
 }

@@ -140,7 +140,7 @@ fn sign_with(ring: &KeyRing, kid: &str, with_kid: bool, payload_json: &str) -> S
     } else {
         json!({"alg": alg, "typ": "JWT"})
     };
-    sign_raw(ring, kid, &header.to_string(), payload_json)
+    sign_raw(ring, kid, header.to_string(), payload_json)
 }
 
 fn signature(key: &KeyMaterial, message: &str) -> String {
@@ -637,7 +637,7 @@ pub fn verify_token_seeds() -> Vec<Seed> {
         sign_raw(
             r,
             KID_HS,
-            &format!(r#"{{"alg":"HS256","kid":"{KID_REVOKED}","kid":"{KID_HS}"}}"#),
+            format!(r#"{{"alg":"HS256","kid":"{KID_REVOKED}","kid":"{KID_HS}"}}"#),
             &claims,
         ),
         false,
@@ -647,7 +647,7 @@ pub fn verify_token_seeds() -> Vec<Seed> {
         sign_raw(
             r,
             KID_HS,
-            &format!(r#"{{"alg":"HS256","kid":"{KID_HS}","crit":["exp"]}}"#),
+            format!(r#"{{"alg":"HS256","kid":"{KID_HS}","crit":["exp"]}}"#),
             &claims,
         ),
         false,
@@ -667,7 +667,7 @@ pub fn verify_token_seeds() -> Vec<Seed> {
         sign_raw(
             r,
             KID_HS,
-            &format!(r#"{{"alg":"ES256","kid":"{KID_HS}"}}"#),
+            format!(r#"{{"alg":"ES256","kid":"{KID_HS}"}}"#),
             &claims,
         ),
         false,
