@@ -46,6 +46,7 @@ SUITE = "privileges"
 DB = "suite_privileges"
 OWNER = "postgres"  # the superuser that runs CREATE EXTENSION: the extension owner
 PLAIN = "suite_priv_plain"  # a fresh LOGIN role without any grant
+APP = "suite_priv_app"  # a directly connected application's LOGIN role (member of authenticated)
 API_ROLES = ["anon", "authenticated", "service_role"]
 ROLES = API_ROLES + [PLAIN]
 PASSWORD = "correct-horse-battery-staple"
@@ -232,11 +233,14 @@ def attempt(conn, query, params=()):
 class Rollback:
     """A transaction that is always rolled back."""
 
-    def __init__(self, conn, role=None):
-        self.conn, self.role = conn, role
+    def __init__(self, conn, role=None, login=None):
+        self.conn, self.role, self.login = conn, role, login
 
     def __enter__(self):
         self.conn.execute("BEGIN")
+        if self.login:
+            # as if connected as `login` (a superuser's connection may take its identity)
+            self.conn.execute(sql.SQL("SET LOCAL SESSION AUTHORIZATION {}").format(sql.Identifier(self.login)))
         if self.role and self.role != OWNER:
             self.conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(self.role)))
         return self.conn
@@ -891,11 +895,14 @@ def check_isolation(conn, fns, ctx, a, b):
                     T.check(area, out.ok and str(out.value()) in (a.id, a.email),
                             f"{what}: returns A's ({out.describe()})")
     # claims_trust = 'verified': A (whose session role is not trusted) cannot present B's claims.
+    # The forger connects as an application role (superusers and the owner are trusted).
     q(conn, """SELECT auth.configure('{"claims_trust": "verified"}')""")
+    for stmt in ("DROP ROLE IF EXISTS {app}", "CREATE ROLE {app} LOGIN", "GRANT authenticated TO {app}"):
+        conn.execute(sql.SQL(stmt).format(app=sql.Identifier(APP)))
     try:
-        with Rollback(conn, "authenticated"):
-            a_mac = q(conn, "SELECT auth.authenticate(%s) IS NOT NULL, current_setting('auth_ext.claims_mac')",
-                      [a.access])[0][1]
+        with Rollback(conn, "authenticated", login=APP):
+            a_claims, a_mac = q(conn, """SELECT current_setting('request.jwt.claims'), current_setting('auth_ext.claims_mac')
+                                           FROM (SELECT auth.authenticate(%s)) t""", [a.access])[0]
         victims = [fn for fn, _ in user_facing if fn.name in ("get_user", "update_user", "sign_out", "uid",
                                                               "email", "jwt", "role", "_uid_value",
                                                               "_email_value", "_jwt_value", "_role_value")]
@@ -908,15 +915,20 @@ def check_isolation(conn, fns, ctx, a, b):
             ("legacy request.jwt.claim.sub = B", [("SELECT set_config('request.jwt.claim.sub', %s, true)", [b.id]),
                                                   ("SELECT set_config('request.jwt.claim.email', %s, true)", [b.email])]),
             ("A's token with B's sub", [("SELECT auth.authenticate(%s)", [tamper_sub(a.access, b.id)])]),
+            # the mark is bound to its transaction: A's own claims and mark, copied into another
+            ("A's claims and mark from an earlier transaction",
+             [("SELECT set_config('request.jwt.claims', %s, true)", [a_claims]),
+              ("SELECT set_config('auth_ext.claims_mac', %s, true)", [a_mac])]),
         ]
         for fn in victims:
             for label, args_sql, params in plans.for_fn(fn):
                 for forgery, steps in forgeries:
                     what = f"verified trust, {forgery}: {fn.sig} [{label}]"
-                    with Rollback(conn, "authenticated"):
+                    with Rollback(conn, "authenticated", login=APP):
                         pre = [attempt(conn, s, p) for s, p in steps]
                         out = attempt(conn, fn.call_sql(args_sql), params)
                         conn.execute("RESET ROLE")
+                        conn.execute("RESET SESSION AUTHORIZATION")
                         b_now = user_fingerprint(conn, b)
                     leaked = leaks_of(b, out.texts(), params + [p for _, ps in steps for p in ps])
                     got_b = out.ok and out.value() is not None and b.id in str(out.value())
@@ -927,7 +939,8 @@ def check_isolation(conn, fns, ctx, a, b):
                         T.check(area, not out.ok and out.sqlstate == "PT401",
                                 f"{what}: refused with PT401 ({out.describe()}; steps {[p.describe() for p in pre]})")
     finally:
-        q(conn, """SELECT auth.configure('{"claims_trust": "any"}')""")
+        q(conn, """SELECT auth.configure('{"claims_trust": "verified"}')""")
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(APP)))
 
 
 def check_secrets(conn, fns, ctx, a, b):
