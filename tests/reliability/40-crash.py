@@ -27,6 +27,8 @@ import time
 import psycopg
 from psycopg import errors
 
+import suite
+
 SUITE = "40-crash"
 THREADS = 7
 # The load stops by itself after this long if the server was never killed (a broken harness).
@@ -64,9 +66,7 @@ def save_state(path, state):
 
 
 def count(state, area, ok, detail=None):
-    tried, passed, failed = state["cases"].get(area, [0, 0, 0])
-    state["cases"][area] = [tried + 1, passed + (1 if ok else 0), failed + (0 if ok else 1)]
-    if not ok:
+    if not suite.count(state["cases"], area, ok):
         state["failures"].append(f"{area}: {detail}")
         print(f"FAIL {area}: {detail}", flush=True)
 
@@ -385,22 +385,7 @@ def check(state_path, url, rnd):
 
 
 def report(state_path, summary):
-    state = load_state(state_path)
-    failed = 0
-    lines = []
-    for key, label in AREAS:
-        tried, passed, fail = state["cases"].get(key, [0, 0, 0])
-        failed += fail
-        print(f"  {label}: {tried} tried, {passed} passed, {fail} failed")
-        lines.append(f"{SUITE}\t{label}\t{tried}\t{passed}\t{fail}\n")
-    if summary:
-        with open(summary, "a") as f:
-            f.writelines(lines)
-    if state["failures"]:
-        print(f"{len(state['failures'])} failures, the first ones:")
-        for line in state["failures"][:30]:
-            print(f"  {line}")
-    return 1 if failed or any(state["cases"].get(k, [0])[0] == 0 for k, _ in AREAS) else 0
+    return suite.report_state(SUITE, AREAS, load_state(state_path), summary, "failures, the first ones:", 30)
 
 
 if __name__ == "__main__":

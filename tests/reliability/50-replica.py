@@ -20,6 +20,8 @@ import traceback
 
 import psycopg
 
+import suite
+
 SUITE = "50-replica"
 PASSWORD = "replica-password-1"
 AREAS = [
@@ -49,8 +51,7 @@ class Cases:
         self.state = state
 
     def check(self, area, name, ok, detail=""):
-        tried, passed, failed = self.state["cases"].get(area, [0, 0, 0])
-        self.state["cases"][area] = [tried + 1, passed + (1 if ok else 0), failed + (0 if ok else 1)]
+        suite.count(self.state["cases"], area, ok)
         print(f"{'ok  ' if ok else 'FAIL'} {area}: {name}" + ("" if ok else f": {detail}"), flush=True)
         if not ok:
             self.state["failures"].append(f"{area}: {name}: {detail}")
@@ -453,21 +454,7 @@ def phase_failover(state, cases, surl):
 
 
 def report(state, summary):
-    failed = 0
-    lines = []
-    for key, label in AREAS:
-        tried, passed, fail = state["cases"].get(key, [0, 0, 0])
-        failed += fail
-        print(f"  {label}: {tried} tried, {passed} passed, {fail} failed")
-        lines.append(f"{SUITE}\t{label}\t{tried}\t{passed}\t{fail}\n")
-    if summary:
-        with open(summary, "a") as f:
-            f.writelines(lines)
-    if state["failures"]:
-        print(f"{len(state['failures'])} failures:")
-        for line in state["failures"][:40]:
-            print(f"  {line}")
-    return 1 if failed or any(state["cases"].get(k, [0])[0] == 0 for k, _ in AREAS) else 0
+    return suite.report_state(SUITE, AREAS, state, summary, "failures:", 40)
 
 
 def main():

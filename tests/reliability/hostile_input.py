@@ -46,6 +46,8 @@ import psycopg
 from psycopg import sql
 from psycopg.types.string import TextLoader
 
+import suite
+
 PORT = int(os.environ.get("AUTH_EXT_TEST_PORT", "54330"))
 SUMMARY = os.environ.get("AUTH_EXT_SUMMARY")
 LONG = os.environ.get("AUTH_EXT_LONG") == "1"
@@ -90,20 +92,9 @@ SECRET_ARG_NAMES = {"password", "token", "refresh_token", "key"}
 # Bookkeeping
 # ---------------------------------------------------------------------------------------------
 
-class Tally:
-    def __init__(self):
-        self.areas = {}
-        self.failures = []
-
+class Tally(suite.Tally):
     def record(self, area, ok, what, why="", group=""):
-        counts = self.areas.setdefault(area, [0, 0, 0])
-        counts[0] += 1
-        if ok:
-            counts[1] += 1
-            if VERBOSE:
-                print(f"ok   [{area}] {what} {why}")
-        else:
-            counts[2] += 1
+        if not self.count(area, ok, f"{what} {why}"):
             self.failures.append((area, what, why, group))
             if len(self.failures) <= MAX_PRINTED:
                 print(f"FAIL [{area}] {what}\n       -> {why}", flush=True)
@@ -113,7 +104,7 @@ class Tally:
         return ok
 
 
-T = Tally()
+T = Tally(SUITE, VERBOSE)
 
 
 def short(value, n=120):
@@ -571,11 +562,8 @@ class Fn:
         self.rettype = rettype
 
     def skip_reason(self):
-        if self.rettype == "trigger":
-            return "trigger function (PostgreSQL refuses direct calls)"
-        if "internal" in self.argtypes:
-            return "takes `internal` (planner support function; no SQL value can be passed)"
-        return None
+        return suite.uncallable(self, "trigger function (PostgreSQL refuses direct calls)",
+                                "takes `internal` (planner support function; no SQL value can be passed)")
 
 
 def functions(conn):
@@ -1116,13 +1104,12 @@ def main():
              "pg_postmaster_start_time() unchanged over the run (no restart)", "")
     runner.conn.close()
 
-    failed = sum(c[2] for c in T.areas.values())
+    failed = T.failed()
     if not failed:
         admin = connect("postgres")
         for db in (DB, DB_LATIN1):
             admin.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
         admin.close()
-    lines = [f"{SUITE}\t{area}\t{t}\t{p}\t{f}" for area, (t, p, f) in T.areas.items()]
     if T.failures:
         print(f"\n{len(T.failures)} failing cases, by entry point and kind (one example each):")
         kinds = {}
@@ -1138,14 +1125,7 @@ def main():
             what, why = cases[0]
             print(f"  {len(cases):4d} x {group or area}: {kind}\n         e.g. {short(what, 260)}\n"
                   f"              {short(why, 260)}")
-    for line in lines:
-        print(line.replace("\t", "  "))
-    if SUMMARY:
-        with open(SUMMARY, "a") as f:
-            f.write("".join(line + "\n" for line in lines))
-    print(f"hostile input: {sum(c[0] for c in T.areas.values())} cases, {failed} failed, "
-          f"{time.time() - started:.1f}s, seed {SEED}")
-    return 1 if failed else 0
+    return T.finish(SUMMARY, "hostile input", started, f", seed {SEED}")
 
 
 if __name__ == "__main__":

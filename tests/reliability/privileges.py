@@ -39,6 +39,8 @@ import psycopg
 from psycopg import sql
 from psycopg.types.string import TextLoader
 
+import suite
+
 PORT = int(os.environ.get("AUTH_EXT_TEST_PORT", "54330"))
 SUMMARY = os.environ.get("AUTH_EXT_SUMMARY")
 VERBOSE = os.environ.get("AUTH_EXT_VERBOSE") == "1"  # print every case, not only failures
@@ -109,43 +111,23 @@ ROLE_ATTRIBUTES = {
 
 # Functions that cannot be called from SQL at all.
 def uncallable_reason(fn):
-    if fn.rettype == "trigger":
-        return "a trigger function: PostgreSQL refuses direct calls"
-    if "internal" in fn.argtypes:
-        return "takes an `internal` argument: planner support, no SQL value can be passed"
-    return None
+    return suite.uncallable(fn, "a trigger function: PostgreSQL refuses direct calls",
+                            "takes an `internal` argument: planner support, no SQL value can be passed")
 
 
 # ---------------------------------------------------------------------------------------------
 # Bookkeeping
 # ---------------------------------------------------------------------------------------------
 
-class Tally:
-    def __init__(self):
-        self.areas = {}
-        self.failures = []
-
+class Tally(suite.Tally):
     def check(self, area, ok, what):
-        counts = self.areas.setdefault(area, [0, 0, 0])
-        counts[0] += 1
-        if ok:
-            counts[1] += 1
-            if VERBOSE:
-                print(f"ok   [{area}] {what}")
-        else:
-            counts[2] += 1
+        if not self.count(area, ok, what):
             self.failures.append((area, what))
             print(f"FAIL [{area}] {what}", flush=True)
         return ok
 
-    def summary(self):
-        lines = []
-        for area, (tried, passed, failed) in self.areas.items():
-            lines.append(f"{SUITE}\t{area}\t{tried}\t{passed}\t{failed}")
-        return lines
 
-
-T = Tally()
+T = Tally(SUITE, VERBOSE)
 
 
 def short(value, n=160):
@@ -995,22 +977,14 @@ def main():
     check_isolation(conn, fns, ctx, a, b)
     check_secrets(conn, fns, ctx, a, b)
     conn.close()
-    failed = sum(c[2] for c in T.areas.values())
+    failed = T.failed()
     admin = connect("postgres")
     if not failed:  # kept for a look when something failed
         admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
         admin.execute(f"DROP ROLE IF EXISTS {PLAIN}")
     admin.close()
 
-    lines = T.summary()
-    for line in lines:
-        print(line.replace("\t", "  "))
-    if SUMMARY:
-        with open(SUMMARY, "a") as f:
-            f.write("".join(line + "\n" for line in lines))
-    print(f"privileges: {sum(c[0] for c in T.areas.values())} cases, {failed} failed, "
-          f"{time.time() - started:.1f}s")
-    return 1 if failed else 0
+    return T.finish(SUMMARY, "privileges", started)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import os
 import random
 import sys
 import time
+from collections import Counter
 
 import httpx
 import psycopg
@@ -22,15 +23,12 @@ DSN = os.environ.get("SHIM_DATABASE_URL") or (
     os.environ["AUTH_EXT_TEST_URL"] + " dbname=shim_acceptance" if os.environ.get("AUTH_EXT_TEST_URL") else None
 )
 BAD_JWT = "invalid JWT: unable to parse or verify signature, "
-passed = failed = 0
+results = Counter()  # "passed", "failed"
 
 
 def check(name, condition, detail=""):
-    global passed, failed
-    if condition:
-        passed += 1
-    else:
-        failed += 1
+    results["passed" if condition else "failed"] += 1
+    if not condition:
         print(f"FAIL {name} {detail}")
 
 
@@ -152,5 +150,5 @@ if DSN:
 else:
     print("SKIP database checks (expired token, audit IP): set SHIM_DATABASE_URL")
 
-print(f"python supabase_auth: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+print(f"python supabase_auth: {results['passed']} passed, {results['failed']} failed")
+sys.exit(1 if results["failed"] else 0)
