@@ -78,6 +78,11 @@ fn replay_import_key() {
     replay("import_key");
 }
 
+#[test]
+fn replay_request_inputs() {
+    replay("request_inputs");
+}
+
 /// The generated token seeds are what they claim: the valid ones verify, each of the others is
 /// refused; and every generated seed passes its harness.
 #[test]

@@ -47,7 +47,12 @@ pub struct Seed {
     pub verifies: Option<bool>,
 }
 
-pub const TARGETS: [&str; 3] = ["verify_token", "parse_settings", "import_key"];
+pub const TARGETS: [&str; 4] = [
+    "verify_token",
+    "parse_settings",
+    "import_key",
+    "request_inputs",
+];
 
 /// Runs the harness of `target` on one input.
 pub fn run(target: &str, data: &[u8]) {
@@ -55,6 +60,7 @@ pub fn run(target: &str, data: &[u8]) {
         "verify_token" => verify_token(data),
         "parse_settings" => parse_settings(data),
         "import_key" => import_key(data),
+        "request_inputs" => request_inputs(data),
         _ => panic!("no fuzz target {target}"),
     }
 }
@@ -1101,6 +1107,7 @@ pub fn seeds(target: &str) -> Vec<Seed> {
         "verify_token" => verify_token_seeds(),
         "parse_settings" => parse_settings_seeds(),
         "import_key" => import_key_seeds(),
+        "request_inputs" => request_inputs_seeds(),
         _ => panic!("no fuzz target {target}"),
     }
 }
@@ -1111,4 +1118,94 @@ pub fn token_verifies(token: &str) -> bool {
         .ring
         .verify(token, &VerifyOptions::default(), NOW)
         .is_ok()
+}
+
+// ---------------------------------------------------------------------------------------------
+// request_inputs: what a caller controls besides tokens and keys
+
+/// The first byte picks the check, the rest is its input:
+/// - 0: `client_ip::resolve` over a header value (second byte: the trusted proxies, 0-7): never
+///   panics; an address comes only from the entry that many places from the right, and never
+///   from a header with fewer entries;
+/// - 1: `redact::statement_needs_redaction`: a statement naming a credential function, in any
+///   case, is always redacted;
+/// - 2: `rows::read::<sign_in::Account>` over JSON: a row is admitted only if it has every field.
+pub fn request_inputs(data: &[u8]) {
+    use auth_core::{client_ip, redact, rows, sign_in};
+    let Some((&kind, rest)) = data.split_first() else {
+        return;
+    };
+    match kind % 3 {
+        0 => {
+            let Some((&n, value)) = rest.split_first() else {
+                return;
+            };
+            let Ok(value) = std::str::from_utf8(value) else {
+                return;
+            };
+            let rule = client_ip::IpRule {
+                header: Some("x-forwarded-for".into()),
+                trusted_proxies: (n % 8) as usize,
+            };
+            if let Some(ip) = client_ip::resolve(&rule, Some(value)) {
+                let entries: Vec<&str> = value.split(',').map(str::trim).collect();
+                assert!(rule.trusted_proxies >= 1 && entries.len() >= rule.trusted_proxies);
+                let chosen = entries[entries.len() - rule.trusted_proxies];
+                // the address depends on the chosen entry alone
+                let alone = client_ip::IpRule {
+                    header: rule.header.clone(),
+                    trusted_proxies: 1,
+                };
+                assert_eq!(client_ip::resolve(&alone, Some(chosen)), Some(ip));
+            }
+        }
+        1 => {
+            let needs = redact::statement_needs_redaction(rest);
+            let lower = String::from_utf8_lossy(rest).to_ascii_lowercase();
+            if redact::CREDENTIAL_FUNCTIONS
+                .iter()
+                .any(|f| lower.contains(f))
+            {
+                assert!(needs, "a credential call was not redacted");
+            }
+        }
+        _ => {
+            let Ok(value) = serde_json::from_slice::<Value>(rest) else {
+                return;
+            };
+            if let Ok(account) = rows::read::<sign_in::Account>(value.clone()) {
+                for field in ["id", "email", "hash", "confirmed", "banned"] {
+                    assert!(value.get(field).is_some(), "admitted without {field}");
+                }
+                let _ = account.admit();
+            }
+        }
+    }
+}
+
+pub fn request_inputs_seeds() -> Vec<Seed> {
+    let seed = |name: &str, kind: u8, bytes: &[u8]| Seed {
+        name: format!("seed-{name}"),
+        bytes: [&[kind][..], bytes].concat(),
+        verifies: None,
+    };
+    vec![
+        seed("xff-one-proxy", 0, b"\x016.6.6.6, 203.0.113.7"),
+        seed("xff-two-proxies", 0, b"\x026.6.6.6, 203.0.113.7, 10.0.0.2"),
+        seed("xff-ipv6-port", 0, b"\x01[2001:db8::1]:443"),
+        seed("xff-mapped", 0, b"\x01::ffff:203.0.113.7"),
+        seed("xff-too-few", 0, b"\x036.6.6.6"),
+        seed("redact-sign-in", 1, b"SELECT AUTH.SIGN_IN_WITH_PASSWORD('a', 'b')"),
+        seed("redact-plain", 1, b"SELECT auth.uid()"),
+        seed(
+            "account-complete",
+            2,
+            br#"{"id":"5f1c6a52-3a52-4a9e-9c43-0f3c1f9e4a11","email":"a@b.co","hash":null,"confirmed":true,"banned":false}"#,
+        ),
+        seed(
+            "account-no-ban-field",
+            2,
+            br#"{"id":"5f1c6a52-3a52-4a9e-9c43-0f3c1f9e4a11","email":"a@b.co","hash":null,"confirmed":true}"#,
+        ),
+    ]
 }
