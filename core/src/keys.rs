@@ -23,7 +23,7 @@ pub const MAX_KID_LEN: usize = 255;
 /// always fails the first round, so the test costs one modular exponentiation.
 const PRIME_TEST_ROUNDS: usize = 10;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Alg {
     HS256,
     RS256,

@@ -31,7 +31,7 @@ pub struct Settings {
     pub argon2_iterations: i64,
     pub argon2_parallelism: i64,
     /// Algorithm of the key that signs new tokens; changing it rotates to a key of that kind.
-    pub jwt_signing_algorithm: String,
+    pub jwt_signing_algorithm: crate::keys::Alg,
     /// Clock skew tolerated on exp/nbf/iat, seconds.
     pub jwt_leeway: i64,
     /// When set, verification requires this `aud`.
@@ -84,7 +84,7 @@ impl Default for Settings {
             argon2_memory_kib: cost.m_cost as i64,
             argon2_iterations: cost.t_cost as i64,
             argon2_parallelism: cost.p_cost as i64,
-            jwt_signing_algorithm: "ES256".into(),
+            jwt_signing_algorithm: crate::keys::Alg::ES256,
             jwt_leeway: crate::jwt::DEFAULT_LEEWAY_SECONDS,
             jwt_verify_aud: None,
             jwt_verify_iss: None,
@@ -141,7 +141,7 @@ impl Settings {
     }
 
     pub fn signing_alg(&self) -> crate::keys::Alg {
-        crate::keys::Alg::parse(&self.jwt_signing_algorithm).unwrap_or(crate::keys::Alg::ES256)
+        self.jwt_signing_algorithm
     }
 
     pub fn argon2_cost(&self) -> Argon2Cost {

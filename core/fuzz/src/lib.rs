@@ -843,7 +843,7 @@ fn check_change(base: &Settings, changes: &Value, settings: &Settings, secret: O
     let twice = settings.apply(&Value::Object(changes.clone())).unwrap();
     assert_eq!(&twice.settings, settings);
     // what the extension derives from them is usable
-    assert!(Alg::parse(&settings.jwt_signing_algorithm).is_ok());
+    assert!(Alg::parse(settings.jwt_signing_algorithm.as_str()).is_ok());
     let cost = settings.argon2_cost();
     assert!(
         !password::needs_rehash(&cost.decoy_hash(), cost),
