@@ -140,6 +140,13 @@ def phase_primary(state, cases, url):
                    END IF;
                  END $$""")
     p.execute("GRANT anon, authenticated, service_role TO authenticator")
+    # a directly connected application's role: not trusted to set claims (superusers are)
+    p.execute("""DO $$ BEGIN
+                   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'repl_app') THEN
+                     CREATE ROLE repl_app LOGIN;
+                   END IF;
+                 END $$""")
+    p.execute("GRANT authenticated TO repl_app")
     p.execute("""CREATE TABLE public.todos (id serial PRIMARY KEY, user_id uuid NOT NULL, title text NOT NULL);
                  ALTER TABLE public.todos ENABLE ROW LEVEL SECURITY;
                  CREATE POLICY own_todos ON public.todos TO authenticated USING (user_id = auth.uid());
@@ -345,7 +352,8 @@ def phase_standby(state, cases, purl, surl):
     for label, conn in (("cached backend", cached), ("new backend", fresh())):
         case("replay", f"{label}: settings equal the primary's after configure()", lambda conn=conn: same("auth.settings()", conn))
         case("replay", f"{label}: claims set by an untrusted role are refused (PT401)",
-             lambda conn=conn: expect_error(conn, postgrest + [("SELECT auth.uid()", ())], "PT401", "bad_jwt"))
+             lambda conn=conn: expect_error(conn, [("SET LOCAL SESSION AUTHORIZATION repl_app", ())] + postgrest
+                                            + [("SELECT auth.uid()", ())], "PT401", "bad_jwt"))
         case("replay", f"{label}: authenticate() still sets claims the helpers accept",
              lambda conn=conn: helpers_match(helpers(conn, [("SELECT auth.authenticate(%s)", (token,))]), claims))
         case("replay", f"{label}: revocable tokens: the signed-out session's token is refused (PT401)",
