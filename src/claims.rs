@@ -25,7 +25,7 @@ use auth_core::settings::ClaimsTrust;
 use auth_core::AuthError;
 use hmac::{Hmac, KeyInit, Mac};
 use pgrx::prelude::*;
-use pgrx::{pg_sys, JsonB};
+use pgrx::JsonB;
 use serde_json::Value;
 use sha2::Sha256;
 
@@ -54,27 +54,8 @@ thread_local! {
     static EPOCH: Cell<u64> = const { Cell::new(0) };
 }
 
-pub fn register_transaction_callback() {
-    // SAFETY: registers a function pointer with no argument; called from _PG_init only.
-    unsafe { pg_sys::RegisterXactCallback(Some(on_transaction_end), std::ptr::null_mut()) };
-}
-
-#[pg_guard]
-unsafe extern "C-unwind" fn on_transaction_end(
-    event: pg_sys::XactEvent::Type,
-    _arg: *mut std::ffi::c_void,
-) {
-    use pg_sys::XactEvent::*;
-    if matches!(
-        event,
-        XACT_EVENT_COMMIT
-            | XACT_EVENT_ABORT
-            | XACT_EVENT_PARALLEL_COMMIT
-            | XACT_EVENT_PARALLEL_ABORT
-            | XACT_EVENT_PREPARE
-    ) {
-        EPOCH.set(EPOCH.get().wrapping_add(1));
-    }
+pub(crate) fn register_transaction_callback() {
+    xact::on_transaction_end(|| EPOCH.set(EPOCH.get().wrapping_add(1)));
 }
 
 /// The mark `authenticate()` leaves beside the claims it set: an HMAC, under the claims-MAC

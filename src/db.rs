@@ -41,7 +41,7 @@ fn writable() -> AuthResult<()> {
 
 /// Whether this server is a standby (in recovery), where nothing can be written.
 pub fn on_standby() -> bool {
-    unsafe { pg_sys::RecoveryInProgress() }
+    crate::ffi::xact::recovery_in_progress()
 }
 
 /// A kept plan per statement text (by address: every statement is a literal) and kind.

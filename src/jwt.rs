@@ -5,8 +5,8 @@ use auth_core::AuthError;
 use pgrx::prelude::*;
 
 use crate::error::guard;
+use crate::ffi::jsonb::{JsonbArg, JsonbBuilder, RawJsonb};
 use crate::instance;
-use crate::jsonb::{JsonbArg, JsonbBuilder, RawJsonb};
 
 /// Claims larger than this would make tokens that `verify_jwt` refuses.
 const MAX_CLAIMS_BYTES: usize = 12 * 1024;

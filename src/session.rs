@@ -11,9 +11,9 @@ use serde_json::{json, Value};
 use crate::audit::{self, Action};
 use crate::db;
 use crate::error::{guard, AuthResult};
+use crate::ffi::jsonb::JsonbArg;
 use crate::hashing;
 use crate::instance::{self, Instance};
-use crate::jsonb::JsonbArg;
 use crate::request::{self, RequestInfo};
 
 /// The zero instance id GoTrue uses for single-tenant installs.

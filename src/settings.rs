@@ -9,8 +9,9 @@ use pgrx::{pg_sys, JsonB};
 
 use crate::db;
 use crate::error::guard;
+use crate::ffi::jsonb::JsonbArg;
+use crate::ffi::relcache;
 use crate::instance;
-use crate::jsonb::JsonbArg;
 use crate::keyring;
 
 #[pg_extern(schema = "auth", stable, security_definer)]
@@ -75,10 +76,10 @@ fn _install_secrets() {
 fn _invalidate_instance_cache(relid: pg_sys::Oid) {
     guard(move || {
         // Postgres raises an internal error for an OID that is no relation.
-        if unsafe { pg_sys::get_rel_name(relid) }.is_null() {
+        if !relcache::relation_exists(relid) {
             return Err(AuthError::validation("not a table"));
         }
-        unsafe { pg_sys::CacheInvalidateRelcacheByRelid(relid) };
+        relcache::invalidate(relid);
         instance::forget();
         Ok(())
     })

@@ -8,9 +8,9 @@ use serde_json::{json, Value};
 use crate::audit::{self, Action};
 use crate::db;
 use crate::error::{guard, AuthResult};
+use crate::ffi::jsonb::JsonbArg;
 use crate::hashing;
 use crate::instance;
-use crate::jsonb::JsonbArg;
 use crate::request;
 
 /// The user and session named by the current request's claims.
