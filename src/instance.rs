@@ -148,12 +148,7 @@ fn load() -> AuthResult<Instance> {
         AuthError::Internal
     };
     let (settings, master_secret, config_oid, keys_oid) = Spi::connect(|client| {
-        let t = client.select(
-            "SELECT c.settings, c.refresh_token_key, 'auth.config'::regclass::oid, 'auth.signing_keys'::regclass::oid
-               FROM auth.config c",
-            Some(1),
-            &[],
-        )?;
+        let t = client.select(include_str!("sql/instance_config.sql"), Some(1), &[])?;
         if t.is_empty() {
             return Ok(None);
         }
@@ -170,11 +165,7 @@ fn load() -> AuthResult<Instance> {
     .ok_or(AuthError::Internal)?;
     let rows: Vec<KeyRow> = Spi::connect(|client| {
         let mut out = Vec::new();
-        for row in client.select(
-            "SELECT kid, algorithm, status, secret, private_key, public_jwk FROM auth.signing_keys ORDER BY created_at",
-            None,
-            &[],
-        )? {
+        for row in client.select(include_str!("sql/instance_keys.sql"), None, &[])? {
             out.push((
                 row.get::<String>(1)?.unwrap_or_default(),
                 row.get::<String>(2)?.unwrap_or_default(),

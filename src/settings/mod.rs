@@ -12,7 +12,7 @@ use crate::error::guard;
 use crate::ffi::jsonb::JsonbArg;
 use crate::ffi::relcache;
 use crate::instance;
-use crate::keyring;
+use crate::keys as key_ring;
 
 #[pg_extern(schema = "auth", stable, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
@@ -39,10 +39,10 @@ fn configure(changes: Option<JsonbArg>) -> JsonB {
         instance::forget();
         let alg = change.settings.signing_alg();
         if let Some(secret) = change.jwt_secret {
-            keyring::adopt_hs256_secret(&secret, alg)?;
+            key_ring::adopt_hs256_secret(&secret, alg)?;
         }
         if changes.get("jwt_signing_algorithm").is_some() {
-            keyring::switch_algorithm(alg)?;
+            key_ring::switch_algorithm(alg)?;
         }
         instance::forget();
         Ok(JsonB(instance::get()?.settings.to_json()))
@@ -63,8 +63,8 @@ fn _install_secrets() {
                 random::bytes::<32>().to_vec().into(),
             ],
         )?;
-        keyring::store(&keys::generate(Alg::ES256)?, KeyStatus::Current)?;
-        keyring::store(&keys::generate(Alg::HS256)?, KeyStatus::Previous)?;
+        key_ring::store(&keys::generate(Alg::ES256)?, KeyStatus::Current)?;
+        key_ring::store(&keys::generate(Alg::HS256)?, KeyStatus::Previous)?;
         Ok(())
     })
 }
@@ -84,3 +84,14 @@ fn _invalidate_instance_cache(relid: pg_sys::Oid) {
         Ok(())
     })
 }
+
+pgrx::extension_sql_file!(
+    "api.sql",
+    name = "settings_api",
+    requires = [
+        settings,
+        configure,
+        _install_secrets,
+        _invalidate_instance_cache
+    ]
+);
