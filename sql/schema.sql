@@ -29,6 +29,10 @@ END
 $roles$;
 
 CREATE SCHEMA IF NOT EXISTS auth;
+-- The schema PostgREST exposes (db-schemas = "public, auth_api"); `auth` itself stays private.
+-- Thin SECURITY INVOKER wrappers, created by each capability's api.sql: the rights are those of
+-- the auth.* functions they call.
+CREATE SCHEMA auth_api;
 
 CREATE TYPE auth.aal_level AS ENUM ('aal1', 'aal2', 'aal3');
 

@@ -31,19 +31,8 @@ impl Action {
     }
 }
 
-/// The audit insert with the payload in `$1` and the IP address in `$2`: a macro, so that the
-/// flows that write other rows in the same statement splice it in as a CTE with `concat!`
-/// (one statement fewer per sign-in and refresh).
-macro_rules! insert_sql {
-    () => {
-        "INSERT INTO auth.audit_log_entries (instance_id, id, payload, created_at, ip_address)
-         VALUES ('00000000-0000-0000-0000-000000000000', gen_random_uuid(), $1::json, now(), $2)"
-    };
-}
-pub(crate) use insert_sql;
-
-/// The statement on its own, also used by the revocation worker.
-pub const INSERT: &str = insert_sql!();
+/// The audit insert on its own (src/sql/audit_insert.sql), also used by the revocation worker.
+pub static INSERT: &str = crate::fragments::AUDIT_INSERT;
 
 pub fn payload(
     action: Action,
@@ -63,7 +52,7 @@ pub fn payload(
     .to_string()
 }
 
-/// One audit entry's parameters (`$1` payload, `$2` IP address of [`insert_sql`]).
+/// One audit entry's parameters (`$1` payload, `$2` IP address of [`INSERT`]).
 pub struct Entry {
     payload: String,
     ip: String,

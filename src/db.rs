@@ -19,6 +19,9 @@ use serde_json::Value;
 
 use crate::error::AuthResult;
 
+/// The zero instance id GoTrue uses for single-tenant installs.
+pub(crate) const INSTANCE_ID: &str = "00000000-0000-0000-0000-000000000000";
+
 fn spi_failed(e: pgrx::spi::SpiError) -> AuthError {
     pgrx::log!("auth_ext: SPI failure: {e:?}");
     AuthError::Internal
@@ -40,8 +43,8 @@ fn writable() -> AuthResult<()> {
 }
 
 /// Whether this server is a standby (in recovery), where nothing can be written.
-pub fn on_standby() -> bool {
-    unsafe { pg_sys::RecoveryInProgress() }
+pub(crate) fn on_standby() -> bool {
+    crate::ffi::xact::recovery_in_progress()
 }
 
 /// A kept plan per statement text (by address: every statement is a literal) and kind.
@@ -100,7 +103,7 @@ fn run<'conn>(
 /// Runs a statement and returns the `jsonb` in the first column of its first row, if any.
 /// Each statement takes a new snapshot, so it sees what the statements before it (and, under
 /// READ COMMITTED, transactions that committed meanwhile) wrote.
-pub fn json(sql: &'static str, args: &[DatumWithOid]) -> AuthResult<Option<Value>> {
+pub(crate) fn json(sql: &'static str, args: &[DatumWithOid]) -> AuthResult<Option<Value>> {
     writable()?;
     Spi::connect_mut(|client| first_json(run(client, sql, true, Some(1), args)?))
         .map_err(spi_failed)
@@ -109,20 +112,20 @@ pub fn json(sql: &'static str, args: &[DatumWithOid]) -> AuthResult<Option<Value
 /// The same for a read-only query, which assigns no transaction id: safe on standbys and in
 /// parallel workers. It reads with the caller's snapshot, so it does not see what this call
 /// wrote before it: use it for the reads a call starts with.
-pub fn read_json(sql: &'static str, args: &[DatumWithOid]) -> AuthResult<Option<Value>> {
+pub(crate) fn read_json(sql: &'static str, args: &[DatumWithOid]) -> AuthResult<Option<Value>> {
     Spi::connect_mut(|client| first_json(run(client, sql, false, Some(1), args)?))
         .map_err(spi_failed)
 }
 
 /// Runs a statement for its effect; returns the number of rows it touched.
-pub fn exec(sql: &'static str, args: &[DatumWithOid]) -> AuthResult<usize> {
+pub(crate) fn exec(sql: &'static str, args: &[DatumWithOid]) -> AuthResult<usize> {
     writable()?;
     Spi::connect_mut(|client| Ok(run(client, sql, true, None, args)?.len())).map_err(spi_failed)
 }
 
 /// A row a security decision is made from, read into `T` (`auth_core::rows`): a missing or
 /// mistyped field fails the call (PT500, logged) instead of reading as false.
-pub fn typed<T: serde::de::DeserializeOwned>(row: Option<Value>) -> AuthResult<Option<T>> {
+pub(crate) fn typed<T: serde::de::DeserializeOwned>(row: Option<Value>) -> AuthResult<Option<T>> {
     row.map(|r| {
         auth_core::rows::read::<T>(r).map_err(|e| {
             pgrx::log!("auth_ext: unreadable {} row: {}", e.row, e.problem);
@@ -132,18 +135,18 @@ pub fn typed<T: serde::de::DeserializeOwned>(row: Option<Value>) -> AuthResult<O
     .transpose()
 }
 
-pub fn uuid(u: uuid::Uuid) -> pgrx::Uuid {
+pub(crate) fn uuid(u: uuid::Uuid) -> pgrx::Uuid {
     pgrx::Uuid::from_bytes(*u.as_bytes())
 }
 
 /// Reads a string field of a row object.
-pub fn str_field<'a>(row: &'a Value, key: &str) -> Option<&'a str> {
+pub(crate) fn str_field<'a>(row: &'a Value, key: &str) -> Option<&'a str> {
     row.get(key).and_then(Value::as_str)
 }
 
-pub fn bool_field(row: &Value, key: &str) -> bool {
+pub(crate) fn bool_field(row: &Value, key: &str) -> bool {
     row.get(key).and_then(Value::as_bool).unwrap_or(false)
 }
 
 /// [`json`] or [`read_json`], for code that serves both a fresh and a plain read.
-pub type ReadFn = fn(&'static str, &[DatumWithOid]) -> AuthResult<Option<Value>>;
+pub(crate) type ReadFn = fn(&'static str, &[DatumWithOid]) -> AuthResult<Option<Value>>;

@@ -38,25 +38,13 @@ fn with_memory<T>(f: impl FnOnce(&mut Memory) -> T) -> T {
 /// MADV_FREE on the whole pages inside `memory`. The contents may then read as zeros, which
 /// argon2 does not mind: it writes every block before it reads it.
 fn offer_back(memory: &Memory) {
-    // SAFETY: sysconf has no preconditions.
-    let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
-        p if p > 0 => p as usize,
-        _ => return,
-    };
-    let start = memory.as_ptr() as usize;
-    let end = start + std::mem::size_of_val(memory.as_slice());
-    let (first, last) = (start.div_ceil(page) * page, end / page * page);
-    if last > first {
-        // SAFETY: the range lies inside memory this Vec owns, on page boundaries; MADV_FREE
-        // keeps the mapping valid (only the contents may be dropped).
-        unsafe { libc::madvise(first as *mut libc::c_void, last - first, libc::MADV_FREE) };
-    }
+    crate::ffi::memory::offer_back(memory.as_slice());
 }
 
-pub fn hash(password: &str, cost: Argon2Cost) -> Result<String, AuthError> {
+pub(crate) fn hash(password: &str, cost: Argon2Cost) -> Result<String, AuthError> {
     with_memory(|memory| password::hash_in(password, cost, memory))
 }
 
-pub fn verify(password: &str, stored: &str) -> bool {
+pub(crate) fn verify(password: &str, stored: &str) -> bool {
     with_memory(|memory| password::verify_in(password, stored, memory))
 }

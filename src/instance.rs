@@ -22,7 +22,7 @@ use pgrx::prelude::*;
 use pgrx::{pg_sys, JsonB};
 
 use crate::error::AuthResult;
-use crate::ffi::guc;
+use crate::ffi::{guc, owner, relcache};
 
 pub struct Instance {
     pub settings: Settings,
@@ -44,17 +44,11 @@ thread_local! {
     static GENERATION: Cell<u64> = const { Cell::new(0) };
 }
 
-pub fn register_invalidation_callback() {
-    unsafe {
-        pg_sys::CacheRegisterRelcacheCallback(
-            Some(on_relcache_invalidation),
-            pg_sys::Datum::from(0),
-        )
-    };
+pub(crate) fn register_invalidation_callback() {
+    relcache::on_invalidation(on_relcache_invalidation);
 }
 
-#[pg_guard]
-unsafe extern "C-unwind" fn on_relcache_invalidation(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
+fn on_relcache_invalidation(relid: pg_sys::Oid) {
     let (config, keys) = WATCHED.get();
     if relid == pg_sys::InvalidOid || relid == config || relid == keys {
         GENERATION.set(GENERATION.get().wrapping_add(1));
@@ -82,15 +76,7 @@ pub fn get() -> AuthResult<Rc<Instance>> {
     // Read with the latest snapshot, not the transaction's: under REPEATABLE READ the latter can
     // predate the change whose invalidation emptied the cache, and the stale value would stay.
     // (A parallel operation may not take new snapshots; it reads with the one it was given.)
-    let loaded = Rc::new(as_owner(|| unsafe {
-        if pg_sys::IsInParallelMode() {
-            return load();
-        }
-        pg_sys::PushActiveSnapshot(pg_sys::GetLatestSnapshot());
-        let loaded = load();
-        pg_sys::PopActiveSnapshot();
-        loaded
-    })?);
+    let loaded = Rc::new(as_owner(|| owner::with_latest_snapshot(load))?);
     if GENERATION.get() == generation {
         CACHE.with(|c| *c.borrow_mut() = Some(loaded.clone()));
     }
@@ -126,17 +112,8 @@ pub fn owner() -> AuthResult<pg_sys::Oid> {
 /// a Postgres error's abort restores them as well). Without the pinned path a caller could put
 /// their own `to_jsonb()` or `now()` in front of the owner's queries.
 pub fn as_owner<T>(f: impl FnOnce() -> AuthResult<T>) -> AuthResult<T> {
-    let owner = owner()?;
-    let (mut user, mut context) = (pg_sys::InvalidOid, 0);
-    // SAFETY: reads and then sets this backend's current user and security context, as
-    // SECURITY DEFINER does; the previous values are restored below on every path.
-    unsafe {
-        pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
-        pg_sys::SetUserIdAndSecContext(
-            owner,
-            context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
-        );
-    }
+    // Restored below on every path (an abort restores it as well).
+    let saved = owner::switch_user(owner()?);
     let nest_level = guc::new_nest_level();
     let pinned = guc::set(
         c"search_path",
@@ -149,8 +126,7 @@ pub fn as_owner<T>(f: impl FnOnce() -> AuthResult<T>) -> AuthResult<T> {
         Err(()) => Ok(Err(AuthError::Internal)),
     };
     guc::close_nest_level(outcome.is_ok(), nest_level);
-    // SAFETY: restores the values read above.
-    unsafe { pg_sys::SetUserIdAndSecContext(user, context) };
+    saved.restore();
     match outcome {
         Ok(r) => r,
         Err(payload) => std::panic::resume_unwind(payload),
@@ -172,12 +148,7 @@ fn load() -> AuthResult<Instance> {
         AuthError::Internal
     };
     let (settings, master_secret, config_oid, keys_oid) = Spi::connect(|client| {
-        let t = client.select(
-            "SELECT c.settings, c.refresh_token_key, 'auth.config'::regclass::oid, 'auth.signing_keys'::regclass::oid
-               FROM auth.config c",
-            Some(1),
-            &[],
-        )?;
+        let t = client.select(include_str!("sql/instance_config.sql"), Some(1), &[])?;
         if t.is_empty() {
             return Ok(None);
         }
@@ -194,11 +165,7 @@ fn load() -> AuthResult<Instance> {
     .ok_or(AuthError::Internal)?;
     let rows: Vec<KeyRow> = Spi::connect(|client| {
         let mut out = Vec::new();
-        for row in client.select(
-            "SELECT kid, algorithm, status, secret, private_key, public_jwk FROM auth.signing_keys ORDER BY created_at",
-            None,
-            &[],
-        )? {
+        for row in client.select(include_str!("sql/instance_keys.sql"), None, &[])? {
             out.push((
                 row.get::<String>(1)?.unwrap_or_default(),
                 row.get::<String>(2)?.unwrap_or_default(),
@@ -228,9 +195,7 @@ fn load() -> AuthResult<Instance> {
     let trusted_role_oids = settings
         .trusted_roles
         .iter()
-        .filter_map(|name| std::ffi::CString::new(name.as_str()).ok())
-        .map(|name| unsafe { pg_sys::get_role_oid(name.as_ptr(), true) })
-        .filter(|oid| *oid != pg_sys::InvalidOid)
+        .filter_map(|name| owner::role_oid(name))
         .collect();
     Ok(Instance {
         verify_options: settings.verify_options(),

@@ -1,23 +1,33 @@
 //! auth_ext: Supabase Auth (GoTrue) inside PostgreSQL.
 //!
 //! Pure logic lives in the `auth_core` crate; the modules here are the thin SQL-facing layer.
+//! src/README.md describes the layout.
 
-mod audit;
+// Capabilities: each folder holds its SQL functions, its statements and its api.sql (grants,
+// PostgREST wrappers).
 mod claims;
+mod jwt;
+mod keys;
+mod password;
+mod refresh;
+mod sessions;
+mod settings;
+mod signup;
+mod user;
+
+// Shared building blocks.
+mod audit;
+mod caller;
 mod db;
 mod error;
 mod ffi;
+mod fragments;
 mod hashing;
 mod instance;
-mod jsonb;
-mod jwt;
-mod keyring;
-mod planner;
 mod request;
 mod revoke;
-mod session;
-mod settings;
-mod user;
+mod session_start;
+mod user_object;
 
 ::pgrx::pg_module_magic!();
 

@@ -17,5 +17,6 @@ pub mod refresh;
 pub mod rows;
 pub mod settings;
 pub mod sign_in;
+pub mod user;
 
 pub use error::{AuthError, AuthResult};

@@ -5,7 +5,7 @@
 -- auth stays private: only auth_api is meant for db-schemas, and it holds only these functions
 SELECT p.oid::regprocedure AS api_function, has_function_privilege('anon', p.oid, 'EXECUTE') AS anon,
        has_function_privilege('authenticated', p.oid, 'EXECUTE') AS authenticated
-  FROM pg_proc p WHERE p.pronamespace = 'auth_api'::regnamespace ORDER BY 1;
+  FROM pg_proc p WHERE p.pronamespace = 'auth_api'::regnamespace ORDER BY p.oid::regprocedure::text;
 
 -- POST /rpc/sign_up as anon, through one proxy (the default client_ip_trusted_proxies = 1): the
 -- client wrote 203.0.113.9 itself; the address is the entry the proxy appended, 10.0.0.1

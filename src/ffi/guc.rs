@@ -7,7 +7,7 @@ use pgrx::pg_sys;
 
 /// The text of a setting, `None` when it is unset or empty (PostgREST leaves '' after a
 /// transaction). The slice points into GUC storage: read it before the setting can change.
-pub fn get(name: &CStr) -> Option<&'static [u8]> {
+pub(crate) fn get(name: &CStr) -> Option<&'static [u8]> {
     // SAFETY: `name` is NUL-terminated; with missing_ok the call returns NULL for an unknown
     // setting instead of raising.
     let ptr = unsafe { pg_sys::GetConfigOption(name.as_ptr(), true, false) };
@@ -21,7 +21,7 @@ pub fn get(name: &CStr) -> Option<&'static [u8]> {
 }
 
 /// [`get`] as text (invalid UTF-8 replaced).
-pub fn get_string(name: &CStr) -> Option<String> {
+pub(crate) fn get_string(name: &CStr) -> Option<String> {
     get(name).map(|b| String::from_utf8_lossy(b).into_owned())
 }
 
@@ -37,7 +37,7 @@ pub enum Scope {
 
 /// Sets `name` to `value` without a transaction id or a catalog access; `superuser`: as a
 /// superuser would (for settings ordinary roles may not change).
-pub fn set(name: &CStr, value: &str, scope: Scope, superuser: bool) -> Result<(), ()> {
+pub(crate) fn set(name: &CStr, value: &str, scope: Scope, superuser: bool) -> Result<(), ()> {
     let value = CString::new(value).map_err(|_| ())?;
     let (context, action) = (
         if superuser {
@@ -74,19 +74,19 @@ pub fn set(name: &CStr, value: &str, scope: Scope, superuser: bool) -> Result<()
 
 /// Opens a GUC nest level: settings made with [`Scope::NestLevel`] are undone by
 /// [`close_nest_level`].
-pub fn new_nest_level() -> i32 {
+pub(crate) fn new_nest_level() -> i32 {
     // SAFETY: no arguments; it only increments the backend's GUC nesting counter.
     unsafe { pg_sys::NewGUCNestLevel() }
 }
 
 /// Undoes the settings of `level` (`committed`: as at the end of a successful function).
-pub fn close_nest_level(committed: bool, level: i32) {
+pub(crate) fn close_nest_level(committed: bool, level: i32) {
     // SAFETY: `level` came from new_nest_level in this backend and is closed once.
     unsafe { pg_sys::AtEOXact_GUC(committed, level) }
 }
 
 /// Whether a parallel operation is in progress (no setting may change then).
-pub fn in_parallel_mode() -> bool {
+pub(crate) fn in_parallel_mode() -> bool {
     // SAFETY: reads a backend-local flag.
     unsafe { pg_sys::IsInParallelMode() }
 }

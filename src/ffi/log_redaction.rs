@@ -16,7 +16,7 @@ use pgrx::pg_sys;
 static mut PREVIOUS: pg_sys::emit_log_hook_type = None;
 
 /// Installs the hook (from `_PG_init`, once per process).
-pub fn install() {
+pub(crate) fn install() {
     // SAFETY: _PG_init runs once per process, single-threaded, before this process reports
     // anything through the hook; the previous hook is kept and chained.
     unsafe {

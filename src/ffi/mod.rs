@@ -1,7 +1,13 @@
-//! Every call into PostgreSQL's C API that Rust cannot check lives in this folder, each
-//! `unsafe` block with a `// SAFETY:` line saying why it is sound. The rest of the extension
-//! calls the safe functions here.
+//! Every call into PostgreSQL's C API (and libc) that Rust cannot check lives in this folder,
+//! each `unsafe` block with a `// SAFETY:` line saying why it is sound. The rest of the
+//! extension calls the safe functions here.
 
-pub mod guc;
-pub mod log_redaction;
-pub mod xact;
+pub(crate) mod elog;
+pub(crate) mod guc;
+pub(crate) mod jsonb;
+pub(crate) mod log_redaction;
+pub(crate) mod memory;
+pub(crate) mod owner;
+pub(crate) mod planner;
+pub(crate) mod relcache;
+pub(crate) mod xact;

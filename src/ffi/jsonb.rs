@@ -20,12 +20,15 @@ use pgrx::FromDatum;
 /// A `jsonb` datum made by [`JsonbBuilder`], returned as is.
 pub struct RawJsonb(*mut pg_sys::Jsonb);
 
+// SAFETY: the pointer is a complete jsonb datum palloc'd by JsonbValueToJsonb in the call's
+// memory context, which is what a function returning jsonb hands back.
 unsafe impl BoxRet for RawJsonb {
     unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> Datum<'fcx> {
         unsafe { fcinfo.return_raw_datum(pg_sys::Datum::from(self.0)) }
     }
 }
 
+// SAFETY: the type is declared to SQL as jsonb, which is what the datum is.
 unsafe impl SqlTranslatable for RawJsonb {
     const TYPE_IDENT: &'static str = pgrx::pgrx_resolved_type!(RawJsonb);
     const TYPE_ORIGIN: TypeOrigin = TypeOrigin::External;
@@ -82,12 +85,16 @@ impl JsonbBuilder {
 fn value(type_: pg_sys::jbvType::Type) -> pg_sys::JsonbValue {
     pg_sys::JsonbValue {
         type_,
+        // SAFETY: JsonbValue's payload is a C union of plain data; all-zero is a valid value of
+        // every member, and each caller sets the member its type_ names.
         val: unsafe { std::mem::zeroed() },
     }
 }
 
 /// jsonb's order of object keys (`lengthCompareJsonbStringValue`): by length, then bytewise.
 fn key_order(a: &pg_sys::JsonbPair, b: &pg_sys::JsonbPair) -> std::cmp::Ordering {
+    // SAFETY: keys are jbvString values made by string_value, whose pointer and length name
+    // bytes in the builder's arena or overflow boxes, alive as long as the builder.
     let bytes = |v: &pg_sys::JsonbValue| unsafe {
         std::slice::from_raw_parts(v.val.string.val as *const u8, v.val.string.len as usize)
     };
@@ -103,6 +110,8 @@ impl JsonbBuilder {
         }
         let mut root = self.done.take()?;
         // Copies everything into one palloc'd jsonb; the tree is dropped after.
+        // SAFETY: the tree is complete (no open container) and every pointer in it names memory
+        // the builder owns until after this call, which copies it all into one palloc'd datum.
         Some(RawJsonb(unsafe { pg_sys::JsonbValueToJsonb(&mut root) }))
     }
 
@@ -133,6 +142,7 @@ impl JsonbBuilder {
         let at = if self.arena.capacity() - start >= bytes.len() {
             self.arena.extend_from_slice(bytes);
             // Within capacity: no reallocation, so earlier strings have not moved.
+            // SAFETY: `start` is within the arena's allocation (len <= capacity).
             unsafe { self.arena.as_ptr().add(start) }
         } else {
             let copy: Box<[u8]> = bytes.into();
@@ -155,6 +165,8 @@ impl JsonbBuilder {
     /// Exact decimal text (the shortest that round-trips, as serde_json prints it) to numeric.
     fn numeric_from_text(&mut self, text: String) {
         let text = CString::new(text).expect("a number's text has no NUL");
+        // SAFETY: numeric_in takes a NUL-terminated string (alive for the call), a type OID and
+        // a typmod, as for any input function; bad text raises, which guard() handles.
         let datum = unsafe {
             pgrx::fcinfo::direct_function_call_as_datum(
                 pg_sys::numeric_in,
@@ -221,6 +233,7 @@ impl JsonSink for JsonbBuilder {
         self.place(v);
     }
     fn i64(&mut self, n: i64) {
+        // SAFETY: a pure conversion, palloc'ing the result in the current memory context.
         self.numeric(unsafe { pg_sys::int64_to_numeric(n) });
     }
     fn u64(&mut self, n: u64) {
@@ -246,6 +259,7 @@ impl JsonSink for JsonbBuilder {
 pub struct JsonbArg(*mut pg_sys::Jsonb);
 
 impl FromDatum for JsonbArg {
+    // SAFETY (for callers): `datum` is a jsonb datum when not null, as the SQL signature says.
     unsafe fn from_polymorphic_datum(
         datum: pg_sys::Datum,
         is_null: bool,
@@ -254,18 +268,23 @@ impl FromDatum for JsonbArg {
         if is_null {
             return None;
         }
+        // SAFETY: a jsonb datum (the argument's declared type); detoasting copies it into the
+        // current memory context if it was toasted, so it lives for the whole call.
         Some(JsonbArg(unsafe {
             pg_sys::pg_detoast_datum(datum.cast_mut_ptr()).cast()
         }))
     }
 }
 
+// SAFETY: unboxing goes through from_datum above, for an argument declared as jsonb.
 unsafe impl<'fcx> ArgAbi<'fcx> for JsonbArg {
     unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
+        // SAFETY: the argument's type is jsonb, as declared.
         unsafe { arg.unbox_arg_using_from_datum() }.expect("a strict argument is not null")
     }
 }
 
+// SAFETY: the type is declared to SQL as jsonb, which is what from_datum expects.
 unsafe impl SqlTranslatable for JsonbArg {
     const TYPE_IDENT: &'static str = pgrx::pgrx_resolved_type!(JsonbArg);
     const TYPE_ORIGIN: TypeOrigin = TypeOrigin::External;
@@ -276,17 +295,21 @@ unsafe impl SqlTranslatable for JsonbArg {
 
 impl JsonbArg {
     fn root(&self) -> *mut pg_sys::JsonbContainer {
+        // SAFETY: self.0 is a detoasted jsonb datum, alive for the call.
         unsafe { ptr::addr_of_mut!((*self.0).root) }
     }
 
     /// Whether the value is an object (rather than an array or a scalar).
     pub fn is_object(&self) -> bool {
+        // SAFETY: root() points into the detoasted datum; every container starts with a header.
         let header = unsafe { (*self.root()).header };
         header & pg_sys::JB_FOBJECT != 0
     }
 
     /// Whether an object has a top-level member `key`.
     pub fn has_key(&self, key: &str) -> bool {
+        // SAFETY: `key` is passed with its length (no NUL needed); the container is valid
+        // (above), and with a NULL result buffer the function only looks the key up.
         unsafe {
             !pg_sys::getKeyJsonValueFromContainer(
                 self.root(),
@@ -310,6 +333,8 @@ impl JsonbArg {
 
     /// The value as JSON text, as `jsonb_out` prints it.
     pub fn to_text(&self) -> String {
+        // SAFETY: the size is that of the detoasted datum; JsonbToCString returns a palloc'd
+        // NUL-terminated string, copied before this call returns.
         unsafe {
             let size = pgrx::varlena::varsize_any_exhdr(self.0.cast()) as i32;
             let text = pg_sys::JsonbToCString(ptr::null_mut(), self.root(), size);

@@ -9,9 +9,10 @@ use pgrx::{pg_sys, JsonB};
 
 use crate::db;
 use crate::error::guard;
+use crate::ffi::jsonb::JsonbArg;
+use crate::ffi::relcache;
 use crate::instance;
-use crate::jsonb::JsonbArg;
-use crate::keyring;
+use crate::keys as key_ring;
 
 #[pg_extern(schema = "auth", stable, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
@@ -38,10 +39,10 @@ fn configure(changes: Option<JsonbArg>) -> JsonB {
         instance::forget();
         let alg = change.settings.signing_alg();
         if let Some(secret) = change.jwt_secret {
-            keyring::adopt_hs256_secret(&secret, alg)?;
+            key_ring::adopt_hs256_secret(&secret, alg)?;
         }
         if changes.get("jwt_signing_algorithm").is_some() {
-            keyring::switch_algorithm(alg)?;
+            key_ring::switch_algorithm(alg)?;
         }
         instance::forget();
         Ok(JsonB(instance::get()?.settings.to_json()))
@@ -62,8 +63,8 @@ fn _install_secrets() {
                 random::bytes::<32>().to_vec().into(),
             ],
         )?;
-        keyring::store(&keys::generate(Alg::ES256)?, KeyStatus::Current)?;
-        keyring::store(&keys::generate(Alg::HS256)?, KeyStatus::Previous)?;
+        key_ring::store(&keys::generate(Alg::ES256)?, KeyStatus::Current)?;
+        key_ring::store(&keys::generate(Alg::HS256)?, KeyStatus::Previous)?;
         Ok(())
     })
 }
@@ -75,11 +76,22 @@ fn _install_secrets() {
 fn _invalidate_instance_cache(relid: pg_sys::Oid) {
     guard(move || {
         // Postgres raises an internal error for an OID that is no relation.
-        if unsafe { pg_sys::get_rel_name(relid) }.is_null() {
+        if !relcache::relation_exists(relid) {
             return Err(AuthError::validation("not a table"));
         }
-        unsafe { pg_sys::CacheInvalidateRelcacheByRelid(relid) };
+        relcache::invalidate(relid);
         instance::forget();
         Ok(())
     })
 }
+
+pgrx::extension_sql_file!(
+    "api.sql",
+    name = "settings_api",
+    requires = [
+        settings,
+        configure,
+        _install_secrets,
+        _invalidate_instance_cache
+    ]
+);

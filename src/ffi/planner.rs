@@ -21,6 +21,12 @@ pub extern "C" fn pg_finfo_auth_ext_helper_support() -> &'static pg_sys::Pg_finf
     &V1
 }
 
+/// A zeroed node of type `T` tagged `tag`.
+///
+/// # Safety
+/// `T` must be the node struct that `tag` names; call within a memory context that lives as long
+/// as the plan (the planner's).
+// SAFETY (body): palloc0 returns zeroed memory of the requested size or raises.
 unsafe fn node<T>(tag: pg_sys::NodeTag) -> *mut T {
     let n = pg_sys::palloc0(std::mem::size_of::<T>()) as *mut pg_sys::Node;
     (*n).type_ = tag;
@@ -28,6 +34,11 @@ unsafe fn node<T>(tag: pg_sys::NodeTag) -> *mut T {
 }
 
 /// The twin of helper `funcid`: `auth._<name>_value`, or InvalidOid.
+///
+/// # Safety
+/// Call from a backend with the catalog accessible (the planner).
+// SAFETY (body): syscache lookups by OID and by name; the name read from get_func_name is a
+// palloc'd NUL-terminated copy.
 unsafe fn twin_of(funcid: pg_sys::Oid) -> pg_sys::Oid {
     let name = pg_sys::get_func_name(funcid);
     if name.is_null() {
@@ -52,6 +63,10 @@ unsafe fn twin_of(funcid: pg_sys::Oid) -> pg_sys::Oid {
 }
 
 /// Whether a range table has anything but the RTE_RESULT the planner puts in an empty FROM.
+///
+/// # Safety
+/// `rtable` is NULL or a valid List of RangeTblEntry pointers (a Query's range table).
+// SAFETY (body): reads `length` elements of that list.
 unsafe fn reads_rows(rtable: *mut pg_sys::List) -> bool {
     if rtable.is_null() {
         return false;
@@ -62,6 +77,14 @@ unsafe fn reads_rows(rtable: *mut pg_sys::List) -> bool {
     })
 }
 
+/// The support function (`auth._helper_support(internal)`).
+///
+/// # Safety
+/// Called by PostgreSQL's fmgr with a valid fcinfo whose first argument is a support request
+/// node (the SQL declaration says `internal`).
+// SAFETY (body): every pointer is checked for NULL before it is followed; the nodes built are
+// palloc'd in the planner's memory context, as makeFuncExpr's own are, and the SubLink is a
+// well-formed EXPR_SUBLINK over a one-column SELECT of a function of the same result type.
 #[pg_guard]
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn auth_ext_helper_support(

@@ -25,7 +25,7 @@ use auth_core::settings::ClaimsTrust;
 use auth_core::AuthError;
 use hmac::{Hmac, KeyInit, Mac};
 use pgrx::prelude::*;
-use pgrx::{pg_sys, JsonB};
+use pgrx::JsonB;
 use serde_json::Value;
 use sha2::Sha256;
 
@@ -35,6 +35,7 @@ use crate::instance::{self, Instance};
 
 const CLAIMS_GUC: &CStr = c"request.jwt.claims";
 const MAC_GUC: &CStr = c"auth_ext.claims_mac";
+static SESSION_ACTIVE: &str = include_str!("session_active.sql");
 
 struct Cached {
     text: Vec<u8>,
@@ -54,27 +55,8 @@ thread_local! {
     static EPOCH: Cell<u64> = const { Cell::new(0) };
 }
 
-pub fn register_transaction_callback() {
-    // SAFETY: registers a function pointer with no argument; called from _PG_init only.
-    unsafe { pg_sys::RegisterXactCallback(Some(on_transaction_end), std::ptr::null_mut()) };
-}
-
-#[pg_guard]
-unsafe extern "C-unwind" fn on_transaction_end(
-    event: pg_sys::XactEvent::Type,
-    _arg: *mut std::ffi::c_void,
-) {
-    use pg_sys::XactEvent::*;
-    if matches!(
-        event,
-        XACT_EVENT_COMMIT
-            | XACT_EVENT_ABORT
-            | XACT_EVENT_PARALLEL_COMMIT
-            | XACT_EVENT_PARALLEL_ABORT
-            | XACT_EVENT_PREPARE
-    ) {
-        EPOCH.set(EPOCH.get().wrapping_add(1));
-    }
+pub(crate) fn register_transaction_callback() {
+    xact::on_transaction_end(|| EPOCH.set(EPOCH.get().wrapping_add(1)));
 }
 
 /// The mark `authenticate()` leaves beside the claims it set: an HMAC, under the claims-MAC
@@ -129,7 +111,7 @@ fn is_trusted(inst: &Instance, entry: &mut Cached) -> AuthResult<bool> {
 }
 
 /// Whether the session a token names still exists and is in force, and its user may sign in.
-pub fn session_is_active(session_id: &str, sub: &str) -> AuthResult<bool> {
+pub(crate) fn session_is_active(session_id: &str, sub: &str) -> AuthResult<bool> {
     let (Ok(sid), Ok(uid)) = (
         uuid::Uuid::parse_str(session_id),
         uuid::Uuid::parse_str(sub),
@@ -140,15 +122,7 @@ pub fn session_is_active(session_id: &str, sub: &str) -> AuthResult<bool> {
     let s = &inst.settings;
     instance::as_owner(|| {
         crate::db::read_json(
-            "SELECT to_jsonb(EXISTS (
-                 SELECT 1 FROM auth.sessions s JOIN auth.users u ON u.id = s.user_id
-                  WHERE s.id = $1 AND s.user_id = $2
-                    AND (s.not_after IS NULL OR s.not_after > now())
-                    AND ($3::bigint IS NULL OR s.created_at + make_interval(secs => $3) > now())
-                    AND ($4::bigint IS NULL
-                         OR coalesce(s.refreshed_at AT TIME ZONE 'UTC', s.created_at) + make_interval(secs => $4) > now())
-                    AND u.deleted_at IS NULL
-                    AND (u.banned_until IS NULL OR u.banned_until <= now())))",
+            SESSION_ACTIVE,
             &[
                 crate::db::uuid(sid).into(),
                 crate::db::uuid(uid).into(),
@@ -218,7 +192,7 @@ fn with_claims<R>(f: impl FnOnce(&mut Cached) -> R) -> AuthResult<Option<R>> {
 
 /// Forgets that the current claims' session was found active, so that a sign-out in this
 /// transaction takes effect for the rest of it too.
-pub fn forget_session_checks() {
+pub(crate) fn forget_session_checks() {
     CACHE.with(|cache| {
         if let Some(c) = cache.borrow_mut().as_mut() {
             c.active_in = None;
@@ -227,12 +201,12 @@ pub fn forget_session_checks() {
 }
 
 /// The claims of the current request, if any.
-pub fn current() -> AuthResult<Option<Rc<RequestClaims>>> {
+pub(crate) fn current() -> AuthResult<Option<Rc<RequestClaims>>> {
     with_claims(|c| c.claims.clone())
 }
 
 /// `sub` of the current claims, then the legacy `request.jwt.claim.sub`.
-pub fn current_uid() -> AuthResult<Option<pgrx::Uuid>> {
+pub(crate) fn current_uid() -> AuthResult<Option<pgrx::Uuid>> {
     let cached = with_claims(|c| {
         c.uid
             .get_or_insert_with(|| match &c.claims.sub {
@@ -341,3 +315,10 @@ fn authenticate(token: Option<&str>) -> JsonB {
         Ok(JsonB(claims))
     })
 }
+
+// The planner support function (src/ffi/planner.rs), the helpers' twins and the grants.
+pgrx::extension_sql_file!(
+    "api.sql",
+    name = "claims_api",
+    requires = [uid, role, email, jwt, authenticate]
+);

@@ -5,14 +5,14 @@ use auth_core::AuthError;
 use pgrx::prelude::*;
 
 use crate::error::guard;
+use crate::ffi::jsonb::{JsonbArg, JsonbBuilder, RawJsonb};
 use crate::instance;
-use crate::jsonb::{JsonbArg, JsonbBuilder, RawJsonb};
 
 /// Claims larger than this would make tokens that `verify_jwt` refuses.
 const MAX_CLAIMS_BYTES: usize = 12 * 1024;
 
 /// Signs arbitrary claims with the current key; `iat` and `exp` are added when missing.
-/// Only the extension owner and `service_role` may call it (see sql/finalize.sql).
+/// Only the extension owner and `service_role` may call it (see api.sql).
 // Not SECURITY DEFINER: the keys are read as the owner (instance.rs); EXECUTE is what restricts it.
 // The claims are signed as jsonb prints them, with `iat`/`exp` spliced in when missing: no
 // round trip through serde_json (which cannot hold every jsonb number).
@@ -81,3 +81,9 @@ fn verify_jwt(token: Option<&str>) -> RawJsonb {
             .ok_or_else(|| AuthError::bad_jwt("the token's claims contain a NUL character"))
     })
 }
+
+pgrx::extension_sql_file!(
+    "api.sql",
+    name = "jwt_api",
+    requires = [sign_jwt, verify_jwt]
+);

@@ -16,8 +16,15 @@ use crate::db::{self, ReadFn};
 use crate::error::{guard, AuthResult};
 use crate::instance;
 
+static STORE_KEY: &str = include_str!("store_key.sql");
+static LOCK_KEY: &str = include_str!("lock_key.sql");
+static RETIRE_CURRENT: &str = include_str!("retire_current.sql");
+static SET_SIGNING_ALGORITHM: &str = include_str!("set_signing_algorithm.sql");
+static REVOKE_SPARE_HS256: &str = include_str!("revoke_spare_hs256.sql");
+static LISTING: &str = include_str!("listing.sql");
+
 /// Stores a key in `status` under a new kid; returns it.
-pub fn store(material: &KeyMaterial, status: KeyStatus) -> AuthResult<String> {
+pub(crate) fn store(material: &KeyMaterial, status: KeyStatus) -> AuthResult<String> {
     store_as(material, None, status)
 }
 
@@ -26,7 +33,7 @@ pub fn store(material: &KeyMaterial, status: KeyStatus) -> AuthResult<String> {
 /// already in the ring, in any state, is refused as a validation error, and nothing is written:
 /// the insert does nothing on that conflict (also when a concurrent import of the same kid
 /// commits first), so no unique violation surfaces as an internal error.
-pub fn store_as(
+pub(crate) fn store_as(
     material: &KeyMaterial,
     kid: Option<&str>,
     status: KeyStatus,
@@ -36,12 +43,7 @@ pub fn store_as(
         None => uuid::Uuid::new_v4().to_string(),
     };
     let inserted = db::json(
-        "WITH added AS (
-             INSERT INTO auth.signing_keys (kid, algorithm, status, secret, private_key, public_jwk)
-             VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (kid) DO NOTHING
-             RETURNING kid)
-         SELECT to_jsonb(kid) FROM added",
+        STORE_KEY,
         &[
             kid.as_str().into(),
             material.alg.as_str().into(),
@@ -60,12 +62,8 @@ pub fn store_as(
 }
 
 fn status_of(kid: &str) -> AuthResult<(KeyStatus, bool)> {
-    let row = db::json(
-        "SELECT jsonb_build_object('status', status, 'can_sign', secret IS NOT NULL OR private_key IS NOT NULL)
-           FROM auth.signing_keys WHERE kid = $1 FOR UPDATE",
-        &[kid.into()],
-    )?
-    .ok_or_else(|| AuthError::validation("no signing key has this kid"))?;
+    let row = db::json(LOCK_KEY, &[kid.into()])?
+        .ok_or_else(|| AuthError::validation("no signing key has this kid"))?;
     Ok((
         KeyStatus::parse(db::str_field(&row, "status").unwrap_or(""))?,
         db::bool_field(&row, "can_sign"),
@@ -73,7 +71,7 @@ fn status_of(kid: &str) -> AuthResult<(KeyStatus, bool)> {
 }
 
 /// Moves `kid` to `to`, enforcing the lifecycle.
-pub fn set_status(kid: &str, to: KeyStatus) -> AuthResult<()> {
+pub(crate) fn set_status(kid: &str, to: KeyStatus) -> AuthResult<()> {
     let (from, can_sign) = status_of(kid)?;
     use KeyStatus::*;
     match (from, to) {
@@ -90,13 +88,9 @@ pub fn set_status(kid: &str, to: KeyStatus) -> AuthResult<()> {
             ))
         }
         (_, Current) => {
-            db::exec("UPDATE auth.signing_keys SET status = 'previous', updated_at = now() WHERE status = 'current'", &[])?;
+            db::exec(RETIRE_CURRENT, &[])?;
             // The setting names the algorithm that signs; keep it true to the key that does.
-            db::exec(
-                "UPDATE auth.config SET settings = jsonb_set(settings, '{jwt_signing_algorithm}',
-                        to_jsonb((SELECT algorithm FROM auth.signing_keys WHERE kid = $1)))",
-                &[kid.into()],
-            )?;
+            db::exec(SET_SIGNING_ALGORITHM, &[kid.into()])?;
         }
         (Previous, Standby) => {
             return Err(AuthError::validation(
@@ -115,7 +109,7 @@ pub fn set_status(kid: &str, to: KeyStatus) -> AuthResult<()> {
 
 /// Makes a signing key of `alg` current: a standby key of that algorithm if there is one,
 /// otherwise a new one.
-pub fn switch_algorithm(alg: Alg) -> AuthResult<()> {
+pub(crate) fn switch_algorithm(alg: Alg) -> AuthResult<()> {
     let inst = instance::get()?;
     if inst.ring.current()?.material.alg == alg {
         return Ok(());
@@ -140,13 +134,9 @@ pub fn switch_algorithm(alg: Alg) -> AuthResult<()> {
 /// Adopts an existing HS256 secret (PostgREST's or Supabase's `jwt-secret`) so the tokens signed
 /// with it keep verifying. It replaces the other HS256 keys; it signs only when HS256 is the
 /// signing algorithm.
-pub fn adopt_hs256_secret(secret: &str, signing_alg: Alg) -> AuthResult<()> {
+pub(crate) fn adopt_hs256_secret(secret: &str, signing_alg: Alg) -> AuthResult<()> {
     let material = keys::import(secret, Some(Alg::HS256))?;
-    db::exec(
-        "UPDATE auth.signing_keys SET status = 'revoked', updated_at = now()
-          WHERE algorithm = 'HS256' AND status IN ('standby', 'previous')",
-        &[],
-    )?;
+    db::exec(REVOKE_SPARE_HS256, &[])?;
     let kid = store(&material, KeyStatus::Standby)?;
     if signing_alg == Alg::HS256 {
         set_status(&kid, KeyStatus::Current)
@@ -201,15 +191,7 @@ fn set_signing_key_status(kid: Option<&str>, status: Option<&str>) -> JsonB {
 /// `read` is `db::json` after a change in the same call (it needs a fresh snapshot), otherwise
 /// `db::read_json`, which works on standbys.
 fn listing(kid: Option<&str>, read: ReadFn) -> AuthResult<Vec<Value>> {
-    let rows = read(
-        "SELECT coalesce(jsonb_agg(jsonb_build_object(
-                    'kid', kid, 'algorithm', algorithm, 'status', status,
-                    'can_sign', secret IS NOT NULL OR private_key IS NOT NULL,
-                    'created_at', created_at, 'updated_at', updated_at) ORDER BY created_at), '[]')
-           FROM auth.signing_keys WHERE $1::text IS NULL OR kid = $1",
-        &[kid.into()],
-    )?
-    .unwrap_or_default();
+    let rows = read(LISTING, &[kid.into()])?.unwrap_or_default();
     Ok(rows.as_array().cloned().unwrap_or_default())
 }
 
@@ -234,3 +216,16 @@ fn jwks() -> JsonB {
 fn postgrest_jwt_secret() -> String {
     guard(move || Ok(instance::get()?.ring.verification_jwks().to_string()))
 }
+
+pgrx::extension_sql_file!(
+    "api.sql",
+    name = "keys_api",
+    requires = [
+        create_signing_key,
+        import_signing_key,
+        set_signing_key_status,
+        signing_keys,
+        jwks,
+        postgrest_jwt_secret
+    ]
+);

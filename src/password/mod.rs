@@ -1,0 +1,76 @@
+//! `auth.sign_in_with_password`: email and password, in the same time whether or not the
+//! account exists.
+
+use auth_core::sign_in::Account;
+use auth_core::{email, password, AuthError};
+use pgrx::prelude::*;
+use pgrx::JsonB;
+
+use crate::db;
+use crate::error::guard;
+use crate::hashing;
+use crate::instance;
+use crate::request;
+use crate::session_start::start_session;
+
+static FIND_ACCOUNT: &str = include_str!("find_account.sql");
+
+#[pg_extern(schema = "auth", security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn sign_in_with_password(email: Option<&str>, password: Option<&str>) -> JsonB {
+    guard(move || {
+        let inst = instance::get()?;
+        let s = &inst.settings;
+        if email.is_none_or(|e| e.trim().is_empty()) {
+            return Err(AuthError::validation("An email address is required"));
+        }
+        let password = password::check_attempt(password)?;
+        // A malformed address cannot belong to anyone; it still costs one hash below.
+        let email = email::normalize(email).ok();
+        let found = match &email {
+            Some(e) => db::read_json(FIND_ACCOUNT, &[e.as_str().into()])?,
+            None => None,
+        };
+        let found: Option<Account> = db::typed(found)?;
+        let cost = s.argon2_cost();
+        let decoy = cost.decoy_hash();
+        let stored = found
+            .as_ref()
+            .and_then(|a| a.hash.as_deref())
+            .filter(|h| !h.is_empty())
+            .unwrap_or(&decoy)
+            .to_owned();
+        // Exactly one hash verification on every path, so an unknown email and a wrong password
+        // take the same time.
+        let matches = hashing::verify(password, &stored);
+        let account = match found {
+            Some(account) if matches => account,
+            _ => return Err(AuthError::InvalidCredentials),
+        };
+        account.admit()?;
+        let user_id = db::uuid(account.id);
+        if password::needs_rehash(&stored, cost) {
+            // Imported bcrypt hashes and hashes of an older cost are upgraded on first use.
+            let upgraded = hashing::hash(password, cost)?;
+            db::exec(
+                "UPDATE auth.users SET encrypted_password = $2 WHERE id = $1",
+                &[user_id.into(), upgraded.as_str().into()],
+            )?;
+        }
+        start_session(
+            &inst,
+            user_id,
+            &account.email,
+            "email",
+            "password",
+            &request::current(),
+        )
+        .map(JsonB)
+    })
+}
+
+pgrx::extension_sql_file!(
+    "api.sql",
+    name = "password_api",
+    requires = [sign_in_with_password]
+);

@@ -1,0 +1,95 @@
+//! Starting a session, for any provider and authentication method, and the GoTrue token
+//! response every session-issuing flow returns.
+
+use std::sync::LazyLock;
+
+use auth_core::jwt::{self, TokenContext};
+use auth_core::{refresh, AuthError};
+use serde_json::{json, Value};
+
+use crate::audit::{self, Action};
+use crate::db;
+use crate::error::AuthResult;
+use crate::fragments;
+use crate::instance::Instance;
+use crate::now;
+use crate::request::RequestInfo;
+
+static START_SESSION: LazyLock<String> =
+    LazyLock::new(|| fragments::expand(include_str!("sql/start_session.sql")));
+
+/// Mints the access token for `user` in `session_id` and wraps it in the GoTrue token response.
+pub(crate) fn token_response(
+    inst: &Instance,
+    user: Value,
+    session_id: &str,
+    aal: &str,
+    amr: &[(String, i64)],
+    refresh_token: String,
+) -> AuthResult<Value> {
+    let s = &inst.settings;
+    let ctx = TokenContext {
+        issuer: &s.jwt_issuer,
+        session_id,
+        aal,
+        amr,
+        now: now(),
+        lifetime: s.jwt_exp,
+        default_aud: &s.jwt_aud,
+    };
+    let claims = jwt::access_token_claims(&user, &ctx);
+    let access_token = inst.ring.sign(&claims)?;
+    Ok(jwt::session_response(
+        access_token,
+        refresh_token,
+        &ctx,
+        user,
+    ))
+}
+
+/// Creates a session and its first refresh token for a user who just authenticated with
+/// `provider` by `method`, records the login, and returns the token response.
+pub(crate) fn start_session(
+    inst: &Instance,
+    user_id: pgrx::Uuid,
+    email: &str,
+    provider: &str,
+    method: &str,
+    req: &RequestInfo,
+) -> AuthResult<Value> {
+    let session_id = uuid::Uuid::new_v4();
+    let refresh_token = refresh::generate();
+    let entry = audit::Entry::new(
+        Action::Login,
+        &user_id.to_string(),
+        Some(email),
+        json!({"provider": provider}),
+        req,
+    );
+    let row = db::json(
+        START_SESSION.as_str(),
+        &[
+            entry.payload(),
+            entry.ip(),
+            db::uuid(session_id).into(),
+            user_id.into(),
+            refresh::hash(&refresh_token).as_str().into(),
+            req.user_agent.as_deref().into(),
+            req.ip.as_deref().into(),
+            db::INSTANCE_ID.into(),
+            method.into(),
+            provider.into(),
+        ],
+    )?
+    .ok_or(AuthError::UserNotFound)?;
+    let user = row["user"].clone();
+    let created = row["created"].as_i64().unwrap_or_else(now);
+    token_response(
+        inst,
+        user,
+        &session_id.to_string(),
+        "aal1",
+        &[(method.to_owned(), created)],
+        refresh_token,
+    )
+}

@@ -1,0 +1,23 @@
+-- A session starts in one statement: the session, its first refresh token, the authentication
+-- method, the sign-in times and the audit entry; it returns the user and the session's start.
+-- $1 audit payload, $2 IP (text), $3 session id, $4 user id, $5 refresh token hash,
+-- $6 user agent, $7 IP (inet), $8 instance id, $9 authentication method, $10 provider.
+WITH l AS ({{audit_insert}}),
+     s AS (
+         INSERT INTO auth.sessions (id, user_id, created_at, updated_at, aal, user_agent, ip)
+         VALUES ($3, $4, now(), now(), 'aal1', $6, $7::inet)
+         RETURNING id, created_at),
+     r AS (
+         INSERT INTO auth.refresh_tokens (instance_id, token, user_id, revoked, parent, session_id)
+         SELECT $8::uuid, $5, $4::text, false, NULL, s.id FROM s),
+     a AS (
+         INSERT INTO auth.mfa_amr_claims (session_id, created_at, updated_at, authentication_method, id)
+         SELECT s.id, now(), now(), $9, gen_random_uuid() FROM s),
+     i AS (
+         UPDATE auth.identities SET last_sign_in_at = now(), updated_at = now()
+          WHERE user_id = $4 AND provider = $10),
+     u AS (
+         UPDATE auth.users SET last_sign_in_at = now(), updated_at = now()
+          WHERE id = $4 RETURNING *)
+SELECT jsonb_build_object('user', {{user_object}}, 'created', extract(epoch FROM s.created_at)::bigint)
+  FROM u, s
