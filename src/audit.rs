@@ -32,7 +32,8 @@ impl Action {
 }
 
 /// The audit insert on its own (src/sql/audit_insert.sql), also used by the revocation worker.
-pub static INSERT: &str = crate::fragments::AUDIT_INSERT;
+pub static INSERT: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| crate::fragments::expand(crate::fragments::AUDIT_INSERT));
 
 pub fn payload(
     action: Action,
@@ -89,6 +90,6 @@ pub fn record(
     request: &RequestInfo,
 ) -> AuthResult<()> {
     let entry = Entry::new(action, user_id, email, traits, request);
-    db::exec(INSERT, &[entry.payload(), entry.ip()])?;
+    db::exec(INSERT.as_str(), &[entry.payload(), entry.ip()])?;
     Ok(())
 }

@@ -13,7 +13,7 @@ use pgrx::PgSqlErrorCode;
 use crate::ffi::elog::Report;
 use crate::ffi::guc;
 
-pub(crate) type AuthResult<T> = Result<T, AuthError>;
+pub(crate) use auth_core::AuthResult;
 
 /// Runs the body of a SQL-callable function. An `Err`, a Rust panic, or a Postgres error raised
 /// inside (an SPI failure) all leave as one [`AuthError`] with its `PTxxx` SQLSTATE; nothing

@@ -81,7 +81,10 @@ pub extern "C-unwind" fn auth_ext_revoke_family(_arg: pg_sys::Datum) {
                 None,
                 json!({"session_id": session_id, "reason": "refresh_token_reused"}),
             );
-            let _ = Spi::run_with_args(audit::INSERT, &[payload.as_str().into(), ip.into()]);
+            let _ = Spi::run_with_args(
+                audit::INSERT.as_str(),
+                &[payload.as_str().into(), ip.into()],
+            );
         }
     });
 }

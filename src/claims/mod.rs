@@ -35,7 +35,8 @@ use crate::instance::{self, Instance};
 
 const CLAIMS_GUC: &CStr = c"request.jwt.claims";
 const MAC_GUC: &CStr = c"auth_ext.claims_mac";
-static SESSION_ACTIVE: &str = include_str!("session_active.sql");
+static SESSION_ACTIVE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| crate::fragments::expand(include_str!("session_active.sql")));
 
 struct Cached {
     text: Vec<u8>,
@@ -122,12 +123,12 @@ pub(crate) fn session_is_active(session_id: &str, sub: &str) -> AuthResult<bool>
     let s = &inst.settings;
     instance::as_owner(|| {
         crate::db::read_json(
-            SESSION_ACTIVE,
+            SESSION_ACTIVE.as_str(),
             &[
                 crate::db::uuid(sid).into(),
-                crate::db::uuid(uid).into(),
                 s.sessions_timebox.into(),
                 s.sessions_inactivity_timeout.into(),
+                crate::db::uuid(uid).into(),
             ],
         )
         .and_then(crate::db::typed::<bool>)

@@ -5,10 +5,7 @@
 UPDATE auth.sessions s SET refreshed_at = now() AT TIME ZONE 'UTC', updated_at = now()
   FROM auth.refresh_tokens t
  WHERE t.token = $1 AND s.id = t.session_id
-   AND NOT ((s.not_after IS NOT NULL AND s.not_after <= now())
-         OR ($2::bigint IS NOT NULL AND s.created_at + make_interval(secs => $2) <= now())
-         OR ($3::bigint IS NOT NULL
-             AND coalesce(s.refreshed_at AT TIME ZONE 'UTC', s.created_at) + make_interval(secs => $3) <= now()))
+   AND {{session_in_force}}
 RETURNING jsonb_build_object(
        'id', t.id,
        'session_id', s.id,

@@ -17,7 +17,8 @@ use crate::instance;
 use crate::request;
 use crate::session_start::token_response;
 
-static LOCK_SESSION: &str = include_str!("lock_session.sql");
+static LOCK_SESSION: LazyLock<String> =
+    LazyLock::new(|| fragments::expand(include_str!("lock_session.sql")));
 static SESSION_EXISTS: &str = include_str!("session_exists.sql");
 static ROTATE: LazyLock<String> = LazyLock::new(|| fragments::expand(include_str!("rotate.sql")));
 
@@ -58,7 +59,7 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
         // Matching no row (an unknown token: anyone may call this), it writes nothing and
         // assigns no transaction id (db.rs).
         let locked = db::json(
-            LOCK_SESSION,
+            LOCK_SESSION.as_str(),
             &[
                 hash.as_str().into(),
                 s.sessions_timebox.into(),

@@ -13,7 +13,7 @@ WITH a AS ({{audit_insert}}),
          RETURNING id),
      new AS (
          INSERT INTO auth.refresh_tokens (instance_id, token, user_id, revoked, parent, session_id)
-         SELECT '00000000-0000-0000-0000-000000000000', $6, $4, false, $7, $3 FROM old)
+         SELECT {{instance_id}}, $6, $4, false, $7, $3 FROM old)
 SELECT jsonb_build_object(
        'revoked', t.revoked,
        'rotated', EXISTS (SELECT 1 FROM old),

@@ -1,4 +1,4 @@
 -- One audit entry: the payload in $1, the IP address in $2. Run on its own by audit::record and
--- the revocation worker, and spliced into the flows' statements at {{audit_insert}}.
+-- the revocation worker, and spliced into the flows' statements (fragments.rs).
 INSERT INTO auth.audit_log_entries (instance_id, id, payload, created_at, ip_address)
-VALUES ('00000000-0000-0000-0000-000000000000', gen_random_uuid(), $1::json, now(), $2)
+VALUES ({{instance_id}}, gen_random_uuid(), $1::json, now(), $2)

@@ -1,5 +1,5 @@
 -- The GoTrue user object (what /user and every session response carry) of the auth.users row
--- aliased u; spliced into statements at {{user_object}} (src/fragments.rs).
+-- aliased u; spliced into statements by src/fragments.rs.
 -- An expression rather than a SQL function: a function with a subquery is never inlined, so
 -- each call parsed and planned its body again (a quarter of a refresh's CPU); spliced in, it is
 -- planned once with the statement's kept plan.
