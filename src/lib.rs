@@ -6,6 +6,7 @@ mod audit;
 mod claims;
 mod db;
 mod error;
+mod ffi;
 mod hashing;
 mod instance;
 mod jsonb;
@@ -16,6 +17,7 @@ mod request;
 mod revoke;
 mod session;
 mod settings;
+mod trace;
 mod user;
 
 ::pgrx::pg_module_magic!();
@@ -32,6 +34,8 @@ pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 pub extern "C-unwind" fn _PG_init() {
     instance::register_invalidation_callback();
     claims::register_transaction_callback();
+    // Shared memory for traces and counters when preloaded (src/trace/).
+    trace::init();
 }
 
 /// Unix time in seconds, for token timestamps.

@@ -237,15 +237,21 @@ fn sign_in_with_password(email: Option<&str>, password: Option<&str>) -> JsonB {
         // Exactly one hash verification on every path, so an unknown email and a wrong password
         // take the same time.
         let matches = hashing::verify(password, &stored);
+        // A failed sign-in leaves an audit row (login_failed) written apart from this call,
+        // which the error rolls back; the same work for a known and an unknown email.
+        let failed = |err, row: Option<&Value>| {
+            let user_id = row.and_then(|r| db::str_field(r, "id"));
+            crate::trace::sign_in_failed(err, user_id, email.as_deref())
+        };
         let row = match found {
             Some(row) if matches => row,
-            _ => return Err(AuthError::InvalidCredentials),
+            found => return Err(failed(AuthError::InvalidCredentials, found.as_ref())),
         };
         if db::bool_field(&row, "banned") {
-            return Err(AuthError::UserBanned);
+            return Err(failed(AuthError::UserBanned, Some(&row)));
         }
         if !db::bool_field(&row, "confirmed") {
-            return Err(AuthError::EmailNotConfirmed);
+            return Err(failed(AuthError::EmailNotConfirmed, Some(&row)));
         }
         let user_id: pgrx::Uuid = db::str_field(&row, "id")
             .and_then(|id| uuid::Uuid::parse_str(id).ok())
@@ -451,17 +457,9 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
             Outcome::Issue(token) => token,
             Outcome::AlreadyRevoked => return Err(AuthError::RefreshTokenAlreadyUsed),
             Outcome::Reused => {
-                crate::revoke::revoke_session_tokens(session_uuid, &user_id, &req);
-                // Fail closed: if the worker could not commit the revocation (no free worker
-                // slot, a lock timeout), say so instead of pretending the family is dead.
-                let live = db::json(
-                    "SELECT to_jsonb(count(*)) FROM auth.refresh_tokens WHERE session_id = $1 AND NOT revoked",
-                    &[db::uuid(session_uuid).into()],
-                )?;
-                if live.and_then(|v| v.as_i64()).unwrap_or(0) > 0 {
-                    pgrx::log!("auth_ext: a reused refresh token's family could not be revoked");
-                    return Err(AuthError::Internal);
-                }
+                // Committed apart from this call (which the error rolls back); fails closed
+                // with PT500 if a live token of the family remains (src/revoke.rs).
+                crate::revoke::revoke_family(token_id, session_uuid, &req)?;
                 return Err(AuthError::RefreshTokenAlreadyUsed);
             }
         };
