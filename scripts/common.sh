@@ -76,6 +76,8 @@ max_worker_processes = 16
 shared_buffers = 256MB
 log_min_messages = warning
 log_line_prefix = '%m [%p] '
+# auth_ext's shared memory (the trace queue: family revocation, failed sign-in audit rows)
+shared_preload_libraries = 'auth_ext'
 CONF
     as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
 }
