@@ -126,10 +126,15 @@ pub fn on_exit(callback: unsafe extern "C-unwind" fn(i32, pg_sys::Datum), arg: i
     unsafe { pg_sys::before_shmem_exit(Some(callback), pg_sys::Datum::from(arg)) }
 }
 
-/// Names a running worker's current work in pg_stat_activity.
-pub fn report_activity(what: &CStr) {
+/// Names a worker's current work (or idleness) in pg_stat_activity.
+pub fn report_activity(running: bool, what: &CStr) {
+    let state = if running {
+        pg_sys::BackendState::STATE_RUNNING
+    } else {
+        pg_sys::BackendState::STATE_IDLE
+    };
     // SAFETY: a NUL-terminated string; pgstat copies it.
-    unsafe { pg_sys::pgstat_report_activity(pg_sys::BackendState::STATE_RUNNING, what.as_ptr()) }
+    unsafe { pg_sys::pgstat_report_activity(state, what.as_ptr()) }
 }
 
 /// Why a worker transaction failed: SQLSTATE and message (ours or PostgreSQL's).

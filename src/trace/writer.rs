@@ -9,7 +9,7 @@
 //!
 //! Deadlocks: a revocation's caller holds its session row's lock while it waits; the writer
 //! touches only `auth.refresh_tokens` rows (not the session row) and audit rows, and waits for
-//! any row lock at most `lock_timeout` (2 s), so a caller that somehow holds one of the family's
+//! any row lock at most 200 ms in a batch and 2 s alone, so a caller that somehow holds one of the family's
 //! token rows costs a timeout, not a hang.
 
 use std::cell::Cell;
@@ -93,11 +93,6 @@ pub extern "C-unwind" fn auth_ext_trace_writer(arg: pg_sys::Datum) {
     bgw::on_exit(on_exit, arg.value() as i64);
     bgw::connect(db);
     CONNECTED.with(|c| c.set(true));
-    if let Err(f) = bgw::transaction(|| {
-        Spi::run("SELECT set_config('lock_timeout', '2s', false)").map_err(|e| e.to_string())
-    }) {
-        pgrx::warning!("auth_ext: trace writer for database {db}: setting lock_timeout failed: {}", f.sqlstate);
-    }
     let mut idle_since = std::time::Instant::now();
     let mut batch: Vec<Entry> = Vec::with_capacity(BATCH);
     loop {
@@ -111,11 +106,11 @@ pub extern "C-unwind" fn auth_ext_trace_writer(arg: pg_sys::Datum) {
             if idle >= IDLE_MS && QUEUE.with(|q| q.retire(slot, generation, false)) == Some(true) {
                 return;
             }
-            bgw::report_activity(c"idle");
+            bgw::report_activity(false, c"waiting for traces");
             latch::wait((IDLE_MS - idle).clamp(10, 1000));
             continue;
         }
-        bgw::report_activity(c"writing traces");
+        bgw::report_activity(true, c"writing traces");
         let (ok, failed) = write(db, &batch);
         let seqs: Vec<u64> = batch.iter().map(|e| e.seq).collect();
         if let Some(wake) = QUEUE.with(|q| q.finish(&seqs, ok, failed)) {
@@ -127,16 +122,33 @@ pub extern "C-unwind" fn auth_ext_trace_writer(arg: pg_sys::Datum) {
     }
 }
 
-fn apply_all(batch: &[Entry]) -> Result<(), String> {
-    for e in batch {
-        kinds::apply(e.kind, &e.payload[..e.len as usize])?;
-    }
-    Ok(())
+/// Row locks a batch waits for at most: a batch fails fast if one entry waits (a caller's own
+/// uncommitted change to a token row of its family), and its entries are retried one by one.
+const BATCH_LOCK_TIMEOUT: &str = "200ms";
+/// What a single entry waits for at most, on its last try.
+const ENTRY_LOCK_TIMEOUT: &str = "2s";
+
+fn in_transaction(batch: &[&Entry], lock_timeout: &str) -> Result<(), bgw::Failure> {
+    bgw::transaction(|| {
+        Spi::get_one_with_args::<String>(
+            "SELECT set_config('lock_timeout', $1, true)",
+            &[lock_timeout.into()],
+        )
+        .map_err(|e| e.to_string())?;
+        for e in batch {
+            kinds::apply(e.kind, &e.payload[..e.len as usize])?;
+        }
+        Ok(())
+    })
 }
 
-/// Writes a batch; returns (entries written, entries given up).
+/// Writes a batch; returns (entries written, entries given up). One transaction for the batch;
+/// if it fails, each entry alone with the short lock timeout, then the ones that failed again
+/// with the long one, so one entry waiting on a lock delays the others by at most the short
+/// timeout.
 fn write(db: u32, batch: &[Entry]) -> (u64, u64) {
-    match bgw::transaction(|| apply_all(batch)) {
+    let all: Vec<&Entry> = batch.iter().collect();
+    match in_transaction(&all, BATCH_LOCK_TIMEOUT) {
         Ok(()) => return (batch.len() as u64, 0),
         Err(f) => pgrx::debug1!(
             "auth_ext: trace batch of {} failed ({}: {}); retrying one by one",
@@ -145,11 +157,19 @@ fn write(db: u32, batch: &[Entry]) -> (u64, u64) {
             f.message
         ),
     }
-    let (mut ok, mut failed) = (0, 0);
-    for e in batch {
+    let mut ok = 0;
+    let mut again = Vec::new();
+    for e in &all {
+        match in_transaction(&[e], BATCH_LOCK_TIMEOUT) {
+            Ok(()) => ok += 1,
+            Err(_) => again.push(*e),
+        }
+    }
+    let mut failed = 0;
+    for e in again {
         let kind = kinds::Kind::from_u8(e.kind);
-        match bgw::transaction(|| kinds::apply(e.kind, &e.payload[..e.len as usize])) {
-            Ok(_) => ok += 1,
+        match in_transaction(&[e], ENTRY_LOCK_TIMEOUT) {
+            Ok(()) => ok += 1,
             Err(f) => {
                 failed += 1;
                 pgrx::debug1!("auth_ext: trace writer error text: {}", f.message);
