@@ -73,8 +73,7 @@ pub fn revoke_family(token_id: i64, session_id: uuid::Uuid, req: &RequestInfo) -
 /// The reduced mode: one worker for this detection, given the token id as its Datum argument and
 /// the database oid and IP address as raw bytes in `bgw_extra`; the caller waits for its end.
 fn revoke_with_one_off_worker(token_id: i64, session_id: uuid::Uuid, req: &RequestInfo) {
-    // SAFETY: MyDatabaseId is a plain global, set while SQL runs.
-    let db = unsafe { pg_sys::MyDatabaseId }.to_u32();
+    let db = crate::ffi::proc::database();
     let ip = req.ip.as_deref().unwrap_or("");
     let ip = &ip.as_bytes()[..ip.len().min(64)];
     let mut extra = Vec::with_capacity(5 + ip.len());

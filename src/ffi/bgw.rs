@@ -54,8 +54,7 @@ pub fn register(spec: &Spec) -> Option<Handle> {
     bgw.bgw_start_time = pg_sys::BgWorkerStartTime::BgWorkerStart_RecoveryFinished;
     bgw.bgw_restart_time = -1; // BGW_NEVER_RESTART
     bgw.bgw_main_arg = pg_sys::Datum::from(spec.arg);
-    // SAFETY: MyProcPid is this process's pid, a plain global.
-    bgw.bgw_notify_pid = if spec.notify { unsafe { pg_sys::MyProcPid } } else { 0 };
+    bgw.bgw_notify_pid = if spec.notify { super::proc::pid() } else { 0 };
     let mut handle: *mut pg_sys::BackgroundWorkerHandle = std::ptr::null_mut();
     // SAFETY: bgw is fully initialised above; PostgreSQL copies it into its slot array and, on
     // success, sets `handle` to a palloc'd handle.

@@ -4,4 +4,5 @@
 
 pub mod bgw;
 pub mod latch;
+pub mod proc;
 pub mod shmem;

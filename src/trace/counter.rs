@@ -35,10 +35,7 @@ pub struct Counters {
 pub(crate) static COUNTERS: Shared<Counters> = Shared::new(c"auth_ext counters");
 
 pub(crate) fn init(c: &mut Counters) {
-    // SAFETY: pg_strong_random fills the 32-byte buffer it is given (the server's OS random
-    // source); it only fails if none exists, which initdb/startup already require.
-    let ok = unsafe { pgrx::pg_sys::pg_strong_random(c.seed.as_mut_ptr().cast(), c.seed.len()) };
-    if !ok {
+    if !crate::ffi::proc::strong_random(&mut c.seed) {
         // Unkeyed hashing still counts correctly; it only makes collisions choosable.
         c.seed = [0x5a; 32];
     }

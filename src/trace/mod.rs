@@ -24,7 +24,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use auth_core::AuthError;
-use pgrx::pg_sys;
 
 use crate::ffi::{bgw, latch, shmem::Shared};
 pub use kinds::Kind;
@@ -79,9 +78,7 @@ fn now_ms() -> i64 {
 }
 
 fn my_db() -> u32 {
-    // SAFETY: MyDatabaseId is a plain global, set once the backend is connected (it is when
-    // SQL runs).
-    unsafe { pg_sys::MyDatabaseId }.to_u32()
+    crate::ffi::proc::database()
 }
 
 /// Logs at most on the 1st, 2nd, 4th, 8th, ... occurrence of a repeated condition in this

@@ -13,6 +13,8 @@
 pub const QUEUE_LEN: usize = 4096;
 pub const PAYLOAD_LEN: usize = 384;
 pub const WRITERS: usize = 32;
+/// How much of the ring entries nobody waits for may take (see [`Queue::push`]).
+pub const BEST_EFFORT_LEN: usize = QUEUE_LEN * 3 / 4;
 /// A `STARTING` slot whose worker has not claimed it after this long is given up (the fork
 /// failed, or the worker died before it could say so).
 pub const START_TIMEOUT_MS: i64 = 10_000;
@@ -88,9 +90,12 @@ impl Queue {
         (seq % QUEUE_LEN as u64) as usize
     }
 
-    /// Adds an entry; `None` when the ring is full.
+    /// Adds an entry; `None` when the ring is full. Entries nobody waits for (audit rows) may
+    /// fill only [`BEST_EFFORT_LEN`] of it: the rest stays free for the ones a caller waits for
+    /// (revocations), so a flood of failed sign-ins cannot make revocations fail closed.
     pub fn push(&mut self, db: u32, kind: u8, payload: &[u8], waiter: usize) -> Option<u64> {
-        if self.tail - self.head >= QUEUE_LEN as u64 || payload.len() > PAYLOAD_LEN {
+        let room = if waiter != 0 { QUEUE_LEN } else { BEST_EFFORT_LEN };
+        if self.tail - self.head >= room as u64 || payload.len() > PAYLOAD_LEN {
             self.stats.full += 1;
             return None;
         }

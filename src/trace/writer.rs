@@ -82,8 +82,7 @@ pub extern "C-unwind" fn auth_ext_trace_writer(arg: pg_sys::Datum) {
         pgrx::warning!("auth_ext: trace writer started with slot {slot} out of range");
         return;
     }
-    // SAFETY: MyProcPid is a plain global of this process.
-    let pid = unsafe { pg_sys::MyProcPid };
+    let pid = crate::ffi::proc::pid();
     let Some(Some(db)) = QUEUE.with(|q| q.claim(slot, generation, pid, latch::own())) else {
         // Superseded (its start was given up as too slow) or no shared memory: nothing to do.
         pgrx::debug1!("auth_ext: trace writer for slot {slot} superseded; exiting");
