@@ -21,7 +21,7 @@ use_lib() {
 }
 tps() { # <script> <argon2 label>
     local out
-    out=$(as_pg "$PG_BIN/pgbench" -n -h 127.0.0.1 -p "$PORT" -U postgres -c "$C" -j 2 -M prepared \
+    out=$(as_pg "$PG_BIN/pgbench" -n -h 127.0.0.1 -p "$PORT" -U postgres -c "$C" -j "$((C < 2 ? C : 2))" -M prepared \
         -D first=1 -T "$S" -f "$ROOT/bench/$1" bench 2>&1) || { echo "$out" >&2; return 1; }
     grep -oP 'tps = \K[0-9.]+(?= \(without)' <<<"$out"
 }

@@ -135,7 +135,7 @@ pub fn enqueue(kind: Kind, payload: &[u8], wait: bool) -> Result<Ticket, Refused
     let (seq, after) = QUEUE
         .with(|q| {
             let seq = q.push(db, kind as u8, payload, waiter)?;
-            Some((seq, q.ensure_writer(db, now)))
+            Some((seq, q.ensure_writer(db, now, wait)))
         })
         .flatten()
         .ok_or(Refused::Full)?;
@@ -154,7 +154,7 @@ pub fn wait(ticket: &Ticket, timeout: Duration) -> bool {
             if q.done(ticket.seq) {
                 None
             } else {
-                Some(q.ensure_writer(ticket.db, now))
+                Some(q.ensure_writer(ticket.db, now, false))
             }
         });
         match state {

@@ -46,6 +46,9 @@ pub struct Writer {
     pub generation: u32,
     pub pid: i32,
     pub latch: usize,
+    /// 1 while the writer sleeps with nothing pending: every enqueue wakes it. 0 while it works
+    /// or gathers a batch: only entries someone waits for wake it (fewer wake-ups and commits).
+    pub idle: u8,
     /// When the slot entered `STARTING` (ms since the epoch).
     pub since_ms: i64,
 }
@@ -126,12 +129,17 @@ impl Queue {
             .position(|w| w.state != W_FREE && w.db == db)
     }
 
-    /// After a push (or while waiting): makes sure a writer serves `db`.
-    pub fn ensure_writer(&mut self, db: u32, now_ms: i64) -> AfterEnqueue {
+    /// After a push (or while waiting): makes sure a writer serves `db`. `urgent`: a caller
+    /// waits for the entry, so wake the writer even while it gathers a batch.
+    pub fn ensure_writer(&mut self, db: u32, now_ms: i64, urgent: bool) -> AfterEnqueue {
         if let Some(i) = self.writer_of(db) {
             let w = &mut self.writers[i];
             if w.state == W_RUNNING {
-                return AfterEnqueue::Wake(w.latch);
+                if urgent || w.idle != 0 {
+                    w.idle = 0;
+                    return AfterEnqueue::Wake(w.latch);
+                }
+                return AfterEnqueue::Nothing;
             }
             if now_ms - w.since_ms < START_TIMEOUT_MS {
                 return AfterEnqueue::Nothing;
@@ -154,6 +162,7 @@ impl Queue {
         w.generation = w.generation.wrapping_add(1);
         w.pid = 0;
         w.latch = 0;
+        w.idle = 0;
         w.since_ms = now_ms;
         self.stats.writers_started += 1;
         AfterEnqueue::Start {
@@ -222,6 +231,21 @@ impl Queue {
         self.stats.written += ok;
         self.stats.failed += failed;
         wake
+    }
+
+    /// For the writer of `slot`: how many entries of its database are pending and whether a
+    /// caller waits for one; marks the writer idle when none is (so the next enqueue wakes it).
+    pub fn look(&mut self, slot: usize, db: u32) -> (usize, bool) {
+        let (mut n, mut urgent) = (0, false);
+        for seq in self.head..self.tail {
+            let e = &self.entries[Self::slot(seq)];
+            if e.db == db && e.state == PENDING {
+                n += 1;
+                urgent |= e.waiter != 0;
+            }
+        }
+        self.writers[slot].idle = (n == 0) as u8;
+        (n, urgent)
     }
 
     pub fn pending_for(&self, db: u32) -> usize {

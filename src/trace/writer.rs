@@ -26,6 +26,10 @@ use crate::ffi::{bgw, latch};
 pub const BACKEND_TYPE: &str = "auth_ext trace writer";
 pub const BATCH: usize = 64;
 pub const IDLE_MS: i64 = 2_000;
+/// Entries nobody waits for (audit rows) are gathered this long before a batch is written, so a
+/// steady stream of failed sign-ins costs a commit per window, not per call. An entry a caller
+/// waits for (a revocation) is written at once.
+pub const GATHER_MS: u128 = 20;
 
 pub fn arg(slot: usize, generation: u32) -> i64 {
     ((generation as i64) << 8) | slot as i64
@@ -93,20 +97,34 @@ pub extern "C-unwind" fn auth_ext_trace_writer(arg: pg_sys::Datum) {
     bgw::connect(db);
     CONNECTED.with(|c| c.set(true));
     let mut idle_since = std::time::Instant::now();
+    let mut gathering: Option<std::time::Instant> = None;
     let mut batch: Vec<Entry> = Vec::with_capacity(BATCH);
     loop {
         if bgw::terminating() {
             return; // on_exit hands the slot back
         }
-        batch.clear();
-        QUEUE.with(|q| q.take(db, BATCH, &mut batch));
-        if batch.is_empty() {
+        let (pending, urgent) = QUEUE.with(|q| q.look(slot, db)).unwrap_or((0, false));
+        if pending == 0 {
             let idle = idle_since.elapsed().as_millis() as i64;
             if idle >= IDLE_MS && QUEUE.with(|q| q.retire(slot, generation, false)) == Some(true) {
                 return;
             }
             bgw::report_activity(false, c"waiting for traces");
             latch::wait((IDLE_MS - idle).clamp(10, 1000));
+            continue;
+        }
+        if !urgent && pending < BATCH {
+            let since = *gathering.get_or_insert_with(std::time::Instant::now);
+            let waited = since.elapsed().as_millis();
+            if waited < GATHER_MS {
+                latch::wait((GATHER_MS - waited).max(1) as i64);
+                continue;
+            }
+        }
+        gathering = None;
+        batch.clear();
+        QUEUE.with(|q| q.take(db, BATCH, &mut batch));
+        if batch.is_empty() {
             continue;
         }
         bgw::report_activity(true, c"writing traces");
