@@ -68,12 +68,12 @@ listen_addresses = '127.0.0.1'
 unix_socket_directories = '$dir/run'
 max_connections = 300
 max_worker_processes = 16
-# auth_ext preloaded: its log redaction hook covers every backend from the start (README,
-# "Security model").
-shared_preload_libraries = 'auth_ext'
 shared_buffers = 256MB
 log_min_messages = warning
 log_line_prefix = '%m [%p] '
+# auth_ext preloaded (README, "Security model"): its shared memory (the trace queue: family
+# revocation, failed sign-in audit rows) and its log redaction hook from the first statement.
+shared_preload_libraries = 'auth_ext'
 CONF
     as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
 }

@@ -144,9 +144,5 @@ pub(crate) fn str_field<'a>(row: &'a Value, key: &str) -> Option<&'a str> {
     row.get(key).and_then(Value::as_str)
 }
 
-pub(crate) fn bool_field(row: &Value, key: &str) -> bool {
-    row.get(key).and_then(Value::as_bool).unwrap_or(false)
-}
-
 /// [`json`] or [`read_json`], for code that serves both a fresh and a plain read.
 pub(crate) type ReadFn = fn(&'static str, &[DatumWithOid]) -> AuthResult<Option<Value>>;

@@ -27,6 +27,7 @@ mod instance;
 mod request;
 mod revoke;
 mod session_start;
+mod trace;
 mod user_object;
 
 ::pgrx::pg_module_magic!();
@@ -44,6 +45,8 @@ pub extern "C-unwind" fn _PG_init() {
     ffi::log_redaction::install();
     instance::register_invalidation_callback();
     claims::register_transaction_callback();
+    // Shared memory for traces and counters when preloaded (src/trace/).
+    trace::init();
 }
 
 /// Unix time in seconds, for token timestamps.

@@ -61,13 +61,18 @@ pub(crate) fn store_as(
     Ok(kid)
 }
 
+/// A key's lifecycle state, read strictly (the transition rules depend on it).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LockedKey {
+    status: String,
+    can_sign: bool,
+}
+
 fn status_of(kid: &str) -> AuthResult<(KeyStatus, bool)> {
-    let row = db::json(LOCK_KEY, &[kid.into()])?
+    let row: LockedKey = db::typed(db::json(LOCK_KEY, &[kid.into()])?)?
         .ok_or_else(|| AuthError::validation("no signing key has this kid"))?;
-    Ok((
-        KeyStatus::parse(db::str_field(&row, "status").unwrap_or(""))?,
-        db::bool_field(&row, "can_sign"),
-    ))
+    Ok((KeyStatus::parse(&row.status)?, row.can_sign))
 }
 
 /// Moves `kid` to `to`, enforcing the lifecycle.

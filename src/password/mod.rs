@@ -43,11 +43,19 @@ fn sign_in_with_password(email: Option<&str>, password: Option<&str>) -> JsonB {
         // Exactly one hash verification on every path, so an unknown email and a wrong password
         // take the same time.
         let matches = hashing::verify(password, &stored);
+        // A failed sign-in leaves an audit row (login_failed) written apart from this call,
+        // which the error rolls back; the same work for a known and an unknown email.
+        let failed = |err, account: Option<&Account>| {
+            let user_id = account.map(|a| a.id.to_string());
+            crate::trace::sign_in_failed(err, user_id.as_deref(), email.as_deref())
+        };
         let account = match found {
             Some(account) if matches => account,
-            _ => return Err(AuthError::InvalidCredentials),
+            found => return Err(failed(AuthError::InvalidCredentials, found.as_ref())),
         };
-        account.admit()?;
+        if let Err(refused) = account.admit() {
+            return Err(failed(refused, Some(&account)));
+        }
         let user_id = db::uuid(account.id);
         if password::needs_rehash(&stored, cost) {
             // Imported bcrypt hashes and hashes of an older cost are upgraded on first use.

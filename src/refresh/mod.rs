@@ -117,18 +117,9 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
             Outcome::Issue(token) => token,
             Outcome::AlreadyRevoked => return Err(AuthError::RefreshTokenAlreadyUsed),
             Outcome::Reused => {
-                crate::revoke::revoke_session_tokens(session_uuid, &user_id, &req);
-                // Fail closed: if the worker could not commit the revocation (no free worker
-                // slot, a lock timeout), say so instead of pretending the family is dead.
-                let live = db::json(
-                    "SELECT to_jsonb(count(*)) FROM auth.refresh_tokens WHERE session_id = $1 AND NOT revoked",
-                    &[db::uuid(session_uuid).into()],
-                )?;
-                let live: i64 = db::typed(live)?.ok_or(AuthError::Internal)?;
-                if live > 0 {
-                    pgrx::log!("auth_ext: a reused refresh token's family could not be revoked");
-                    return Err(AuthError::Internal);
-                }
+                // Committed apart from this call (which the error rolls back); fails closed
+                // with PT500 if a live token of the family remains (src/revoke.rs).
+                crate::revoke::revoke_family(token_id, session_uuid, &req)?;
                 return Err(AuthError::RefreshTokenAlreadyUsed);
             }
         };

@@ -32,6 +32,16 @@ fn get_user() -> JsonB {
     })
 }
 
+/// The user's current email and password hash, read strictly.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LockedUser {
+    #[serde(deserialize_with = "auth_core::rows::required")]
+    email: Option<String>,
+    #[serde(deserialize_with = "auth_core::rows::required")]
+    hash: Option<String>,
+}
+
 #[pg_extern(schema = "auth", security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn update_user(attributes: Option<JsonbArg>) -> JsonB {
@@ -50,14 +60,14 @@ fn update_user(attributes: Option<JsonbArg>) -> JsonB {
         let caller = signed_in_caller()?;
         let inst = instance::get()?;
         let s = &inst.settings;
-        let current =
-            db::json(LOCK_USER, &[caller.user_id.into()])?.ok_or(AuthError::UserNotFound)?;
-        let changes = UserChanges::read(&attributes, db::str_field(&current, "email"))?;
+        let current: LockedUser = db::typed(db::json(LOCK_USER, &[caller.user_id.into()])?)?
+            .ok_or(AuthError::UserNotFound)?;
+        let changes = UserChanges::read(&attributes, current.email.as_deref())?;
         let new_hash = match changes.password.as_deref() {
             None => None,
             Some(p) => {
                 let p = password::check_policy(Some(p), s.password_min_length as usize)?;
-                if let Some(old) = db::str_field(&current, "hash").filter(|h| !h.is_empty()) {
+                if let Some(old) = current.hash.as_deref().filter(|h| !h.is_empty()) {
                     if hashing::verify(p, old) {
                         return Err(AuthError::SamePassword);
                     }

@@ -1,0 +1,216 @@
+//! What a trace says and how it is written: the entry kinds, their bounded binary payloads, and
+//! the statements that apply them (in the writer's transaction, or the reduced mode's one-off
+//! worker). Payloads carry ids, an email, an IP address and an error code; never a token, a hash
+//! or a password.
+//!
+//! To add a durable kind (say, attempt counters on one-time codes): a variant here, an encoder
+//! for its payload, and a branch in [`apply`]; the queue, the writer and the waiting are shared.
+
+use auth_core::AuthError;
+use serde_json::json;
+
+use crate::audit::{self, Action};
+use crate::db;
+
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Revoke every live refresh token of the session of refresh token `id`, with an audit row.
+    RevokeFamily = 1,
+    /// An audit row for a failed sign-in.
+    LoginFailed = 2,
+}
+
+impl Kind {
+    pub fn from_u8(k: u8) -> Option<Kind> {
+        match k {
+            1 => Some(Kind::RevokeFamily),
+            2 => Some(Kind::LoginFailed),
+            _ => None,
+        }
+    }
+}
+
+/// Longest IP address text kept (the column is varchar(64)).
+const MAX_IP: usize = 64;
+
+#[derive(Default)]
+pub struct Enc(pub Vec<u8>);
+
+impl Enc {
+    fn u8(mut self, v: u8) -> Self {
+        self.0.push(v);
+        self
+    }
+    fn i64(mut self, v: i64) -> Self {
+        self.0.extend_from_slice(&v.to_le_bytes());
+        self
+    }
+    fn bytes(mut self, v: &[u8]) -> Self {
+        self.0.extend_from_slice(v);
+        self
+    }
+    /// A string of at most `max` bytes (cut at a char boundary), length-prefixed (u16).
+    fn str(mut self, v: &str, max: usize) -> Self {
+        let mut end = v.len().min(max);
+        while !v.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.0.extend_from_slice(&(end as u16).to_le_bytes());
+        self.0.extend_from_slice(&v.as_bytes()[..end]);
+        self
+    }
+}
+
+pub struct Dec<'a>(&'a [u8]);
+
+impl<'a> Dec<'a> {
+    pub fn new(b: &'a [u8]) -> Self {
+        Dec(b)
+    }
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (a, b) = self.0.split_at(n);
+        self.0 = b;
+        Some(a)
+    }
+    fn u8(&mut self) -> Option<u8> {
+        self.take(1).map(|b| b[0])
+    }
+    fn i64(&mut self) -> Option<i64> {
+        self.take(8)
+            .map(|b| i64::from_le_bytes(b.try_into().unwrap()))
+    }
+    fn str(&mut self) -> Option<&'a str> {
+        let n = u16::from_le_bytes(self.take(2)?.try_into().unwrap()) as usize;
+        std::str::from_utf8(self.take(n)?).ok()
+    }
+}
+
+pub fn revoke_family(token_id: i64, ip: Option<&str>) -> Vec<u8> {
+    Enc::default().i64(token_id).str(ip.unwrap_or(""), MAX_IP).0
+}
+
+/// The GoTrue codes of the failed sign-ins we audit.
+pub fn login_error_code(err: &AuthError) -> Option<u8> {
+    match err {
+        AuthError::InvalidCredentials => Some(0),
+        AuthError::EmailNotConfirmed => Some(1),
+        AuthError::UserBanned => Some(2),
+        _ => None,
+    }
+}
+
+fn login_error_name(code: u8) -> Option<&'static str> {
+    Some(match code {
+        0 => "invalid_credentials",
+        1 => "email_not_confirmed",
+        2 => "user_banned",
+        _ => return None,
+    })
+}
+
+/// `user_id`: 16 bytes of the user's uuid, or zeroes for an unknown email (no user has the nil
+/// uuid). Built the same way on both paths.
+pub fn login_failed(code: u8, user_id: [u8; 16], email: &str, ip: Option<&str>) -> Vec<u8> {
+    Enc::default()
+        .u8(code)
+        .bytes(&user_id)
+        .str(email, crate::trace::MAX_EMAIL)
+        .str(ip.unwrap_or(""), MAX_IP)
+        .0
+}
+
+/// Applies one entry in the current transaction. Returns a line of context for the log (ids
+/// only) and whether it wrote something, or why it failed.
+pub fn apply(kind: u8, payload: &[u8]) -> Result<String, String> {
+    let mut d = Dec::new(payload);
+    match Kind::from_u8(kind) {
+        Some(Kind::RevokeFamily) => {
+            let (Some(token_id), Some(ip)) = (d.i64(), d.str()) else {
+                return Err("malformed revocation entry".into());
+            };
+            revoke(token_id, ip)
+        }
+        Some(Kind::LoginFailed) => {
+            let (Some(code), Some(user), Some(email), Some(ip)) =
+                (d.u8(), d.take(16), d.str(), d.str())
+            else {
+                return Err("malformed failed sign-in entry".into());
+            };
+            let name = login_error_name(code).ok_or("unknown sign-in error code")?;
+            let user_id = if user.iter().all(|b| *b == 0) {
+                String::new()
+            } else {
+                uuid::Uuid::from_slice(user)
+                    .map_err(|_| "bad uuid")?
+                    .to_string()
+            };
+            // GoTrue's audit shape (audit::payload) with the action it lacks.
+            let payload = json!({
+                "actor_id": user_id,
+                "actor_username": email,
+                "actor_via_sso": false,
+                "action": "login_failed",
+                "log_type": "account",
+                "traits": {"provider": "email", "error_code": name},
+            })
+            .to_string();
+            db::exec(
+                audit::INSERT.as_str(),
+                &[payload.as_str().into(), ip.into()],
+            )
+            .map_err(|e| format!("audit insert failed: {}", e.code()))?;
+            Ok(format!("failed sign-in audited ({name})"))
+        }
+        None => Err(format!("unknown entry kind {kind}")),
+    }
+}
+
+const REVOKE: &str = include_str!("revoke_family.sql");
+
+/// What the revocation statement reports (read strictly: a missing field is a failed revocation).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Revoked {
+    session_id: uuid::Uuid,
+    user_id: Option<String>,
+    revoked: i64,
+}
+
+fn revoke(token_id: i64, ip: &str) -> Result<String, String> {
+    let row = db::json(REVOKE, &[token_id.into()])
+        .map_err(|e| format!("revocation of token id {token_id} failed: {}", e.code()))?;
+    let Some(row) = row else {
+        // Deleted meanwhile (sign-out, user deletion): nothing left to revoke.
+        return Ok(format!("token id {token_id}: gone, nothing to revoke"));
+    };
+    let Revoked {
+        session_id,
+        user_id,
+        revoked,
+    } = db::typed(Some(row))
+        .map_err(|e| format!("revocation of token id {token_id}: {}", e.code()))?
+        .ok_or_else(|| format!("revocation of token id {token_id}: no row"))?;
+    if revoked > 0 {
+        let payload = audit::payload(
+            Action::TokenRevoked,
+            user_id.as_deref().unwrap_or(""),
+            None,
+            json!({"session_id": session_id, "reason": "refresh_token_reused"}),
+        );
+        db::exec(
+            audit::INSERT.as_str(),
+            &[payload.as_str().into(), ip.into()],
+        )
+        .map_err(|e| {
+            format!(
+                "audit of session {session_id}'s revocation failed: {}",
+                e.code()
+            )
+        })?;
+    }
+    Ok(format!("session {session_id}: {revoked} tokens revoked"))
+}
