@@ -50,10 +50,12 @@ install_extension() {
     install -m 644 "$ROOT"/sql/released/auth_ext--*.sql "$extdir/"
 }
 
-# start_cluster <name> <port>: a fresh cluster in build/<name>, listening on localhost:<port>
-# and on a socket in build/<name>/run.
+# start_cluster <name> <port> [nopreload]: a fresh cluster in build/<name>, listening on
+# localhost:<port> and on a socket in build/<name>/run; `nopreload` leaves auth_ext out of
+# shared_preload_libraries (its reduced mode, tested by tests/trace.rs).
 start_cluster() {
-    local name=$1 port=$2
+    local name=$1 port=$2 preload="shared_preload_libraries = 'auth_ext'"
+    [ "${3:-}" = nopreload ] && preload="# shared_preload_libraries: not preloaded (reduced mode)"
     local dir="$ROOT/build/$name"
     stop_cluster "$name" || true
     # A postmaster whose data directory was removed under it cannot be stopped by pg_ctl.
@@ -73,7 +75,7 @@ log_min_messages = warning
 log_line_prefix = '%m [%p] '
 # auth_ext preloaded (README, "Security model"): its shared memory (the trace queue: family
 # revocation, failed sign-in audit rows) and its log redaction hook from the first statement.
-shared_preload_libraries = 'auth_ext'
+$preload
 CONF
     as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
 }

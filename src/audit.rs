@@ -16,6 +16,9 @@ pub enum Action {
     TokenRefreshed,
     TokenRevoked,
     UserModified,
+    /// Not in GoTrue, which audits no failed sign-in; written apart from the failing call
+    /// (src/trace/).
+    LoginFailed,
 }
 
 impl Action {
@@ -27,6 +30,7 @@ impl Action {
             Action::TokenRefreshed => ("token_refreshed", "token"),
             Action::TokenRevoked => ("token_revoked", "token"),
             Action::UserModified => ("user_modified", "user"),
+            Action::LoginFailed => ("login_failed", "account"),
         }
     }
 }

@@ -93,9 +93,11 @@ fn two_hundred_concurrent_reuse_detections_revoke_every_family() {
     }
     println!("answers: {tally:?}");
     assert!(
-        answers
-            .iter()
-            .all(|a| a == &Err(("PT400".to_string(), "refresh_token_already_used".to_string()))),
+        answers.iter().all(|a| a
+            == &Err((
+                "PT400".to_string(),
+                "refresh_token_already_used".to_string()
+            ))),
         "every reuse detection answers refresh_token_already_used: {tally:?}"
     );
     let mut c = connect(&url);
@@ -118,7 +120,10 @@ fn two_hundred_concurrent_reuse_detections_revoke_every_family() {
         "SELECT count(DISTINCT payload->'traits'->>'session_id') FROM auth.audit_log_entries
           WHERE payload->>'action' = 'token_revoked'",
     );
-    assert_eq!(revocations, FAMILIES as i64, "one token_revoked row per family");
+    assert_eq!(
+        revocations, FAMILIES as i64,
+        "one token_revoked row per family"
+    );
     assert!(writers(&mut c) <= 1, "at most one writer per database");
 }
 
@@ -167,7 +172,10 @@ fn a_burst_of_failed_sign_ins_leaves_one_audit_row_each_and_exhausts_nothing() {
                         &[&email, "wrong-password-123"],
                     )
                     .expect_err("a wrong password fails");
-                    assert_eq!(pt_error(&err), ("PT400".into(), "invalid_credentials".into()));
+                    assert_eq!(
+                        pt_error(&err),
+                        ("PT400".into(), "invalid_credentials".into())
+                    );
                     calls.fetch_add(1, Ordering::Relaxed);
                     if n % 2 == 0 {
                         known.fetch_add(1, Ordering::Relaxed);
@@ -254,9 +262,17 @@ fn unconfirmed_and_banned_sign_ins_are_audited_with_their_code() {
     )
     .unwrap();
     for (email, password, code) in [
-        ("unconfirmed@example.com", "unconfirmed-password", "email_not_confirmed"),
+        (
+            "unconfirmed@example.com",
+            "unconfirmed-password",
+            "email_not_confirmed",
+        ),
         ("banned@example.com", "banned-password-1", "user_banned"),
-        ("  Unknown@Example.com ", "whatever-password", "invalid_credentials"),
+        (
+            "  Unknown@Example.com ",
+            "whatever-password",
+            "invalid_credentials",
+        ),
     ] {
         let err = call(
             &mut c,
@@ -279,7 +295,10 @@ fn unconfirmed_and_banned_sign_ins_are_audited_with_their_code() {
         1,
         10,
     );
-    assert_eq!(unknown, 1, "an unknown email is audited normalized, with an empty actor_id");
+    assert_eq!(
+        unknown, 1,
+        "an unknown email is audited normalized, with an empty actor_id"
+    );
     // the writer goes away when idle
     assert_eq!(poll(&mut c, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'auth_ext trace writer' AND datname = current_database()", 0, 10), 0);
 }
@@ -298,14 +317,19 @@ fn reduced_mode_without_preload_never_skips_a_revocation_silently() {
     admin
         .batch_execute("DROP DATABASE IF EXISTS trace_reduced WITH (FORCE)")
         .unwrap();
-    admin.batch_execute("CREATE DATABASE trace_reduced").unwrap();
+    admin
+        .batch_execute("CREATE DATABASE trace_reduced")
+        .unwrap();
     let url = format!("{server} dbname=trace_reduced");
     let mut c = connect(&url);
     let preload = c
         .query_one("SELECT current_setting('shared_preload_libraries')", &[])
         .unwrap()
         .get::<_, String>(0);
-    assert!(!preload.contains("auth_ext"), "AUTH_EXT_NOPRELOAD_URL has auth_ext preloaded");
+    assert!(
+        !preload.contains("auth_ext"),
+        "AUTH_EXT_NOPRELOAD_URL has auth_ext preloaded"
+    );
     c.batch_execute(
         "CREATE EXTENSION auth_ext;
          SELECT auth.configure('{\"argon2_memory_kib\": 1024, \"argon2_iterations\": 1}');",
@@ -321,7 +345,10 @@ fn reduced_mode_without_preload_never_skips_a_revocation_silently() {
             thread::spawn(move || {
                 let mut c = connect(&url);
                 barrier.wait();
-                (sid, refresh(&mut c, &r0).map(|_| ()).map_err(|e| pt_error(&e)))
+                (
+                    sid,
+                    refresh(&mut c, &r0).map(|_| ()).map_err(|e| pt_error(&e)),
+                )
             })
         })
         .collect();

@@ -148,16 +148,12 @@ pub fn apply(kind: u8, payload: &[u8]) -> Result<String, String> {
                     .map_err(|_| "bad uuid")?
                     .to_string()
             };
-            // GoTrue's audit shape (audit::payload) with the action it lacks.
-            let payload = json!({
-                "actor_id": user_id,
-                "actor_username": email,
-                "actor_via_sso": false,
-                "action": "login_failed",
-                "log_type": "account",
-                "traits": {"provider": "email", "error_code": name},
-            })
-            .to_string();
+            let payload = audit::payload(
+                Action::LoginFailed,
+                &user_id,
+                Some(email),
+                json!({"provider": "email", "error_code": name}),
+            );
             db::exec(
                 audit::INSERT.as_str(),
                 &[payload.as_str().into(), ip.into()],
