@@ -73,10 +73,7 @@ fn two_hundred_concurrent_refreshes_of_one_token_all_get_the_same_valid_session(
 
 #[test]
 fn reuse_after_the_interval_revokes_the_family_exactly_once() {
-    let url = fresh_db("race_reuse");
-    let mut c = connect(&url);
-    c.batch_execute("SELECT auth.configure('{\"refresh_token_reuse_interval\": 1}')")
-        .unwrap();
+    let (_url, mut c) = fresh_db_configured("race_reuse", r#"{"refresh_token_reuse_interval": 1}"#);
     let s = sign_up(&mut c, "stolen@example.com", "stolen-token-password");
     let r0 = str_of(&s, &["refresh_token"]).to_string();
     let sid = session_id(&mut c, str_of(&s, &["access_token"]));

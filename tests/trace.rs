@@ -161,7 +161,7 @@ fn a_burst_of_failed_sign_ins_leaves_one_audit_row_each_and_exhausts_nothing() {
                 let mut n = 0u64;
                 while !stop.load(Ordering::Relaxed) {
                     // half a known email with a wrong password, half unknown emails
-                    let email = if n % 2 == 0 {
+                    let email = if n.is_multiple_of(2) {
                         "known@example.com".to_string()
                     } else {
                         format!("nobody-{i}-{n}@example.com")
@@ -177,7 +177,7 @@ fn a_burst_of_failed_sign_ins_leaves_one_audit_row_each_and_exhausts_nothing() {
                         ("PT400".into(), "invalid_credentials".into())
                     );
                     calls.fetch_add(1, Ordering::Relaxed);
-                    if n % 2 == 0 {
+                    if n.is_multiple_of(2) {
                         known.fetch_add(1, Ordering::Relaxed);
                     }
                     n += 1;
@@ -250,10 +250,7 @@ fn a_burst_of_failed_sign_ins_leaves_one_audit_row_each_and_exhausts_nothing() {
 
 #[test]
 fn unconfirmed_and_banned_sign_ins_are_audited_with_their_code() {
-    let url = fresh_db("trace_codes");
-    let mut c = connect(&url);
-    c.batch_execute("SELECT auth.configure('{\"mailer_autoconfirm\": false}')")
-        .unwrap();
+    let (_url, mut c) = fresh_db_configured("trace_codes", r#"{"mailer_autoconfirm": false}"#);
     sign_up(&mut c, "unconfirmed@example.com", "unconfirmed-password");
     sign_up(&mut c, "banned@example.com", "banned-password-1");
     c.batch_execute(

@@ -33,6 +33,15 @@ pub fn fresh_db(name: &str) -> String {
     url
 }
 
+/// [`fresh_db`] with `settings` applied (`auth.configure`), and a connection to it.
+pub fn fresh_db_configured(name: &str, settings: &str) -> (String, Client) {
+    let url = fresh_db(name);
+    let mut c = connect(&url);
+    c.execute("SELECT auth.configure($1::text::jsonb)", &[&settings])
+        .expect("configure");
+    (url, c)
+}
+
 pub fn connect(url: &str) -> Client {
     Client::connect(url, NoTls).expect("connect")
 }
