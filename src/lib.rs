@@ -28,6 +28,7 @@ mod request;
 mod revoke;
 mod session_start;
 mod trace;
+mod trust;
 mod user_object;
 
 ::pgrx::pg_module_magic!();

@@ -1,9 +1,11 @@
 //! What the HTTP layer tells us about the request: PostgREST (and the shim) put the headers in
 //! `request.headers` as JSON with lower-cased names. The client's address follows the one rule
 //! of `auth_core::client_ip` under the instance's `client_ip_header` /
-//! `client_ip_trusted_proxies` settings.
+//! `client_ip_trusted_proxies` settings, and only from a trusted session (`trust`).
 
 use serde_json::Value;
+
+use auth_core::settings::ClaimsTrust;
 
 use crate::ffi::guc;
 use crate::instance;
@@ -23,6 +25,13 @@ pub fn current() -> RequestInfo {
     };
     let header = |name: &str| headers.get(name).and_then(Value::as_str);
     let ip = instance::get().ok().and_then(|inst| {
+        // Anyone can set request.headers; under claims_trust 'verified' only a trusted session
+        // (PostgREST, the shim's role) says who the client is.
+        let trusted = inst.settings.claims_trust == ClaimsTrust::Any
+            || crate::trust::is_trusted_role(&inst).unwrap_or(false);
+        if !trusted {
+            return None;
+        }
         let rule = inst.settings.ip_rule();
         let value = rule.header.as_deref().and_then(header);
         auth_core::client_ip::resolve(&rule, value).map(|ip| ip.to_string())

@@ -46,6 +46,8 @@ fn credentials_in_failing_statements_stay_out_of_the_server_log() {
         "SELECT auth.sign_in_with_password('a@example.com', 'SECRET-WRONG-ARITY', 'extra')",
         "SELECT auth.sign_up('a' || chr(0), 'SECRET-NUL-EMAIL')",
         "SELECT auth_api.refresh_session(1/0 || 'SECRET-DIVISION')",
+        // the JSON parser quotes the bad token in DETAIL and the text in CONTEXT
+        "SELECT auth.update_user('{\"password\": \"SECRET-JSON-DETAIL\" x}')",
     ];
     for sql in failing {
         // a fresh connection each: the library must already be loaded (preloaded) to redact
@@ -58,13 +60,26 @@ fn credentials_in_failing_statements_stay_out_of_the_server_log() {
         .is_err());
     // log_statement = all: simple and extended protocol, with bound parameters
     let mut logged = connect(&url);
-    logged.batch_execute("SET log_statement = 'all'").unwrap();
+    logged
+        .batch_execute("SET log_statement = 'all'; SET log_parameter_max_length_on_error = -1")
+        .unwrap();
     let _ = logged.batch_execute(
         "SELECT auth.sign_in_with_password('logged@example.com', 'SECRET-LOG-STATEMENT')",
     );
     let _ = logged.query(
         "SELECT auth.sign_in_with_password($1, $2)::text",
         &[&"logged@example.com", &"SECRET-BOUND-PARAMETER"],
+    );
+    // a failing call with its parameters in the error's CONTEXT (log_parameter_max_length_on_error)
+    let failed = logged.query(
+        "SELECT auth.sign_in_with_password($1, $2)::text",
+        &[&"logged@example.com", &"SECRET-PARAMETER-ON-ERROR"],
+    );
+    let failed = failed.expect_err("a wrong password fails");
+    assert_eq!(
+        pt_error(&failed).1,
+        "invalid_credentials",
+        "auth_ext's DETAIL reaches the client"
     );
     logged
         .batch_execute("SELECT 'visible-marker' AS ordinary_statement")

@@ -202,7 +202,7 @@ fn a_burst_of_failed_sign_ins_leaves_one_audit_row_each_and_exhausts_nothing() {
         max_writers = max_writers.max(writers(&mut fresh));
         max_bgworkers = max_bgworkers.max(scalar(
             &mut fresh,
-            "SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'auth_ext%'",
+            "SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'auth_ext%' AND datname = current_database()",
         ));
         probes += 1;
         thread::sleep(Duration::from_millis(250));

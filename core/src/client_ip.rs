@@ -21,21 +21,25 @@ pub struct IpRule {
     pub trusted_proxies: usize,
 }
 
-/// Headers longer than this are not parsed (a proxy chain never gets close).
-const MAX_HEADER_LEN: usize = 4096;
+/// An entry longer than this is no address (the longest IPv6 address with a port is 47 bytes).
+const MAX_ENTRY_LEN: usize = 64;
 
 /// The client address from `header_value` (the configured header's value, if the request had it).
+/// Only the entries the trusted proxies appended are read, from the right: whatever the client
+/// wrote to the left of them, however long, cannot hide or choose the address.
 pub fn resolve(rule: &IpRule, header_value: Option<&str>) -> Option<IpAddr> {
     rule.header.as_ref()?;
     let value = header_value?;
-    if value.len() > MAX_HEADER_LEN || rule.trusted_proxies == 0 {
+    if rule.trusted_proxies == 0 {
         return None;
     }
-    let entries: Vec<&str> = value.split(',').map(str::trim).collect();
     // Fewer entries than trusted proxies: the request did not come through all of them, so no
     // entry is known to be written by one.
-    let index = entries.len().checked_sub(rule.trusted_proxies)?;
-    parse_entry(entries[index])
+    let entry = value.rsplit(',').nth(rule.trusted_proxies - 1)?.trim();
+    if entry.len() > MAX_ENTRY_LEN {
+        return None;
+    }
+    parse_entry(entry)
 }
 
 /// One entry: an address, or an address with a port (`1.2.3.4:80`, `[::1]:80`).
@@ -98,8 +102,13 @@ mod tests {
         assert_eq!(resolve(&xff(1), Some("6.6.6.6,")), None);
         assert_eq!(resolve(&xff(1), None), None);
         assert_eq!(resolve(&xff(0), Some("6.6.6.6")), None);
-        let long = format!("{}1.2.3.4", "1.1.1.1, ".repeat(1000));
-        assert_eq!(resolve(&xff(1), Some(&long)), None);
+        // padding what the client writes cannot hide the address the proxy appended
+        let long = format!("{}, 203.0.113.7", "1.1.1.1, ".repeat(10_000));
+        assert_eq!(resolve(&xff(1), Some(&long)), ip("203.0.113.7"));
+        let junk = format!("{}, 203.0.113.7", "x".repeat(100_000));
+        assert_eq!(resolve(&xff(1), Some(&junk)), ip("203.0.113.7"));
+        assert_eq!(resolve(&xff(2), Some(&junk)), None);
+        assert_eq!(resolve(&xff(1), Some(&"1".repeat(65))), None);
         let none = IpRule {
             header: None,
             trusted_proxies: 1,

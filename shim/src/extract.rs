@@ -80,6 +80,20 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 /// proxy to the database, so `x-forwarded-for` carries the socket peer appended to what the
 /// client sent; the database's rule (auth_core::client_ip) takes the entry its trusted proxies
 /// added, never the client's.
+/// Headers that name the client's address but that the shim, as the proxy in front of the
+/// database, neither sets nor checks: passed on they would be the client's own word to a
+/// database configured with `client_ip_header = 'x-real-ip'` (say). Behind the shim only
+/// `x-forwarded-for`, with the peer appended, says who the client is.
+const CLIENT_WRITTEN_IP_HEADERS: [&str; 7] = [
+    "x-real-ip",
+    "cf-connecting-ip",
+    "true-client-ip",
+    "x-client-ip",
+    "x-cluster-client-ip",
+    "fastly-client-ip",
+    "forwarded",
+];
+
 fn headers_json(headers: &HeaderMap, peer: IpAddr) -> String {
     let joined = |name: &str| {
         let values: Vec<&str> = headers
@@ -92,7 +106,10 @@ fn headers_json(headers: &HeaderMap, peer: IpAddr) -> String {
     let mut map = Map::new();
     for name in headers.keys() {
         let name = name.as_str();
-        if SECRET_HEADERS.contains(&name) || name == FORWARDED_FOR {
+        if SECRET_HEADERS.contains(&name)
+            || CLIENT_WRITTEN_IP_HEADERS.contains(&name)
+            || name == FORWARDED_FOR
+        {
             continue;
         }
         if let Some(value) = joined(name) {
@@ -214,12 +231,23 @@ mod tests {
             ("X-Forwarded-For", b"7.7.7.7"),
             ("X-Odd", b"caf\xc3\xa9"),
             ("X-Binary", b"\xff\xfe"),
+            ("X-Real-IP", b"6.6.6.6"),
+            ("CF-Connecting-IP", b"6.6.6.6"),
+            ("Forwarded", b"for=6.6.6.6"),
         ]);
         let j = json_of(&h);
         assert_eq!(j["user-agent"], "ua/1");
         assert_eq!(j["x-forwarded-for"], "6.6.6.6, 7.7.7.7, 198.51.100.4");
         assert_eq!(j["x-odd"], "café");
-        for absent in ["authorization", "cookie", "apikey", "x-binary"] {
+        for absent in [
+            "authorization",
+            "cookie",
+            "apikey",
+            "x-binary",
+            "x-real-ip",
+            "cf-connecting-ip",
+            "forwarded",
+        ] {
             assert!(j.get(absent).is_none(), "{absent}");
         }
         let rule = auth_core::client_ip::IpRule {

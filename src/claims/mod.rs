@@ -32,6 +32,7 @@ use sha2::Sha256;
 use crate::error::{guard, AuthResult};
 use crate::ffi::{guc, xact};
 use crate::instance::{self, Instance};
+use crate::trust::is_trusted_role;
 
 const CLAIMS_GUC: &CStr = c"request.jwt.claims";
 const MAC_GUC: &CStr = c"auth_ext.claims_mac";
@@ -44,7 +45,7 @@ struct Cached {
     uid: Option<Result<pgrx::Uuid, AuthError>>,
     /// The `auth_ext.claims_mac` that `authenticate()` would have set for this text in the
     /// transaction named by `mac_tag`.
-    mac: Option<([u8; 16], String)>,
+    mac: Option<([u8; 24], String)>,
     /// The transaction (see [`EPOCH`]) in which the claims' session was last found active.
     active_in: Option<u64>,
 }
@@ -63,10 +64,10 @@ pub(crate) fn register_transaction_callback() {
 /// The mark `authenticate()` leaves beside the claims it set: an HMAC, under the claims-MAC
 /// key, of the claims and the transaction, so a copied pair is worth nothing in any other
 /// transaction (a later one on the same pooled connection included).
-fn claims_mac(inst: &Instance, tag: &[u8; 16], text: &[u8]) -> String {
+fn claims_mac(inst: &Instance, tag: &[u8; 24], text: &[u8]) -> String {
     let mut mac =
         <Hmac<Sha256> as KeyInit>::new_from_slice(&inst.keys.claims_mac).expect("any key length");
-    mac.update(b"auth_ext request.jwt.claims v2\0");
+    mac.update(b"auth_ext request.jwt.claims v3\0");
     mac.update(tag);
     mac.update(text);
     mac.finalize()
@@ -76,14 +77,14 @@ fn claims_mac(inst: &Instance, tag: &[u8; 16], text: &[u8]) -> String {
         .collect()
 }
 
-/// Whether the session's login role may set claims itself: one of `trusted_roles`
-/// (PostgREST's authenticator), a superuser (Supabase's own test helpers run as one), or the
-/// extension's owner.
-fn is_trusted_role(inst: &Instance) -> AuthResult<bool> {
-    let session_user = xact::session_user();
-    Ok(inst.trusted_role_oids.contains(&session_user)
-        || session_user == instance::owner()?
-        || xact::is_superuser(session_user))
+/// Names the current transaction for the mark: the virtual transaction id and the server's start
+/// (`ffi::xact`) and, when preloaded, a nonce drawn each time shared memory is made, so that a
+/// crash restart, which restarts the transaction numbering, starts a new series of tags.
+fn transaction_tag() -> [u8; 24] {
+    let mut tag = [0u8; 24];
+    tag[..16].copy_from_slice(&xact::transaction_tag());
+    tag[16..].copy_from_slice(&crate::trace::counter::server_nonce());
+    tag
 }
 
 fn is_trusted(inst: &Instance, entry: &mut Cached) -> AuthResult<bool> {
@@ -94,7 +95,7 @@ fn is_trusted(inst: &Instance, entry: &mut Cached) -> AuthResult<bool> {
     if !mark.is_empty() {
         // authenticate() sets both settings transaction-locally; the mark binds them together
         // and to this transaction.
-        let tag = xact::transaction_tag();
+        let tag = transaction_tag();
         let expected = match &entry.mac {
             Some((t, mac)) if *t == tag => mac,
             _ => {
@@ -306,7 +307,7 @@ fn authenticate(token: Option<&str>) -> JsonB {
             }
         }
         let text = claims.to_string();
-        let mac = claims_mac(&inst, &xact::transaction_tag(), text.as_bytes());
+        let mac = claims_mac(&inst, &transaction_tag(), text.as_bytes());
         // Transaction-local, like set_config(..., true); set directly so that no transaction id
         // is needed (authenticate() works on a standby).
         for (name, value) in [(CLAIMS_GUC, text.as_str()), (MAC_GUC, mac.as_str())] {

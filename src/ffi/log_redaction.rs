@@ -37,12 +37,46 @@ unsafe fn text<'a>(ptr: *const std::ffi::c_char) -> &'a [u8] {
     unsafe { CStr::from_ptr(ptr) }.to_bytes()
 }
 
+/// A copy of `text` in the current memory context, or NULL when memory is short: the hook runs
+/// while an error is being reported and must not raise another.
+///
+/// # Safety
+/// Called with a valid current memory context (always so inside error reporting).
+unsafe fn copy_or_null(text: &CStr) -> *mut std::ffi::c_char {
+    let bytes = text.to_bytes_with_nul();
+    // SAFETY: MemoryContextAllocExtended with MCXT_ALLOC_NO_OOM returns NULL instead of raising;
+    // a non-NULL result has room for `bytes`, which we copy whole (NUL included).
+    unsafe {
+        let out = pg_sys::MemoryContextAllocExtended(
+            pg_sys::CurrentMemoryContext,
+            bytes.len(),
+            pg_sys::MCXT_ALLOC_NO_OOM as i32,
+        ) as *mut std::ffi::c_char;
+        if !out.is_null() {
+            std::ptr::copy_nonoverlapping(
+                bytes.as_ptr() as *const std::ffi::c_char,
+                out,
+                bytes.len(),
+            );
+        }
+        out
+    }
+}
+
+/// `PT` in the two low characters of a SQLSTATE (PGSIXBIT('P') | PGSIXBIT('T') << 6): the
+/// errors auth_ext raises, whose DETAIL is a GoTrue code the client needs.
+const PT_CLASS: i32 = 32 | (36 << 6);
+
 #[pgrx::pg_guard]
 unsafe extern "C-unwind" fn redact_hook(edata: *mut pg_sys::ErrorData) {
     // SAFETY: PostgreSQL calls the hook with the ErrorData being reported, valid and writable
     // for the duration of the call; debug_query_string is NULL or the current statement's text.
-    // Replacement strings are allocated with pstrdup in the current memory context (ErrorContext
-    // here), which lives until the report is done, as PostgreSQL's own fields do.
+    // Replacements are allocated in the current memory context (ErrorContext here), which lives
+    // until the report is done, as PostgreSQL's own fields do; NULL is a valid "absent" field.
+    // What the hook changes reaches the client too (it runs before both sends): auth_ext's own
+    // errors keep their DETAIL (the GoTrue code); other errors of such a statement lose DETAIL
+    // and CONTEXT, which can quote the statement's literals (`Token "…" is invalid`, `JSON data,
+    // line 1: …`, `portal with parameters: $1 = '…'`).
     unsafe {
         if !edata.is_null() && (*edata).output_to_server {
             let statement = text(pg_sys::debug_query_string);
@@ -53,14 +87,20 @@ unsafe extern "C-unwind" fn redact_hook(edata: *mut pg_sys::ErrorData) {
                     || message.starts_with(b"execute ")
                     || message.starts_with(b"duration: ")
                 {
-                    (*edata).message = pg_sys::pstrdup(
-                        c"statement: <redacted by auth_ext: it passes credentials>".as_ptr(),
-                    );
+                    (*edata).message =
+                        copy_or_null(c"statement: <redacted by auth_ext: it passes credentials>");
                 }
                 for detail in [&mut (*edata).detail, &mut (*edata).detail_log] {
                     if text(*detail).starts_with(b"parameters: ") {
-                        *detail = pg_sys::pstrdup(c"parameters: <redacted by auth_ext>".as_ptr());
+                        *detail = copy_or_null(c"parameters: <redacted by auth_ext>");
                     }
+                }
+                if !(*edata).context.is_null() {
+                    (*edata).context = std::ptr::null_mut();
+                }
+                if (*edata).sqlerrcode & 0xFFF != PT_CLASS {
+                    (*edata).detail = std::ptr::null_mut();
+                    (*edata).detail_log = std::ptr::null_mut();
                 }
             }
         }

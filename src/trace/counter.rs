@@ -41,6 +41,31 @@ pub(crate) fn init(c: &mut Counters) {
     }
 }
 
+thread_local! {
+    static NONCE: std::cell::OnceCell<[u8; 8]> = const { std::cell::OnceCell::new() };
+}
+
+/// A value drawn anew each time shared memory is made (server start, crash restart), read once
+/// per backend; zero when auth_ext is not preloaded. Derived from the counters' seed, which it
+/// does not reveal.
+pub fn server_nonce() -> [u8; 8] {
+    NONCE.with(|n| {
+        *n.get_or_init(|| {
+            COUNTERS
+                .with(|c| {
+                    let d = Sha256::new()
+                        .chain_update(b"auth_ext server nonce\0")
+                        .chain_update(c.seed)
+                        .finalize();
+                    let mut out = [0u8; 8];
+                    out.copy_from_slice(&d[..8]);
+                    out
+                })
+                .unwrap_or([0; 8])
+        })
+    })
+}
+
 /// What a counter is for; part of the key, so classes never share a counter.
 #[repr(u8)]
 #[derive(Clone, Copy, Debug)]

@@ -132,13 +132,25 @@ pub fn enqueue(kind: Kind, payload: &[u8], wait: bool) -> Result<Ticket, Refused
     let db = my_db();
     let waiter = if wait { latch::own() } else { 0 };
     let now = now_ms();
-    let (seq, after) = QUEUE
+    let (pushed, stalled) = QUEUE
         .with(|q| {
-            let seq = q.push(db, kind as u8, payload, waiter)?;
-            Some((seq, q.ensure_writer(db, now, wait)))
+            // An entry of another database at the head holds the whole ring back: start a
+            // writer for it (one that cannot connect, the database being gone, gives its
+            // entries up), also when this push finds the ring full.
+            let stalled = q
+                .stalled_head()
+                .filter(|d| *d != db)
+                .map(|d| (d, q.ensure_writer(d, now, false)));
+            let pushed = q
+                .push(db, kind as u8, payload, waiter)
+                .map(|seq| (seq, q.ensure_writer(db, now, wait)));
+            (pushed, stalled)
         })
-        .flatten()
         .ok_or(Refused::Full)?;
+    if let Some((d, after @ AfterEnqueue::Start { .. })) = stalled {
+        act(after, d);
+    }
+    let (seq, after) = pushed.ok_or(Refused::Full)?;
     act(after, db);
     Ok(Ticket { seq, db })
 }

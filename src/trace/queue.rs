@@ -127,6 +127,17 @@ impl Queue {
         }
     }
 
+    /// The database of the entry at the head of the ring when it is pending with no writer at
+    /// all: its writer was terminated (`DROP DATABASE ... WITH (FORCE)`, `pg_terminate_backend`)
+    /// or never started, and the ring cannot advance past it until one runs.
+    pub fn stalled_head(&self) -> Option<u32> {
+        if self.head >= self.tail {
+            return None;
+        }
+        let e = &self.entries[Self::slot(self.head)];
+        (e.seq == self.head && e.state == PENDING && self.writer_of(e.db).is_none()).then_some(e.db)
+    }
+
     fn writer_of(&self, db: u32) -> Option<usize> {
         self.writers
             .iter()
