@@ -31,7 +31,7 @@ pub struct Instance {
     pub ring: KeyRing,
     /// `settings.verify_options()`, made once (verification is the per-request path).
     pub verify_options: VerifyOptions,
-    /// OIDs of `settings.trusted_roles` that exist.
+    /// OIDs of `settings.trust.trusted_roles` that exist.
     pub trusted_role_oids: Vec<pg_sys::Oid>,
 }
 
@@ -193,6 +193,7 @@ fn load() -> AuthResult<Instance> {
     let ring = KeyRing::new(entries)?;
     ring.current()?;
     let trusted_role_oids = settings
+        .trust
         .trusted_roles
         .iter()
         .filter_map(|name| owner::role_oid(name))

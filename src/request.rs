@@ -27,7 +27,7 @@ pub fn current() -> RequestInfo {
     let ip = instance::get().ok().and_then(|inst| {
         // Anyone can set request.headers; under claims_trust 'verified' only a trusted session
         // (PostgREST, the shim's role) says who the client is.
-        let trusted = inst.settings.claims_trust == ClaimsTrust::Any
+        let trusted = inst.settings.trust.claims_trust == ClaimsTrust::Any
             || crate::trust::is_trusted_role(&inst).unwrap_or(false);
         if !trusted {
             return None;

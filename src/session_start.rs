@@ -29,13 +29,13 @@ pub(crate) fn token_response(
 ) -> AuthResult<Value> {
     let s = &inst.settings;
     let ctx = TokenContext {
-        issuer: &s.jwt_issuer,
+        issuer: &s.tokens.jwt_issuer,
         session_id,
         aal,
         amr,
         now: now(),
-        lifetime: s.jwt_exp,
-        default_aud: &s.jwt_aud,
+        lifetime: s.tokens.jwt_exp,
+        default_aud: &s.tokens.jwt_aud,
     };
     let claims = jwt::access_token_claims(&user, &ctx);
     let access_token = inst.ring.sign(&claims)?;

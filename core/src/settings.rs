@@ -9,27 +9,30 @@ use serde_json::{Map, Value};
 use crate::error::{AuthError, AuthResult};
 use crate::password::Argon2Cost;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+/// Every setting, in groups by what they govern. Stored and shown flat, one JSON object with
+/// GoTrue-style names (`jwt_exp`, `mailer_autoconfirm`, ...); the groups are the Rust side's.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Settings {
+    #[serde(flatten)]
+    pub tokens: TokenSettings,
+    #[serde(flatten)]
+    pub signup: SignupSettings,
+    #[serde(flatten)]
+    pub passwords: PasswordSettings,
+    #[serde(flatten)]
+    pub sessions: SessionSettings,
+    #[serde(flatten)]
+    pub trust: TrustSettings,
+}
+
+/// Access tokens: how they are signed and verified.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TokenSettings {
     /// Access-token lifetime, seconds.
     pub jwt_exp: i64,
     pub jwt_aud: String,
     pub jwt_issuer: String,
-    pub site_url: String,
-    pub disable_signup: bool,
-    pub mailer_autoconfirm: bool,
-    pub password_min_length: i64,
-    pub refresh_token_rotation_enabled: bool,
-    /// Seconds during which a rotated refresh token still yields the current session.
-    pub refresh_token_reuse_interval: i64,
-    /// Seconds after creation when a session ends; `None` is off.
-    pub sessions_timebox: Option<i64>,
-    /// Seconds without a refresh after which a session ends; `None` is off.
-    pub sessions_inactivity_timeout: Option<i64>,
-    pub argon2_memory_kib: i64,
-    pub argon2_iterations: i64,
-    pub argon2_parallelism: i64,
     /// Algorithm of the key that signs new tokens; changing it rotates to a key of that kind.
     pub jwt_signing_algorithm: crate::keys::Alg,
     /// Clock skew tolerated on exp/nbf/iat, seconds.
@@ -38,16 +41,54 @@ pub struct Settings {
     pub jwt_verify_aud: Option<String>,
     /// When set, verification requires this `iss`.
     pub jwt_verify_iss: Option<String>,
+    /// Refuse tokens without `exp` (GoTrue and PostgREST accept them; a token without one is
+    /// valid forever unless its key is revoked).
+    pub jwt_require_exp: bool,
+}
+
+/// Who may sign up, and whether they must confirm first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SignupSettings {
+    pub site_url: String,
+    pub disable_signup: bool,
+    pub mailer_autoconfirm: bool,
+}
+
+/// Password policy and the cost of new hashes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PasswordSettings {
+    pub password_min_length: i64,
+    pub argon2_memory_kib: i64,
+    pub argon2_iterations: i64,
+    pub argon2_parallelism: i64,
+}
+
+/// Sessions and their refresh tokens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SessionSettings {
+    pub refresh_token_rotation_enabled: bool,
+    /// Seconds during which a rotated refresh token still yields the current session.
+    pub refresh_token_reuse_interval: i64,
+    /// Seconds after creation when a session ends; `None` is off.
+    pub sessions_timebox: Option<i64>,
+    /// Seconds without a refresh after which a session ends; `None` is off.
+    pub sessions_inactivity_timeout: Option<i64>,
+    /// Access tokens die with their session (sign-out, expiry) or user (ban, deletion) at once,
+    /// rather than at `exp`.
+    pub revocable_access_tokens: bool,
+}
+
+/// Whose word about the request is taken: its claims and its client address.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrustSettings {
     /// Whose `request.jwt.claims` the RLS helpers believe.
     pub claims_trust: ClaimsTrust,
     /// Login roles whose sessions may set `request.jwt.claims` directly (PostgREST's).
     pub trusted_roles: Vec<String>,
-    /// Access tokens die with their session (sign-out, expiry) or user (ban, deletion) at once,
-    /// rather than at `exp`.
-    pub revocable_access_tokens: bool,
-    /// Refuse tokens without `exp` (GoTrue and PostgREST accept them; a token without one is
-    /// valid forever unless its key is revoked).
-    pub jwt_require_exp: bool,
     /// The header a trusted proxy writes the client's address to (`None`: no header is trusted,
     /// the address is unknown); see `client_ip`.
     pub client_ip_header: Option<String>,
@@ -66,32 +107,60 @@ pub enum ClaimsTrust {
     Verified,
 }
 
-impl Default for Settings {
+impl Default for TokenSettings {
     fn default() -> Self {
-        let cost = Argon2Cost::default();
-        Settings {
+        TokenSettings {
             jwt_exp: 3600,
             jwt_aud: "authenticated".into(),
             jwt_issuer: "http://localhost:54321/auth/v1".into(),
-            site_url: "http://localhost:3000".into(),
-            disable_signup: false,
-            mailer_autoconfirm: true,
-            password_min_length: 8,
-            refresh_token_rotation_enabled: true,
-            refresh_token_reuse_interval: 10,
-            sessions_timebox: None,
-            sessions_inactivity_timeout: None,
-            argon2_memory_kib: cost.m_cost as i64,
-            argon2_iterations: cost.t_cost as i64,
-            argon2_parallelism: cost.p_cost as i64,
             jwt_signing_algorithm: crate::keys::Alg::ES256,
             jwt_leeway: crate::jwt::DEFAULT_LEEWAY_SECONDS,
             jwt_verify_aud: None,
             jwt_verify_iss: None,
+            jwt_require_exp: true,
+        }
+    }
+}
+
+impl Default for SignupSettings {
+    fn default() -> Self {
+        SignupSettings {
+            site_url: "http://localhost:3000".into(),
+            disable_signup: false,
+            mailer_autoconfirm: true,
+        }
+    }
+}
+
+impl Default for PasswordSettings {
+    fn default() -> Self {
+        let cost = Argon2Cost::default();
+        PasswordSettings {
+            password_min_length: 8,
+            argon2_memory_kib: cost.m_cost as i64,
+            argon2_iterations: cost.t_cost as i64,
+            argon2_parallelism: cost.p_cost as i64,
+        }
+    }
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings {
+            refresh_token_rotation_enabled: true,
+            refresh_token_reuse_interval: 10,
+            sessions_timebox: None,
+            sessions_inactivity_timeout: None,
+            revocable_access_tokens: false,
+        }
+    }
+}
+
+impl Default for TrustSettings {
+    fn default() -> Self {
+        TrustSettings {
             claims_trust: ClaimsTrust::Verified,
             trusted_roles: vec!["authenticator".into()],
-            revocable_access_tokens: false,
-            jwt_require_exp: true,
             client_ip_header: Some("x-forwarded-for".into()),
             client_ip_trusted_proxies: 1,
         }
@@ -114,6 +183,13 @@ pub struct Change {
 impl Settings {
     /// Reads stored settings; keys missing from storage take their defaults.
     pub fn from_stored(stored: &Value) -> AuthResult<Settings> {
+        // Flattened groups cannot deny unknown fields themselves: a stored key that no setting
+        // has (a typo made by hand in auth.config) fails the load instead of being ignored.
+        let known = Settings::default().to_json();
+        let stored_keys = stored.as_object().ok_or(AuthError::Internal)?;
+        if stored_keys.keys().any(|k| known.get(k).is_none()) {
+            return Err(AuthError::Internal);
+        }
         serde_json::from_value(stored.clone()).map_err(|_| AuthError::Internal)
     }
 
@@ -123,32 +199,33 @@ impl Settings {
 
     pub fn verify_options(&self) -> crate::jwt::VerifyOptions {
         crate::jwt::VerifyOptions {
-            leeway: self.jwt_leeway,
-            audience: self.jwt_verify_aud.clone(),
-            issuer: self.jwt_verify_iss.clone(),
-            require_exp: self.jwt_require_exp,
+            leeway: self.tokens.jwt_leeway,
+            audience: self.tokens.jwt_verify_aud.clone(),
+            issuer: self.tokens.jwt_verify_iss.clone(),
+            require_exp: self.tokens.jwt_require_exp,
         }
     }
 
     pub fn ip_rule(&self) -> crate::client_ip::IpRule {
         crate::client_ip::IpRule {
             header: self
+                .trust
                 .client_ip_header
                 .as_ref()
                 .map(|h| h.to_ascii_lowercase()),
-            trusted_proxies: self.client_ip_trusted_proxies.max(0) as usize,
+            trusted_proxies: self.trust.client_ip_trusted_proxies.max(0) as usize,
         }
     }
 
     pub fn signing_alg(&self) -> crate::keys::Alg {
-        self.jwt_signing_algorithm
+        self.tokens.jwt_signing_algorithm
     }
 
     pub fn argon2_cost(&self) -> Argon2Cost {
         Argon2Cost {
-            m_cost: self.argon2_memory_kib as u32,
-            t_cost: self.argon2_iterations as u32,
-            p_cost: self.argon2_parallelism as u32,
+            m_cost: self.passwords.argon2_memory_kib as u32,
+            t_cost: self.passwords.argon2_iterations as u32,
+            p_cost: self.passwords.argon2_parallelism as u32,
         }
     }
 
@@ -320,16 +397,21 @@ mod tests {
             s,
             "missing keys take defaults"
         );
-        assert_eq!(s.jwt_exp, 3600);
-        assert_eq!(s.refresh_token_reuse_interval, 10);
+        assert_eq!(s.tokens.jwt_exp, 3600);
+        assert_eq!(s.sessions.refresh_token_reuse_interval, 10);
         assert_eq!(s.argon2_cost(), Argon2Cost::default());
         // secure by default: only verified claims, tokens must expire, the rightmost proxy entry
-        assert_eq!(s.claims_trust, ClaimsTrust::Verified);
-        assert!(s.jwt_require_exp);
+        assert_eq!(s.trust.claims_trust, ClaimsTrust::Verified);
+        assert!(s.tokens.jwt_require_exp);
         assert_eq!(s.ip_rule().header.as_deref(), Some("x-forwarded-for"));
         assert_eq!(s.ip_rule().trusted_proxies, 1);
+        // stored flat; a stored key that no setting has fails the load
+        assert!(s.to_json().get("jwt_exp").is_some() && s.to_json().get("tokens").is_none());
+        let mut typo = s.to_json();
+        typo["jwt_expiry"] = json!(60);
+        assert!(Settings::from_stored(&typo).is_err());
         let any = s.apply(&json!({"claims_trust": "any"})).unwrap().settings;
-        assert_eq!(any.claims_trust, ClaimsTrust::Any);
+        assert_eq!(any.trust.claims_trust, ClaimsTrust::Any);
     }
 
     #[test]
@@ -338,15 +420,15 @@ mod tests {
         let c = s
             .apply(&json!({"jwt_exp": 600, "disable_signup": true, "sessions_timebox": 86400}))
             .unwrap();
-        assert_eq!(c.settings.jwt_exp, 600);
-        assert!(c.settings.disable_signup);
-        assert_eq!(c.settings.sessions_timebox, Some(86400));
+        assert_eq!(c.settings.tokens.jwt_exp, 600);
+        assert!(c.settings.signup.disable_signup);
+        assert_eq!(c.settings.sessions.sessions_timebox, Some(86400));
         assert!(c.jwt_secret.is_none());
         let off = c
             .settings
             .apply(&json!({"sessions_timebox": null}))
             .unwrap();
-        assert_eq!(off.settings.sessions_timebox, None);
+        assert_eq!(off.settings.sessions.sessions_timebox, None);
     }
 
     #[test]

@@ -88,7 +88,7 @@ fn transaction_tag() -> [u8; 24] {
 }
 
 fn is_trusted(inst: &Instance, entry: &mut Cached) -> AuthResult<bool> {
-    if inst.settings.claims_trust == ClaimsTrust::Any {
+    if inst.settings.trust.claims_trust == ClaimsTrust::Any {
         return Ok(true);
     }
     let mark = guc::get(MAC_GUC).unwrap_or(b"");
@@ -127,8 +127,8 @@ pub(crate) fn session_is_active(session_id: &str, sub: &str) -> AuthResult<bool>
             SESSION_ACTIVE.as_str(),
             &[
                 crate::db::uuid(sid).into(),
-                s.sessions_timebox.into(),
-                s.sessions_inactivity_timeout.into(),
+                s.sessions.sessions_timebox.into(),
+                s.sessions.sessions_inactivity_timeout.into(),
                 crate::db::uuid(uid).into(),
             ],
         )
@@ -165,7 +165,7 @@ fn with_claims<R>(f: impl FnOnce(&mut Cached) -> R) -> AuthResult<Option<R>> {
                 "request.jwt.claims was not set by auth.authenticate() or a trusted role",
             ));
         }
-        if !inst.settings.revocable_access_tokens || entry.active_in == Some(EPOCH.get()) {
+        if !inst.settings.sessions.revocable_access_tokens || entry.active_in == Some(EPOCH.get()) {
             return Ok(None);
         }
         let sid = entry
@@ -233,7 +233,7 @@ fn legacy(name: &CStr) -> AuthResult<Option<String>> {
         return Ok(None);
     };
     let inst = instance::get()?;
-    if inst.settings.claims_trust == ClaimsTrust::Verified && !is_trusted_role(&inst)? {
+    if inst.settings.trust.claims_trust == ClaimsTrust::Verified && !is_trusted_role(&inst)? {
         return Err(AuthError::bad_jwt(
             "legacy request.jwt.claim.* settings are only accepted from a trusted role",
         ));
@@ -292,7 +292,7 @@ fn authenticate(token: Option<&str>) -> JsonB {
         let claims = inst
             .ring
             .verify(token, &inst.verify_options, crate::now())?;
-        if inst.settings.revocable_access_tokens {
+        if inst.settings.sessions.revocable_access_tokens {
             if let Some(sid) = claims
                 .get("session_id")
                 .and_then(Value::as_str)

@@ -34,7 +34,10 @@ fn sign_jwt(claims: Option<JsonbArg>) -> String {
             added.push_str(&format!("\"iat\": {now}, "));
         }
         if !claims.has_key("exp") {
-            added.push_str(&format!("\"exp\": {}, ", now + inst.settings.jwt_exp));
+            added.push_str(&format!(
+                "\"exp\": {}, ",
+                now + inst.settings.tokens.jwt_exp
+            ));
         }
         let text = claims.to_text();
         let payload = match (added.is_empty(), text.strip_prefix('{')) {

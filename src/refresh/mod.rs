@@ -62,8 +62,8 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
             LOCK_SESSION.as_str(),
             &[
                 hash.as_str().into(),
-                s.sessions_timebox.into(),
-                s.sessions_inactivity_timeout.into(),
+                s.sessions.sessions_timebox.into(),
+                s.sessions.sessions_inactivity_timeout.into(),
             ],
         )?;
         let Some(locked) = db::typed::<LockedToken>(locked)? else {
@@ -82,6 +82,7 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
         // The child is derived from its parent, so it is known before we know whether the
         // parent is still live; the statement stores it only if it is.
         let child = s
+            .sessions
             .refresh_token_rotation_enabled
             .then(|| refresh::derive_child(key, presented));
         let child_hash = child.as_deref().map(refresh::hash);
@@ -103,7 +104,7 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
                 token_id.into(),
                 child_hash.as_deref().into(),
                 hash.as_str().into(),
-                (s.refresh_token_reuse_interval as f64).into(),
+                (s.sessions.refresh_token_reuse_interval as f64).into(),
             ],
         )?;
         // The token row was deleted while we waited.

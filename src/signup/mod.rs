@@ -28,11 +28,11 @@ fn sign_up(
     guard(move || {
         let inst = instance::get()?;
         let s = &inst.settings;
-        if s.disable_signup {
+        if s.signup.disable_signup {
             return Err(AuthError::SignupDisabled);
         }
         let email = email::normalize(email)?;
-        let password = password::check_policy(password, s.password_min_length as usize)?;
+        let password = password::check_policy(password, s.passwords.password_min_length as usize)?;
         let data = data.map(|d| d.to_value("data")).transpose()?;
         let data = user::check_metadata(data.as_ref())?;
         let hash = hashing::hash(password, s.argon2_cost())?;
@@ -41,10 +41,10 @@ fn sign_up(
             INSERT_USER,
             &[
                 user_id.into(),
-                s.jwt_aud.as_str().into(),
+                s.tokens.jwt_aud.as_str().into(),
                 email.as_str().into(),
                 hash.as_str().into(),
-                s.mailer_autoconfirm.into(),
+                s.signup.mailer_autoconfirm.into(),
                 db::INSTANCE_ID.into(),
                 JsonB(data).into(),
             ],
@@ -60,7 +60,7 @@ fn sign_up(
             json!({"provider": "email"}),
             &req,
         )?;
-        if s.mailer_autoconfirm {
+        if s.signup.mailer_autoconfirm {
             start_session(&inst, user_id, &email, "email", "password", &req).map(JsonB)
         } else {
             user_json(user_id, true).map(JsonB)

@@ -66,7 +66,7 @@ fn update_user(attributes: Option<JsonbArg>) -> JsonB {
         let new_hash = match changes.password.as_deref() {
             None => None,
             Some(p) => {
-                let p = password::check_policy(Some(p), s.password_min_length as usize)?;
+                let p = password::check_policy(Some(p), s.passwords.password_min_length as usize)?;
                 if let Some(old) = current.hash.as_deref().filter(|h| !h.is_empty()) {
                     if hashing::verify(p, old) {
                         return Err(AuthError::SamePassword);

@@ -843,13 +843,13 @@ fn check_change(base: &Settings, changes: &Value, settings: &Settings, secret: O
     let twice = settings.apply(&Value::Object(changes.clone())).unwrap();
     assert_eq!(&twice.settings, settings);
     // what the extension derives from them is usable
-    assert!(Alg::parse(settings.jwt_signing_algorithm.as_str()).is_ok());
+    assert!(Alg::parse(settings.tokens.jwt_signing_algorithm.as_str()).is_ok());
     let cost = settings.argon2_cost();
     assert!(
         !password::needs_rehash(&cost.decoy_hash(), cost),
         "accepted argon2 parameters are not valid argon2 parameters: {cost:?}"
     );
-    assert!(settings.client_ip_trusted_proxies >= 1);
+    assert!(settings.trust.client_ip_trusted_proxies >= 1);
 }
 
 pub fn parse_settings_seeds() -> Vec<Seed> {
