@@ -50,6 +50,34 @@ pub enum AuthError {
     NotAdmin,
     /// 409 `conflict`: concurrent requests on the same rows could not be serialised.
     Conflict,
+    /// 403 `otp_expired`: a one-time code or link that is wrong, used, expired or dead after too
+    /// many wrong codes, indistinguishably.
+    OtpExpired,
+    /// 429 `over_email_send_rate_limit`: `Some(seconds)` until this user may get this mail again,
+    /// `None` when the instance's hourly limit is reached.
+    OverEmailSendRateLimit(Option<i64>),
+    /// 429 `over_sms_send_rate_limit`, as above for SMS.
+    OverSmsSendRateLimit(Option<i64>),
+    /// 422 `otp_disabled`: a code for an unknown address with `create_user` false.
+    OtpDisabled,
+    /// `email_provider_disabled` / `phone_provider_disabled` (422 for sign-ups, 400 for logins).
+    ProviderDisabled { email: bool, signup: bool },
+    /// 422 `email_exists`.
+    EmailExists,
+    /// 422 `phone_exists`.
+    PhoneExists,
+    /// 400 `phone_not_confirmed`.
+    PhoneNotConfirmed,
+    /// 404 `flow_state_not_found`: an unknown or used PKCE auth code.
+    FlowStateNotFound,
+    /// 422 `flow_state_expired`.
+    FlowStateExpired,
+    /// 403 `bad_code_verifier`.
+    BadCodeVerifier,
+    /// 400 `reauthentication_needed`: a password change without the nonce.
+    ReauthenticationNeeded,
+    /// 400 `reauthentication_not_valid`: a wrong or expired nonce.
+    ReauthenticationNotValid,
     /// 503 `unexpected_failure` when the database refuses writes (a read-only standby).
     ReadOnly,
     /// 500 `unexpected_failure`: a bug or an unexpected database error; details go nowhere.
@@ -75,7 +103,15 @@ impl AuthError {
             | UserBanned
             | RefreshTokenNotFound
             | RefreshTokenAlreadyUsed
-            | SessionExpired => 400,
+            | SessionExpired
+            | PhoneNotConfirmed
+            | ReauthenticationNeeded
+            | ReauthenticationNotValid => 400,
+            ProviderDisabled { signup: false, .. } => 400,
+            ProviderDisabled { signup: true, .. } => 422,
+            OtpExpired | BadCodeVerifier => 403,
+            FlowStateNotFound => 404,
+            OverEmailSendRateLimit(_) | OverSmsSendRateLimit(_) => 429,
             NoAuthorization | BadJwt(_) => 401,
             SessionNotFound | UserNotFound | NotAdmin => 403,
             Conflict => 409,
@@ -83,7 +119,11 @@ impl AuthError {
             | WeakPassword { .. }
             | SamePassword
             | UserAlreadyExists
-            | SignupDisabled => 422,
+            | SignupDisabled
+            | OtpDisabled
+            | EmailExists
+            | PhoneExists
+            | FlowStateExpired => 422,
             Internal => 500,
             ReadOnly => 503,
         }
@@ -114,6 +154,20 @@ impl AuthError {
             BadJwt(_) => "bad_jwt",
             NotAdmin => "not_admin",
             Conflict => "conflict",
+            OtpExpired => "otp_expired",
+            OverEmailSendRateLimit(_) => "over_email_send_rate_limit",
+            OverSmsSendRateLimit(_) => "over_sms_send_rate_limit",
+            OtpDisabled => "otp_disabled",
+            ProviderDisabled { email: true, .. } => "email_provider_disabled",
+            ProviderDisabled { email: false, .. } => "phone_provider_disabled",
+            EmailExists => "email_exists",
+            PhoneExists => "phone_exists",
+            PhoneNotConfirmed => "phone_not_confirmed",
+            FlowStateNotFound => "flow_state_not_found",
+            FlowStateExpired => "flow_state_expired",
+            BadCodeVerifier => "bad_code_verifier",
+            ReauthenticationNeeded => "reauthentication_needed",
+            ReauthenticationNotValid => "reauthentication_not_valid",
             ReadOnly | Internal => "unexpected_failure",
         }
     }
@@ -140,6 +194,28 @@ impl AuthError {
             Conflict => {
                 "Concurrent requests on the same session could not be serialised; retry".into()
             }
+            OtpExpired => "Token has expired or is invalid".into(),
+            OverEmailSendRateLimit(Some(n)) | OverSmsSendRateLimit(Some(n)) => {
+                format!("For security purposes, you can only request this after {n} seconds.")
+            }
+            OverEmailSendRateLimit(None) => "Email rate limit exceeded".into(),
+            OverSmsSendRateLimit(None) => "SMS rate limit exceeded".into(),
+            OtpDisabled => "Signups not allowed for otp".into(),
+            ProviderDisabled { email, signup } => format!(
+                "{} {} are disabled",
+                if *email { "Email" } else { "Phone" },
+                if *signup { "signups" } else { "logins" }
+            ),
+            EmailExists => "A user with this email address has already been registered".into(),
+            PhoneExists => "A user with this phone number has already been registered".into(),
+            PhoneNotConfirmed => "Phone not confirmed".into(),
+            FlowStateNotFound => "invalid flow state, no valid flow state found".into(),
+            FlowStateExpired => "invalid flow state, flow state has expired".into(),
+            BadCodeVerifier => {
+                "code challenge does not match previously saved code verifier".into()
+            }
+            ReauthenticationNeeded => "Password update requires reauthentication".into(),
+            ReauthenticationNotValid => "Requires reauthentication".into(),
             ReadOnly => "auth_ext cannot write here: the database is read-only".into(),
             Internal => "Unexpected failure in auth_ext".into(),
         }

@@ -10,6 +10,7 @@ pub mod email;
 pub mod error;
 pub mod jwt;
 pub mod keys;
+pub mod otp;
 pub mod password;
 pub mod random;
 pub mod redact;

@@ -23,6 +23,10 @@ pub struct Settings {
     pub sessions: SessionSettings,
     #[serde(flatten)]
     pub trust: TrustSettings,
+    #[serde(flatten)]
+    pub mailer: MailerSettings,
+    #[serde(flatten)]
+    pub phone: PhoneSettings,
 }
 
 /// Access tokens: how they are signed and verified.
@@ -63,6 +67,8 @@ pub struct PasswordSettings {
     pub argon2_memory_kib: i64,
     pub argon2_iterations: i64,
     pub argon2_parallelism: i64,
+    /// `update_user({password})` needs the nonce `reauthenticate()` sent.
+    pub update_password_require_reauthentication: bool,
 }
 
 /// Sessions and their refresh tokens.
@@ -94,6 +100,111 @@ pub struct TrustSettings {
     pub client_ip_header: Option<String>,
     /// How many trusted proxies append to `client_ip_header`.
     pub client_ip_trusted_proxies: i64,
+}
+
+/// Mail: one-time codes and links, where links point, how often mail may go out, and its texts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MailerSettings {
+    /// Email sign-up, sign-in and flows at all (GoTrue's `external_email_enabled`).
+    pub external_email_enabled: bool,
+    /// Seconds an emailed code or link stays valid.
+    pub mailer_otp_exp: i64,
+    /// Digits of an emailed code (6-10).
+    pub mailer_otp_length: i64,
+    /// Password sign-in before the address is confirmed.
+    pub allow_unverified_email_sign_ins: bool,
+    /// An email change needs a code from the current address too.
+    pub mailer_secure_email_change_enabled: bool,
+    /// Seconds between two mails of one kind to one user (`over_email_send_rate_limit`).
+    pub smtp_max_frequency: i64,
+    /// Mails queued per hour, all users together.
+    pub rate_limit_email_sent: i64,
+    /// Wrong codes after which a one-time token dies (beyond GoTrue).
+    pub otp_max_attempts: i64,
+    pub smtp_admin_email: String,
+    pub smtp_sender_name: String,
+    /// Where this API is reached from outside: mailed links start with it.
+    pub api_external_url: String,
+    /// Comma-separated URL globs a `redirect_to` may match besides `site_url`.
+    pub uri_allow_list: String,
+    /// Subjects and HTML bodies per mail; `None` is GoTrue's text. Supabase's names.
+    pub mailer_subjects_confirmation: Option<String>,
+    pub mailer_subjects_invite: Option<String>,
+    pub mailer_subjects_magic_link: Option<String>,
+    pub mailer_subjects_recovery: Option<String>,
+    pub mailer_subjects_email_change: Option<String>,
+    pub mailer_subjects_reauthentication: Option<String>,
+    pub mailer_templates_confirmation_content: Option<String>,
+    pub mailer_templates_invite_content: Option<String>,
+    pub mailer_templates_magic_link_content: Option<String>,
+    pub mailer_templates_recovery_content: Option<String>,
+    pub mailer_templates_email_change_content: Option<String>,
+    pub mailer_templates_reauthentication_content: Option<String>,
+}
+
+/// Phone sign-up and sign-in, and SMS codes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PhoneSettings {
+    pub external_phone_enabled: bool,
+    /// Phone users are confirmed at sign-up (no SMS).
+    pub sms_autoconfirm: bool,
+    /// Seconds an SMS code stays valid.
+    pub sms_otp_exp: i64,
+    /// Digits of an SMS code (6-10).
+    pub sms_otp_length: i64,
+    /// Seconds between two SMS of one kind to one user (`over_sms_send_rate_limit`).
+    pub sms_max_frequency: i64,
+    /// SMS queued per hour, all users together.
+    pub rate_limit_sms_sent: i64,
+    /// The SMS text; `{{ .Code }}` is the code.
+    pub sms_template: String,
+}
+
+impl Default for MailerSettings {
+    fn default() -> Self {
+        MailerSettings {
+            external_email_enabled: true,
+            mailer_otp_exp: 3600,
+            mailer_otp_length: 6,
+            allow_unverified_email_sign_ins: false,
+            mailer_secure_email_change_enabled: true,
+            smtp_max_frequency: 60,
+            rate_limit_email_sent: 30,
+            otp_max_attempts: 5,
+            smtp_admin_email: "noreply@example.com".into(),
+            smtp_sender_name: String::new(),
+            api_external_url: "http://localhost:9999".into(),
+            uri_allow_list: String::new(),
+            mailer_subjects_confirmation: None,
+            mailer_subjects_invite: None,
+            mailer_subjects_magic_link: None,
+            mailer_subjects_recovery: None,
+            mailer_subjects_email_change: None,
+            mailer_subjects_reauthentication: None,
+            mailer_templates_confirmation_content: None,
+            mailer_templates_invite_content: None,
+            mailer_templates_magic_link_content: None,
+            mailer_templates_recovery_content: None,
+            mailer_templates_email_change_content: None,
+            mailer_templates_reauthentication_content: None,
+        }
+    }
+}
+
+impl Default for PhoneSettings {
+    fn default() -> Self {
+        PhoneSettings {
+            external_phone_enabled: false,
+            sms_autoconfirm: false,
+            sms_otp_exp: 60,
+            sms_otp_length: 6,
+            sms_max_frequency: 60,
+            rate_limit_sms_sent: 30,
+            sms_template: "Your code is {{ .Code }}".into(),
+        }
+    }
 }
 
 /// Whose `request.jwt.claims` the RLS helpers believe.
@@ -140,6 +251,7 @@ impl Default for PasswordSettings {
             argon2_memory_kib: cost.m_cost as i64,
             argon2_iterations: cost.t_cost as i64,
             argon2_parallelism: cost.p_cost as i64,
+            update_password_require_reauthentication: false,
         }
     }
 }
@@ -299,12 +411,71 @@ fn text(key: &str, value: &Value, max: usize) -> AuthResult<()> {
     }
 }
 
+/// An absolute http(s) URL: mailed links and redirects are built from it.
+fn url_text(key: &str, value: &Value) -> AuthResult<()> {
+    text(key, value, 2048)?;
+    let s = value.as_str().unwrap_or_default();
+    let lower = s.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"));
+    match rest {
+        Some(r) if !r.is_empty() && !s.chars().any(|c| c.is_whitespace() || c.is_control()) => {
+            Ok(())
+        }
+        _ => Err(AuthError::validation(format!(
+            "{key} must be an absolute http or https URL"
+        ))),
+    }
+}
+
 fn check_value(key: &str, value: &Value) -> AuthResult<()> {
     const DAY: i64 = 86_400;
     match key {
         "jwt_exp" => int_in(key, value, 120, 7 * DAY),
         "jwt_aud" => text(key, value, 255),
-        "jwt_issuer" | "site_url" => text(key, value, 2048),
+        "jwt_issuer" => text(key, value, 2048),
+        "site_url" | "api_external_url" => url_text(key, value),
+        "smtp_admin_email" => match value.as_str() {
+            Some(s) if crate::email::normalize(Some(s)).is_ok() => Ok(()),
+            _ => Err(AuthError::validation(
+                "smtp_admin_email must be an email address",
+            )),
+        },
+        "smtp_sender_name" => match value.as_str() {
+            Some(s) if s.len() <= 255 && !s.chars().any(char::is_control) => Ok(()),
+            _ => Err(AuthError::validation(
+                "smtp_sender_name must be a string of at most 255 bytes without control characters",
+            )),
+        },
+        "uri_allow_list" => match value.as_str() {
+            Some(s) if s.len() <= 16 * 1024 => Ok(()),
+            _ => Err(AuthError::validation(
+                "uri_allow_list must be a comma-separated string of URL globs",
+            )),
+        },
+        "sms_template" => text(key, value, 1024),
+        k if k.starts_with("mailer_subjects_") || k.starts_with("mailer_templates_") => {
+            if value.is_null() {
+                Ok(())
+            } else {
+                text(
+                    key,
+                    value,
+                    if k.starts_with("mailer_subjects_") {
+                        1024
+                    } else {
+                        64 * 1024
+                    },
+                )
+            }
+        }
+        "mailer_otp_exp" => int_in(key, value, 60, DAY),
+        "sms_otp_exp" => int_in(key, value, 30, DAY),
+        "mailer_otp_length" | "sms_otp_length" => int_in(key, value, 6, 10),
+        "smtp_max_frequency" | "sms_max_frequency" => int_in(key, value, 0, DAY),
+        "rate_limit_email_sent" | "rate_limit_sms_sent" => int_in(key, value, 0, 1_000_000_000),
+        "otp_max_attempts" => int_in(key, value, 1, 100),
         "jwt_signing_algorithm" => {
             crate::keys::Alg::parse(value.as_str().unwrap_or("")).map(|_| ())
         }
@@ -354,7 +525,13 @@ fn check_value(key: &str, value: &Value) -> AuthResult<()> {
         | "jwt_require_exp"
         | "mailer_autoconfirm"
         | "refresh_token_rotation_enabled"
-        | "revocable_access_tokens" => {
+        | "revocable_access_tokens"
+        | "external_email_enabled"
+        | "allow_unverified_email_sign_ins"
+        | "mailer_secure_email_change_enabled"
+        | "external_phone_enabled"
+        | "sms_autoconfirm"
+        | "update_password_require_reauthentication" => {
             if value.is_boolean() {
                 Ok(())
             } else {
