@@ -25,13 +25,17 @@ SELECT pg_catalog.pg_extension_config_dump('auth.audit_log_entries', '');
 SELECT pg_catalog.pg_extension_config_dump('auth.mfa_amr_claims', '');
 SELECT pg_catalog.pg_extension_config_dump('auth.config', '');
 SELECT pg_catalog.pg_extension_config_dump('auth.signing_keys', '');
+SELECT pg_catalog.pg_extension_config_dump('auth.one_time_tokens', '');
+SELECT pg_catalog.pg_extension_config_dump('auth.flow_state', '');
+SELECT pg_catalog.pg_extension_config_dump('auth.outbox', '');
+SELECT pg_catalog.pg_extension_config_dump('auth.outbox_id_seq', '');
 
 -- Least privilege: nothing on the tables for anon/authenticated. Each function's EXECUTE grants
 -- are made beside its code, in its capability's api.sql (src/<capability>/api.sql).
 REVOKE ALL ON ALL TABLES IN SCHEMA auth FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA auth FROM PUBLIC;
 REVOKE ALL ON FUNCTION auth._config_changed() FROM PUBLIC;
-GRANT USAGE ON SCHEMA auth TO anon, authenticated, service_role;
+GRANT USAGE ON SCHEMA auth TO anon, authenticated, service_role, auth_outbox_consumer;
 GRANT USAGE ON SCHEMA auth_api TO anon, authenticated, service_role;
 
 -- A function no api.sql mentions would be executable by PUBLIC (PostgreSQL's default): refuse to

@@ -179,6 +179,81 @@ CREATE TABLE auth.signing_keys (
 );
 CREATE UNIQUE INDEX signing_keys_one_current ON auth.signing_keys (status) WHERE status = 'current';
 
+-- One-time tokens (Supabase's table): the hash of each code or link a user was sent, one per
+-- user and kind. `token_hash` is GoTrue's hex sha224(email_or_phone + code), prefixed `pkce_`
+-- in the PKCE flow; the code itself is never stored. `created_at` is UTC, as GoTrue writes it.
+-- `failed_attempts` is auth_ext's: wrong codes counted apart from the failing call
+-- (src/one_time/), the token dying at `otp_max_attempts`.
+CREATE TYPE auth.one_time_token_type AS ENUM (
+    'confirmation_token', 'reauthentication_token', 'recovery_token',
+    'email_change_token_new', 'email_change_token_current', 'phone_change_token');
+CREATE TABLE auth.one_time_tokens (
+    id uuid NOT NULL PRIMARY KEY,
+    user_id uuid NOT NULL REFERENCES auth.users (id) ON DELETE CASCADE,
+    token_type auth.one_time_token_type NOT NULL,
+    token_hash text NOT NULL CHECK (char_length(token_hash) > 0),
+    relates_to text NOT NULL,
+    created_at timestamp without time zone NOT NULL DEFAULT now(),
+    updated_at timestamp without time zone NOT NULL DEFAULT now(),
+    failed_attempts integer NOT NULL DEFAULT 0
+);
+CREATE INDEX one_time_tokens_token_hash_hash_idx ON auth.one_time_tokens USING hash (token_hash);
+CREATE INDEX one_time_tokens_relates_to_hash_idx ON auth.one_time_tokens USING hash (relates_to);
+CREATE UNIQUE INDEX one_time_tokens_user_id_token_type_key ON auth.one_time_tokens (user_id, token_type);
+
+-- PKCE flow states (Supabase's shape). `auth_code` holds the hex SHA-256 of the code handed to
+-- the client, never the code; a state lives 300 s from the code's issue (or its creation).
+CREATE TYPE auth.code_challenge_method AS ENUM ('s256', 'plain');
+CREATE TABLE auth.flow_state (
+    id uuid NOT NULL PRIMARY KEY,
+    user_id uuid,
+    auth_code text NOT NULL,
+    code_challenge_method auth.code_challenge_method NOT NULL,
+    code_challenge text NOT NULL,
+    provider_type text NOT NULL,
+    provider_access_token text,
+    provider_refresh_token text,
+    created_at timestamptz,
+    updated_at timestamptz,
+    authentication_method text NOT NULL,
+    auth_code_issued_at timestamptz
+);
+CREATE INDEX idx_auth_code ON auth.flow_state (auth_code);
+CREATE INDEX idx_user_id_auth_method ON auth.flow_state (user_id, authentication_method);
+CREATE INDEX flow_state_created_at_idx ON auth.flow_state (created_at DESC);
+
+-- Private: the transactional outbox. A message is queued in the transaction that issued its
+-- code (a rolled-back call sends nothing; a committed one is never lost), with GoTrue's
+-- send-email / send-SMS hook input as `payload`; consumers claim rows through
+-- auth.outbox_claim() (README, "The outbox"). Codes are wiped from `payload` once sent.
+CREATE TABLE auth.outbox (
+    id bigserial PRIMARY KEY,
+    channel text NOT NULL CHECK (channel IN ('email', 'sms')),
+    action text NOT NULL,
+    recipient text NOT NULL,
+    user_id uuid,
+    payload jsonb NOT NULL,
+    status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sending', 'sent', 'failed')),
+    attempts integer NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    lease_until timestamptz,
+    last_error text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    sent_at timestamptz
+);
+CREATE INDEX outbox_due_idx ON auth.outbox (next_attempt_at) WHERE status IN ('pending', 'sending');
+CREATE INDEX outbox_channel_created_at_idx ON auth.outbox (channel, created_at);
+
+-- Whoever drains the outbox (the shim, another worker): granted by the owner to its login role
+-- (GRANT auth_outbox_consumer TO shim_login). Cluster-wide, like the API roles.
+DO $consumer$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'auth_outbox_consumer') THEN
+        CREATE ROLE auth_outbox_consumer NOLOGIN NOINHERIT;
+    END IF;
+END
+$consumer$;
+
 -- Supabase enables RLS on every auth table and grants nothing to the API roles; so do we.
 ALTER TABLE auth.users ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.identities ENABLE ROW LEVEL SECURITY;
@@ -188,4 +263,7 @@ ALTER TABLE auth.audit_log_entries ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.mfa_amr_claims ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.config ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.signing_keys ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.one_time_tokens ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.flow_state ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.outbox ENABLE ROW LEVEL SECURITY;
 

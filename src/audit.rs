@@ -19,6 +19,8 @@ pub enum Action {
     /// Not in GoTrue, which audits no failed sign-in; written apart from the failing call
     /// (src/trace/).
     LoginFailed,
+    /// A recovery was asked for (also for an unknown address, with no actor id).
+    RecoveryRequested,
 }
 
 impl Action {
@@ -31,6 +33,7 @@ impl Action {
             Action::TokenRevoked => ("token_revoked", "token"),
             Action::UserModified => ("user_modified", "user"),
             Action::LoginFailed => ("login_failed", "account"),
+            Action::RecoveryRequested => ("user_recovery_requested", "user"),
         }
     }
 }

@@ -8,12 +8,17 @@
 mod claims;
 mod jwt;
 mod keys;
+mod otp;
+mod outbox;
 mod password;
+mod pkce;
+mod recovery;
 mod refresh;
 mod sessions;
 mod settings;
 mod signup;
 mod user;
+mod verify;
 
 // Shared building blocks.
 mod audit;
@@ -24,6 +29,7 @@ mod ffi;
 mod fragments;
 mod hashing;
 mod instance;
+mod one_time;
 mod request;
 mod revoke;
 mod session_start;

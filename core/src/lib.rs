@@ -12,12 +12,17 @@ pub mod jwt;
 pub mod keys;
 pub mod otp;
 pub mod password;
+pub mod phone;
+pub mod pkce;
 pub mod random;
 pub mod redact;
+pub mod redirect;
 pub mod refresh;
 pub mod rows;
 pub mod settings;
 pub mod sign_in;
+pub mod templates;
 pub mod user;
+pub mod webhook;
 
 pub use error::{AuthError, AuthResult};

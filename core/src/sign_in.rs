@@ -20,13 +20,19 @@ pub struct Account {
 }
 
 impl Account {
-    /// The checks after the password matched, in GoTrue's order.
-    pub fn admit(&self) -> AuthResult<()> {
+    /// The checks after the password matched, in GoTrue's order. `allow_unverified_email`:
+    /// `allow_unverified_email_sign_ins`; `by_phone`: the account was named by its phone.
+    pub fn admit(&self, allow_unverified_email: bool, by_phone: bool) -> AuthResult<()> {
         if self.banned {
             return Err(AuthError::UserBanned);
         }
         if !self.confirmed {
-            return Err(AuthError::EmailNotConfirmed);
+            if by_phone {
+                return Err(AuthError::PhoneNotConfirmed);
+            }
+            if !allow_unverified_email {
+                return Err(AuthError::EmailNotConfirmed);
+            }
         }
         Ok(())
     }
@@ -46,11 +52,11 @@ mod tests {
     #[test]
     fn a_complete_row_admits_or_refuses_by_its_flags() {
         let account: Account = read(row()).unwrap();
-        assert!(account.admit().is_ok());
+        assert!(account.admit(false, false).is_ok());
         let mut banned = row();
         banned["banned"] = json!(true);
         assert_eq!(
-            read::<Account>(banned).unwrap().admit().unwrap_err().code(),
+            read::<Account>(banned).unwrap().admit(false, false).unwrap_err().code(),
             "user_banned"
         );
         let mut unconfirmed = row();
@@ -58,11 +64,16 @@ mod tests {
         assert_eq!(
             read::<Account>(unconfirmed)
                 .unwrap()
-                .admit()
+                .admit(false, false)
                 .unwrap_err()
                 .code(),
             "email_not_confirmed"
         );
+        let mut unconfirmed = row();
+        unconfirmed["confirmed"] = json!(false);
+        let a = read::<Account>(unconfirmed).unwrap();
+        assert!(a.admit(true, false).is_ok(), "allow_unverified_email_sign_ins");
+        assert_eq!(a.admit(true, true).unwrap_err().code(), "phone_not_confirmed");
     }
 
     #[test]

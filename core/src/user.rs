@@ -69,50 +69,72 @@ pub struct UserChanges {
     pub data: Option<Value>,
     /// The new password, not yet checked against the password policy.
     pub password: Option<String>,
+    /// A new email address (normalized, not the current one): confirmed by code before it applies.
+    pub email: Option<String>,
+    /// A new phone number (E.164 without `+`, not the current one): confirmed by SMS code.
+    pub phone: Option<String>,
+    /// The code `reauthenticate()` sent, for a password change that needs it.
+    pub nonce: Option<String>,
     /// The attributes that change, for the audit entry.
     pub changed: Vec<&'static str>,
 }
 
 impl UserChanges {
-    /// Reads `attributes` (a JSON object) for a user whose address is `current_email`.
-    /// Changing the email address or the phone number is not supported yet; sending the
-    /// current address again is allowed.
-    pub fn read(attributes: &Value, current_email: Option<&str>) -> Result<Self, AuthError> {
+    /// Reads `attributes` (a JSON object) for a user whose address is `current_email` and
+    /// number `current_phone`. Sending the current address or number again changes nothing.
+    pub fn read(
+        attributes: &Value,
+        current_email: Option<&str>,
+        current_phone: Option<&str>,
+    ) -> Result<Self, AuthError> {
         let present = |key: &str| attributes.get(key).filter(|v| !v.is_null());
-        if let Some(new_email) = present("email") {
-            let same = new_email
-                .as_str()
-                .map(|e| e.trim().to_lowercase())
-                .as_deref()
-                == current_email;
-            if !same {
-                return Err(AuthError::Unprocessable(
-                    "Changing the email address is not supported yet".into(),
-                ));
+        let string = |key: &str| -> Result<Option<String>, AuthError> {
+            present(key)
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| AuthError::validation(format!("{key} must be a string")))
+                })
+                .transpose()
+        };
+        let email = match string("email")? {
+            None => None,
+            Some(e) => {
+                let e = crate::email::normalize(Some(&e))?;
+                (Some(e.as_str()) != current_email).then_some(e)
             }
-        }
-        if present("phone").is_some() {
-            return Err(AuthError::Unprocessable(
-                "Changing the phone number is not supported yet".into(),
-            ));
-        }
+        };
+        let phone = match string("phone")? {
+            None => None,
+            Some(p) => {
+                let p = crate::phone::normalize(Some(&p))?;
+                (Some(p.as_str()) != current_phone).then_some(p)
+            }
+        };
         let data = present("data")
             .map(|d| check_metadata(Some(d)))
             .transpose()?;
-        let password = present("password")
-            .map(|p| {
-                p.as_str()
-                    .map(str::to_owned)
-                    .ok_or_else(|| AuthError::validation("password must be a string"))
-            })
-            .transpose()?;
-        let changed = ["data", "password"]
-            .into_iter()
-            .filter(|k| present(k).is_some())
-            .collect();
+        let password = string("password")?;
+        let nonce = string("nonce")?;
+        let mut changed = Vec::new();
+        if data.is_some() {
+            changed.push("data");
+        }
+        if password.is_some() {
+            changed.push("password");
+        }
+        if email.is_some() {
+            changed.push("email");
+        }
+        if phone.is_some() {
+            changed.push("phone");
+        }
         Ok(UserChanges {
             data,
             password,
+            email,
+            phone,
+            nonce,
             changed,
         })
     }
@@ -154,7 +176,8 @@ mod tests {
 
     #[test]
     fn update_attributes() {
-        let c = UserChanges::read(&json!({"data": {"a": null}, "password": "pw"}), None).unwrap();
+        let c =
+            UserChanges::read(&json!({"data": {"a": null}, "password": "pw"}), None, None).unwrap();
         assert_eq!(c.data, Some(json!({"a": null})));
         assert_eq!(c.password.as_deref(), Some("pw"));
         assert_eq!(c.changed, vec!["data", "password"]);
@@ -162,6 +185,7 @@ mod tests {
         let c = UserChanges::read(
             &json!({"email": " A@x.io ", "phone": null, "data": null}),
             Some("a@x.io"),
+            None,
         )
         .unwrap();
         assert_eq!(
@@ -169,12 +193,21 @@ mod tests {
             UserChanges {
                 data: None,
                 password: None,
+                email: None,
+                phone: None,
+                nonce: None,
                 changed: vec![]
             }
         );
-        assert!(UserChanges::read(&json!({"email": "b@x.io"}), Some("a@x.io")).is_err());
-        assert!(UserChanges::read(&json!({"phone": "123"}), None).is_err());
-        assert!(UserChanges::read(&json!({"password": 1}), None).is_err());
-        assert!(UserChanges::read(&json!({"data": [1]}), None).is_err());
+        let c = UserChanges::read(&json!({"email": "B@x.io"}), Some("a@x.io"), None).unwrap();
+        assert_eq!(c.email.as_deref(), Some("b@x.io"));
+        assert_eq!(c.changed, vec!["email"]);
+        let c = UserChanges::read(&json!({"phone": "+1 555 123 4567"}), None, None).unwrap();
+        assert_eq!(c.phone.as_deref(), Some("15551234567"));
+        assert!(UserChanges::read(&json!({"email": "not an address"}), None, None).is_err());
+        assert!(UserChanges::read(&json!({"phone": "12"}), None, None).is_err());
+        assert!(UserChanges::read(&json!({"password": 1}), None, None).is_err());
+        assert!(UserChanges::read(&json!({"nonce": 1}), None, None).is_err());
+        assert!(UserChanges::read(&json!({"data": [1]}), None, None).is_err());
     }
 }

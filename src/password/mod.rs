@@ -1,8 +1,8 @@
-//! `auth.sign_in_with_password`: email and password, in the same time whether or not the
-//! account exists.
+//! `auth.sign_in_with_password`: email (or phone) and password, in the same time whether or not
+//! the account exists.
 
 use auth_core::sign_in::Account;
-use auth_core::{email, password, AuthError};
+use auth_core::{email, password, phone as phone_number, AuthError};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 
@@ -17,19 +17,43 @@ static FIND_ACCOUNT: &str = include_str!("find_account.sql");
 
 #[pg_extern(schema = "auth", security_definer)]
 #[search_path(pg_catalog, pg_temp)]
-fn sign_in_with_password(email: Option<&str>, password: Option<&str>) -> JsonB {
+fn sign_in_with_password(
+    email: default!(Option<&str>, "NULL"),
+    password: default!(Option<&str>, "NULL"),
+    phone: default!(Option<&str>, "NULL"),
+) -> JsonB {
     guard(move || {
         let inst = instance::get()?;
         let s = &inst.settings;
-        if email.is_none_or(|e| e.trim().is_empty()) {
+        let by_phone = email.is_none_or(|e| e.trim().is_empty());
+        if by_phone && phone.is_none_or(|p| p.trim().is_empty()) {
             return Err(AuthError::validation("An email address is required"));
+        }
+        if by_phone && !s.phone.external_phone_enabled {
+            return Err(AuthError::ProviderDisabled {
+                email: false,
+                signup: false,
+            });
+        }
+        if !by_phone && !s.mailer.external_email_enabled {
+            return Err(AuthError::ProviderDisabled {
+                email: true,
+                signup: false,
+            });
         }
         let password = password::check_attempt(password)?;
         // A malformed address cannot belong to anyone; it still costs one hash below.
-        let email = email::normalize(email).ok();
-        let found = match &email {
-            Some(e) => db::read_json(FIND_ACCOUNT, &[e.as_str().into()])?,
-            None => None,
+        let (email, phone) = if by_phone {
+            (None, phone_number::normalize(phone).ok())
+        } else {
+            (email::normalize(email).ok(), None)
+        };
+        let found = match (&email, &phone) {
+            (None, None) => None,
+            _ => db::read_json(
+                FIND_ACCOUNT,
+                &[email.as_deref().into(), phone.as_deref().into()],
+            )?,
         };
         let found: Option<Account> = db::typed(found)?;
         let cost = s.argon2_cost();
@@ -47,13 +71,14 @@ fn sign_in_with_password(email: Option<&str>, password: Option<&str>) -> JsonB {
         // which the error rolls back; the same work for a known and an unknown email.
         let failed = |err, account: Option<&Account>| {
             let user_id = account.map(|a| a.id.to_string());
-            crate::trace::sign_in_failed(err, user_id.as_deref(), email.as_deref())
+            let who = email.as_deref().or(phone.as_deref());
+            crate::trace::sign_in_failed(err, user_id.as_deref(), who)
         };
         let account = match found {
             Some(account) if matches => account,
             found => return Err(failed(AuthError::InvalidCredentials, found.as_ref())),
         };
-        if let Err(refused) = account.admit() {
+        if let Err(refused) = account.admit(s.mailer.allow_unverified_email_sign_ins, by_phone) {
             return Err(failed(refused, Some(&account)));
         }
         let user_id = db::uuid(account.id);
@@ -69,7 +94,7 @@ fn sign_in_with_password(email: Option<&str>, password: Option<&str>) -> JsonB {
             &inst,
             user_id,
             &account.email,
-            "email",
+            if by_phone { "phone" } else { "email" },
             "password",
             &request::current(),
         )

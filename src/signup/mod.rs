@@ -1,29 +1,196 @@
-//! `auth.sign_up`: a new user with an email and a password; with `mailer_autoconfirm` they are
-//! signed in at once.
+//! `auth.sign_up`: a new user with an email or a phone and a password. Confirmed at once
+//! (`mailer_autoconfirm` / `sms_autoconfirm`) they are signed in; otherwise a confirmation code
+//! goes out through the outbox and the answer is the user without a session. Also the building
+//! blocks other flows create users with (`sign_in_with_otp`).
 
-use auth_core::{email, password, user, AuthError};
+use auth_core::{email, password, phone, pkce, redirect, user, AuthError};
 use pgrx::prelude::*;
 use pgrx::JsonB;
-use serde_json::json;
+use serde::Deserialize;
+use serde_json::{json, Value};
 
 use crate::audit::{self, Action};
 use crate::db;
-use crate::error::guard;
+use crate::error::{guard, AuthResult};
 use crate::ffi::jsonb::JsonbArg;
 use crate::hashing;
-use crate::instance;
+use crate::instance::{self, Instance};
+use crate::one_time::{self, Channel, Code};
 use crate::request;
 use crate::session_start::start_session;
 use crate::user_object::user_json;
+use auth_core::otp::TokenType;
 
 static INSERT_USER: &str = include_str!("insert_user.sql");
+static EXISTING_USER: &str = include_str!("existing_user.sql");
+static OBFUSCATED_USER: &str = include_str!("obfuscated_user.sql");
 
+/// The address a flow is for: a normalized email or an E.164 phone number (without `+`).
+pub(crate) enum Address {
+    Email(String),
+    Phone(String),
+}
+
+impl Address {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Address::Email(a) | Address::Phone(a) => a,
+        }
+    }
+    pub(crate) fn email(&self) -> Option<&str> {
+        match self {
+            Address::Email(a) => Some(a),
+            Address::Phone(_) => None,
+        }
+    }
+    pub(crate) fn phone(&self) -> Option<&str> {
+        match self {
+            Address::Phone(a) => Some(a),
+            Address::Email(_) => None,
+        }
+    }
+    pub(crate) fn channel(&self) -> Channel {
+        match self {
+            Address::Email(_) => Channel::Email,
+            Address::Phone(_) => Channel::Sms,
+        }
+    }
+    pub(crate) fn provider(&self) -> &'static str {
+        match self {
+            Address::Email(_) => "email",
+            Address::Phone(_) => "phone",
+        }
+    }
+}
+
+/// Exactly one of `email` and `phone`, normalized, its provider enabled (`signup`: the refusal
+/// names sign-ups, as GoTrue's).
+pub(crate) fn read_address(
+    inst: &Instance,
+    email_in: Option<&str>,
+    phone_in: Option<&str>,
+    channel: Option<&str>,
+    signup: bool,
+) -> AuthResult<Address> {
+    let s = &inst.settings;
+    let given = |v: Option<&str>| v.is_some_and(|v| !v.trim().is_empty());
+    match (given(email_in), given(phone_in)) {
+        (true, true) => Err(AuthError::validation(
+            "Only an email address or phone number should be provided",
+        )),
+        (true, false) => {
+            if !s.mailer.external_email_enabled {
+                return Err(AuthError::ProviderDisabled { email: true, signup });
+            }
+            Ok(Address::Email(email::normalize(email_in)?))
+        }
+        (false, true) => {
+            if !s.phone.external_phone_enabled {
+                return Err(AuthError::ProviderDisabled { email: false, signup });
+            }
+            match channel.unwrap_or("sms") {
+                "sms" => {}
+                "whatsapp" => {
+                    return Err(AuthError::validation(
+                        "WhatsApp codes are not supported; use the sms channel",
+                    ))
+                }
+                _ => return Err(AuthError::validation("Invalid channel")),
+            }
+            Ok(Address::Phone(phone::normalize(phone_in)?))
+        }
+        (false, false) => Err(AuthError::validation(
+            "An email address or phone number is required",
+        )),
+    }
+}
+
+/// A new user; `None` when the address is taken.
+pub(crate) struct NewUser<'a> {
+    pub(crate) address: &'a Address,
+    /// The password hash, `""` for none.
+    pub(crate) hash: &'a str,
+    pub(crate) data: Value,
+    pub(crate) confirmed: bool,
+}
+
+pub(crate) fn insert_user(inst: &Instance, new: NewUser) -> AuthResult<Option<pgrx::Uuid>> {
+    let user_id = db::uuid(uuid::Uuid::new_v4());
+    let created = db::json(
+        INSERT_USER,
+        &[
+            user_id.into(),
+            inst.settings.tokens.jwt_aud.as_str().into(),
+            new.address.email().into(),
+            new.hash.into(),
+            new.confirmed.into(),
+            db::INSTANCE_ID.into(),
+            JsonB(new.data).into(),
+            new.address.phone().into(),
+        ],
+    )?;
+    Ok(created.map(|_| user_id))
+}
+
+/// The user an address names.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Existing {
+    pub(crate) id: uuid::Uuid,
+    pub(crate) confirmed: bool,
+    pub(crate) banned: bool,
+}
+
+pub(crate) fn existing_user(address: &Address) -> AuthResult<Option<Existing>> {
+    db::typed(db::json(
+        EXISTING_USER,
+        &[address.email().into(), address.phone().into()],
+    )?)
+}
+
+/// Sends the confirmation code (and link) of a new or unconfirmed user.
+pub(crate) fn send_confirmation(
+    inst: &Instance,
+    user_id: pgrx::Uuid,
+    address: &Address,
+    redirect_to: &str,
+    challenge: Option<&(String, pkce::Method)>,
+) -> AuthResult<i64> {
+    one_time::send_code(
+        inst,
+        &Code {
+            user_id,
+            token_type: TokenType::Confirmation,
+            channel: address.channel(),
+            address: address.as_str(),
+            action: match address {
+                Address::Email(_) => "signup",
+                Address::Phone(_) => "sms",
+            },
+            redirect_to,
+            pkce: challenge.map(|(c, m)| (c.as_str(), *m, "email/signup")),
+        },
+    )
+}
+
+/// `redirect_to` if the allow list admits it, else `site_url`.
+pub(crate) fn link_target(inst: &Instance, redirect_to: Option<&str>) -> String {
+    let s = &inst.settings;
+    redirect::allowed_target(redirect_to, &s.signup.site_url, &s.mailer.uri_allow_list)
+}
+
+#[allow(clippy::too_many_arguments)]
 #[pg_extern(schema = "auth", security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn sign_up(
-    email: Option<&str>,
-    password: Option<&str>,
+    email: default!(Option<&str>, "NULL"),
+    password: default!(Option<&str>, "NULL"),
     data: default!(Option<JsonbArg>, "'{}'"),
+    phone: default!(Option<&str>, "NULL"),
+    channel: default!(Option<&str>, "'sms'"),
+    redirect_to: default!(Option<&str>, "NULL"),
+    code_challenge: default!(Option<&str>, "NULL"),
+    code_challenge_method: default!(Option<&str>, "NULL"),
 ) -> JsonB {
     guard(move || {
         let inst = instance::get()?;
@@ -31,38 +198,75 @@ fn sign_up(
         if s.signup.disable_signup {
             return Err(AuthError::SignupDisabled);
         }
-        let email = email::normalize(email)?;
+        let address = read_address(&inst, email, phone, channel, true)?;
         let password = password::check_policy(password, s.passwords.password_min_length as usize)?;
         let data = data.map(|d| d.to_value("data")).transpose()?;
         let data = user::check_metadata(data.as_ref())?;
+        let challenge = pkce::read_challenge(code_challenge, code_challenge_method)?;
+        let confirm_now = match address {
+            Address::Email(_) => s.signup.mailer_autoconfirm,
+            Address::Phone(_) => s.phone.sms_autoconfirm,
+        };
         let hash = hashing::hash(password, s.argon2_cost())?;
-        let user_id = db::uuid(uuid::Uuid::new_v4());
-        let created = db::json(
-            INSERT_USER,
-            &[
-                user_id.into(),
-                s.tokens.jwt_aud.as_str().into(),
-                email.as_str().into(),
-                hash.as_str().into(),
-                s.signup.mailer_autoconfirm.into(),
-                db::INSTANCE_ID.into(),
-                JsonB(data).into(),
-            ],
+        let target = link_target(&inst, redirect_to);
+        let created = insert_user(
+            &inst,
+            NewUser {
+                address: &address,
+                hash: &hash,
+                data: data.clone(),
+                confirmed: confirm_now,
+            },
         )?;
-        if created.is_none() {
-            return Err(AuthError::UserAlreadyExists);
-        }
+        let Some(user_id) = created else {
+            if confirm_now {
+                return Err(AuthError::UserAlreadyExists);
+            }
+            // Confirmations on: the same answer for a taken address as for a new one (GoTrue's
+            // obfuscated user); an unconfirmed owner of the address gets the confirmation again.
+            if let Some(existing) = existing_user(&address)? {
+                if !existing.confirmed && !existing.banned {
+                    send_confirmation(
+                        &inst,
+                        db::uuid(existing.id),
+                        &address,
+                        &target,
+                        challenge.as_ref(),
+                    )?;
+                }
+            }
+            return db::json(
+                OBFUSCATED_USER,
+                &[
+                    s.tokens.jwt_aud.as_str().into(),
+                    address.email().into(),
+                    address.phone().into(),
+                    JsonB(data).into(),
+                ],
+            )?
+            .ok_or(AuthError::Internal)
+            .map(JsonB);
+        };
         let req = request::current();
         audit::record(
             Action::UserSignedUp,
             &user_id.to_string(),
-            Some(&email),
-            json!({"provider": "email"}),
+            address.email(),
+            json!({"provider": address.provider()}),
             &req,
         )?;
-        if s.signup.mailer_autoconfirm {
-            start_session(&inst, user_id, &email, "email", "password", &req).map(JsonB)
+        if confirm_now {
+            start_session(
+                &inst,
+                user_id,
+                address.as_str(),
+                address.provider(),
+                "password",
+                &req,
+            )
+            .map(JsonB)
         } else {
+            send_confirmation(&inst, user_id, &address, &target, challenge.as_ref())?;
             user_json(user_id, true).map(JsonB)
         }
     })

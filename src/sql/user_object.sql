@@ -12,6 +12,13 @@
     'phone', coalesce(u.phone, ''),
     'phone_confirmed_at', u.phone_confirmed_at,
     'confirmed_at', u.confirmed_at,
+    'confirmation_sent_at', u.confirmation_sent_at,
+    'recovery_sent_at', u.recovery_sent_at,
+    'new_email', nullif(u.email_change, ''),
+    'email_change_sent_at', u.email_change_sent_at,
+    'new_phone', nullif(u.phone_change, ''),
+    'phone_change_sent_at', u.phone_change_sent_at,
+    'reauthentication_sent_at', u.reauthentication_sent_at,
     'last_sign_in_at', u.last_sign_in_at,
     'banned_until', u.banned_until
 )) || jsonb_build_object(

@@ -19,6 +19,9 @@ pub enum Kind {
     RevokeFamily = 1,
     /// An audit row for a failed sign-in.
     LoginFailed = 2,
+    /// A wrong one-time code: one more failed attempt on each listed token; those at the limit
+    /// die (src/one_time/).
+    OtpFailed = 3,
 }
 
 impl Kind {
@@ -26,6 +29,7 @@ impl Kind {
         match k {
             1 => Some(Kind::RevokeFamily),
             2 => Some(Kind::LoginFailed),
+            3 => Some(Kind::OtpFailed),
             _ => None,
         }
     }
@@ -99,6 +103,7 @@ pub fn login_error_code(err: &AuthError) -> Option<u8> {
         AuthError::InvalidCredentials => Some(0),
         AuthError::EmailNotConfirmed => Some(1),
         AuthError::UserBanned => Some(2),
+        AuthError::PhoneNotConfirmed => Some(3),
         _ => None,
     }
 }
@@ -108,6 +113,7 @@ fn login_error_name(code: u8) -> Option<&'static str> {
         0 => "invalid_credentials",
         1 => "email_not_confirmed",
         2 => "user_banned",
+        3 => "phone_not_confirmed",
         _ => return None,
     })
 }
@@ -121,6 +127,22 @@ pub fn login_failed(code: u8, user_id: [u8; 16], email: &str, ip: Option<&str>) 
         .str(email, crate::trace::MAX_EMAIL)
         .str(ip.unwrap_or(""), MAX_IP)
         .0
+}
+
+/// At most this many tokens per wrong code (one address's live tokens of the verified kinds).
+pub const MAX_OTP_TOKENS: usize = 6;
+
+/// `ids`: the tokens the wrong code was tried against (at most [`MAX_OTP_TOKENS`]; none for an
+/// unknown address, which is queued all the same); `max_attempts`: the limit.
+pub fn otp_failed(ids: &[uuid::Uuid], max_attempts: i64) -> Vec<u8> {
+    let ids = &ids[..ids.len().min(MAX_OTP_TOKENS)];
+    let mut e = Enc::default()
+        .u8(ids.len() as u8)
+        .i64(max_attempts);
+    for id in ids {
+        e = e.bytes(id.as_bytes());
+    }
+    e.0
 }
 
 /// Applies one entry in the current transaction. Returns a line of context for the log (ids
@@ -160,6 +182,25 @@ pub fn apply(kind: u8, payload: &[u8]) -> Result<String, String> {
             )
             .map_err(|e| format!("audit insert failed: {}", e.code()))?;
             Ok(format!("failed sign-in audited ({name})"))
+        }
+        Some(Kind::OtpFailed) => {
+            let (Some(n), Some(max)) = (d.u8(), d.i64()) else {
+                return Err("malformed failed code entry".into());
+            };
+            let mut ids = Vec::with_capacity(n as usize);
+            for _ in 0..n {
+                let raw = d.take(16).ok_or("malformed failed code entry")?;
+                ids.push(db::uuid(uuid::Uuid::from_slice(raw).map_err(|_| "bad uuid")?));
+            }
+            if ids.is_empty() {
+                return Ok("wrong code for an address without tokens".into());
+            }
+            let n = ids.len();
+            db::exec(crate::one_time::COUNT_FAILURES, &[ids.clone().into()])
+                .map_err(|e| format!("counting a wrong code failed: {}", e.code()))?;
+            let dead = db::exec(crate::one_time::DELETE_DEAD, &[ids.into(), max.into()])
+                .map_err(|e| format!("ending a token failed: {}", e.code()))?;
+            Ok(format!("wrong code counted on {n} tokens, {dead} ended"))
         }
         None => Err(format!("unknown entry kind {kind}")),
     }

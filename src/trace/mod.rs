@@ -17,6 +17,7 @@
 
 pub mod counter;
 pub mod kinds;
+pub mod once;
 pub mod queue;
 pub mod writer;
 
@@ -27,6 +28,7 @@ use auth_core::AuthError;
 
 use crate::ffi::{bgw, latch, shmem::Shared};
 pub use kinds::Kind;
+pub use once::apply_with_one_off_worker;
 use queue::{AfterEnqueue, Queue};
 
 pub const MAX_EMAIL: usize = auth_core::email::MAX_EMAIL_LEN;

@@ -19,3 +19,13 @@ GRANT EXECUTE ON FUNCTION auth_api.update_user(jsonb) TO authenticated, service_
 -- update_user may receive a password: a failure must not log the statement (see
 -- src/signup/api.sql).
 ALTER FUNCTION auth.update_user(jsonb) SET log_min_error_statement = panic;
+
+-- reauthenticate: a signed-in user asks for a nonce (to their email, else phone).
+REVOKE ALL ON FUNCTION auth.reauthenticate() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.reauthenticate() TO anon, authenticated, service_role;
+
+CREATE FUNCTION auth_api.reauthenticate()
+RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT auth.reauthenticate() $$;
+REVOKE ALL ON FUNCTION auth_api.reauthenticate() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth_api.reauthenticate() TO authenticated, service_role;

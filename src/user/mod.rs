@@ -1,4 +1,9 @@
-//! The signed-in user's own record: `auth.get_user` and `auth.update_user`.
+//! The signed-in user's own record: `auth.get_user`, `auth.update_user` (metadata, password,
+//! and email or phone changes confirmed by code: change.rs) and `auth.reauthenticate`.
+
+mod change;
+
+pub(crate) use change::resend_change;
 
 use std::sync::LazyLock;
 
@@ -32,15 +37,24 @@ fn get_user() -> JsonB {
     })
 }
 
-/// The user's current email and password hash, read strictly.
+/// The user's current email, phone and password hash, read strictly, and the age of the
+/// caller's session.
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LockedUser {
     #[serde(deserialize_with = "auth_core::rows::required")]
     email: Option<String>,
     #[serde(deserialize_with = "auth_core::rows::required")]
+    phone: Option<String>,
+    #[serde(deserialize_with = "auth_core::rows::required")]
     hash: Option<String>,
+    #[serde(deserialize_with = "auth_core::rows::required")]
+    session_age: Option<f64>,
 }
+
+/// GoTrue: a password change needs the reauthentication nonce when the session is older than
+/// this (and `update_password_require_reauthentication` is on).
+const REAUTHENTICATION_AFTER_SECS: f64 = 24.0 * 3600.0;
 
 #[pg_extern(schema = "auth", security_definer)]
 #[search_path(pg_catalog, pg_temp)]
@@ -60,9 +74,28 @@ fn update_user(attributes: Option<JsonbArg>) -> JsonB {
         let caller = signed_in_caller()?;
         let inst = instance::get()?;
         let s = &inst.settings;
-        let current: LockedUser = db::typed(db::json(LOCK_USER, &[caller.user_id.into()])?)?
-            .ok_or(AuthError::UserNotFound)?;
-        let changes = UserChanges::read(&attributes, current.email.as_deref())?;
+        let current: LockedUser = db::typed(db::json(
+            LOCK_USER,
+            &[caller.user_id.into(), caller.session_id.into()],
+        )?)?
+        .ok_or(AuthError::UserNotFound)?;
+        let current_email = current.email.as_deref().filter(|e| !e.is_empty());
+        let current_phone = current.phone.as_deref().filter(|p| !p.is_empty());
+        let changes = UserChanges::read(&attributes, current_email, current_phone)?;
+        if changes.password.is_some()
+            && s.passwords.update_password_require_reauthentication
+            && current.session_age.is_none_or(|age| age > REAUTHENTICATION_AFTER_SECS)
+        {
+            let nonce = changes
+                .nonce
+                .as_deref()
+                .ok_or(AuthError::ReauthenticationNeeded)?;
+            match (current_email, current_phone) {
+                (Some(e), _) => change::check_nonce(&inst, e, false, nonce)?,
+                (None, Some(p)) => change::check_nonce(&inst, p, true, nonce)?,
+                (None, None) => return Err(AuthError::ReauthenticationNotValid),
+            }
+        }
         let new_hash = match changes.password.as_deref() {
             None => None,
             Some(p) => {
@@ -75,8 +108,28 @@ fn update_user(attributes: Option<JsonbArg>) -> JsonB {
                 Some(hashing::hash(p, s.argon2_cost())?)
             }
         };
+        let str_attr = |k: &str| attributes.get(k).and_then(Value::as_str);
+        if let Some(new_email) = changes.email.as_deref() {
+            let target = crate::signup::link_target(&inst, str_attr("redirect_to"));
+            let challenge = auth_core::pkce::read_challenge(
+                str_attr("code_challenge"),
+                str_attr("code_challenge_method"),
+            )?;
+            change::start_email_change(
+                &inst,
+                caller.user_id,
+                current_email.unwrap_or(""),
+                new_email,
+                &target,
+                challenge.as_ref(),
+            )?;
+        }
+        if let Some(new_phone) = changes.phone.as_deref() {
+            change::start_phone_change(&inst, caller.user_id, new_phone)?;
+        }
         if changes.data.is_none() && new_hash.is_none() {
-            return user_json(caller.user_id, false).map(JsonB);
+            let fresh = changes.email.is_some() || changes.phone.is_some();
+            return user_json(caller.user_id, fresh).map(JsonB);
         }
         let user = db::json(
             UPDATE_USER.as_str(),
@@ -110,5 +163,5 @@ fn update_user(attributes: Option<JsonbArg>) -> JsonB {
 pgrx::extension_sql_file!(
     "api.sql",
     name = "user_api",
-    requires = [get_user, update_user]
+    requires = [get_user, update_user, change::reauthenticate]
 );

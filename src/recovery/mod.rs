@@ -1,0 +1,79 @@
+//! `reset_password_for_email` (`POST /recover`): a recovery code and link for a known address,
+//! and the same answer, the same statements and an audit row for an unknown one, so neither the
+//! answer nor the time says whether the address has an account.
+
+use auth_core::otp::TokenType;
+use auth_core::{email, pkce, AuthError};
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::json;
+
+use crate::audit::{self, Action};
+use crate::db;
+use crate::error::guard;
+use crate::instance;
+use crate::one_time::{self, Channel, Code};
+use crate::request;
+use crate::signup::{existing_user, link_target, Address};
+
+#[pg_extern(schema = "auth", security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn reset_password_for_email(
+    email: Option<&str>,
+    redirect_to: default!(Option<&str>, "NULL"),
+    code_challenge: default!(Option<&str>, "NULL"),
+    code_challenge_method: default!(Option<&str>, "NULL"),
+) -> JsonB {
+    guard(move || {
+        let inst = instance::get()?;
+        if !inst.settings.mailer.external_email_enabled {
+            return Err(AuthError::ProviderDisabled {
+                email: true,
+                signup: false,
+            });
+        }
+        let address = Address::Email(email::normalize(email)?);
+        let challenge = pkce::read_challenge(code_challenge, code_challenge_method)?;
+        let target = link_target(&inst, redirect_to);
+        // The hourly limit is the instance's: it answers alike for every address.
+        crate::outbox::within_hourly_limit(&inst, Channel::Email)?;
+        let user = existing_user(&address)?.filter(|u| !u.banned);
+        let user_id = user.as_ref().map(|u| u.id.to_string()).unwrap_or_default();
+        audit::record(
+            Action::RecoveryRequested,
+            &user_id,
+            address.email(),
+            json!({"provider": "email"}),
+            &request::current(),
+        )?;
+        if let Some(user) = user {
+            let sent = one_time::send_code(
+                &inst,
+                &Code {
+                    user_id: db::uuid(user.id),
+                    token_type: TokenType::Recovery,
+                    channel: Channel::Email,
+                    address: address.as_str(),
+                    action: "recovery",
+                    redirect_to: &target,
+                    pkce: challenge.as_ref().map(|(c, m)| (c.as_str(), *m, "recovery")),
+                },
+            );
+            match sent {
+                // Within the frequency, a known address is answered as an unknown one would be:
+                // nothing is sent, and nothing says so.
+                Err(AuthError::OverEmailSendRateLimit(Some(_))) => {}
+                other => {
+                    other?;
+                }
+            }
+        }
+        Ok(JsonB(json!({})))
+    })
+}
+
+pgrx::extension_sql_file!(
+    "api.sql",
+    name = "recovery_api",
+    requires = [reset_password_for_email]
+);

@@ -1,0 +1,40 @@
+-- What a consumed token does to its user ($1), by kind ($2, a token type), for the address it
+-- was sent to ($3): confirm the email or phone, or complete an email or phone change. Returns
+-- the user's state for src/verify's Verified (a banned user is refused by the caller, which
+-- rolls this back).
+WITH u AS (
+    UPDATE auth.users SET
+           email_confirmed_at = CASE
+               WHEN $2 IN ('confirmation_token', 'recovery_token') AND lower(email) = $3
+                   THEN coalesce(email_confirmed_at, now())
+               WHEN $2 IN ('email_change_token_new', 'email_change_token_current') THEN now()
+               ELSE email_confirmed_at END,
+           phone_confirmed_at = CASE
+               WHEN $2 = 'confirmation_token' AND phone = $3 THEN coalesce(phone_confirmed_at, now())
+               WHEN $2 = 'phone_change_token' THEN now()
+               ELSE phone_confirmed_at END,
+           email = CASE WHEN $2 IN ('email_change_token_new', 'email_change_token_current')
+                        THEN email_change ELSE email END,
+           email_change = CASE WHEN $2 IN ('email_change_token_new', 'email_change_token_current')
+                               THEN '' ELSE email_change END,
+           email_change_confirm_status = CASE
+               WHEN $2 IN ('email_change_token_new', 'email_change_token_current') THEN 0
+               ELSE email_change_confirm_status END,
+           phone = CASE WHEN $2 = 'phone_change_token' THEN phone_change ELSE phone END,
+           phone_change = CASE WHEN $2 = 'phone_change_token' THEN '' ELSE phone_change END,
+           updated_at = now()
+     WHERE id = $1 AND deleted_at IS NULL
+    RETURNING id, email, phone, email_confirmed_at, phone_confirmed_at, banned_until),
+i AS (
+    UPDATE auth.identities i SET
+           identity_data = i.identity_data || CASE i.provider
+               WHEN 'email' THEN jsonb_build_object('email', u.email,
+                                                    'email_verified', u.email_confirmed_at IS NOT NULL)
+               WHEN 'phone' THEN jsonb_build_object('phone', u.phone,
+                                                    'phone_verified', u.phone_confirmed_at IS NOT NULL)
+               ELSE '{}' END,
+           updated_at = now()
+      FROM u WHERE i.user_id = u.id AND i.provider IN ('email', 'phone'))
+SELECT jsonb_build_object('email', coalesce(u.email, ''), 'phone', coalesce(u.phone, ''),
+                          'banned', coalesce(u.banned_until > now(), false))
+  FROM u
