@@ -14,7 +14,7 @@ import {
   webhookKey, webhookSignature, sharedStorage, visitPage,
 } from './inbox.mjs'
 
-const url = process.env.FLOWS_SHIM_URL ?? 'http://127.0.0.1:54399'
+const url = process.env.FLOWS_SHIM_URL ?? 'http://127.0.0.1:54404'
 const SMS_RECEIVER = process.env.SMS_RECEIVER_URL ?? 'http://127.0.0.1:54403'
 const SECRET = process.env.SMS_WEBHOOK_SECRET
 const SITE = 'http://localhost:3000'

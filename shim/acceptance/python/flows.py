@@ -23,7 +23,7 @@ from supabase_auth.errors import AuthApiError
 
 from inbox import digits, mail_after, mails_to, sms_after, wait_for_mail
 
-URL = os.environ.get("FLOWS_SHIM_URL", "http://127.0.0.1:54399")
+URL = os.environ.get("FLOWS_SHIM_URL", "http://127.0.0.1:54404")
 APP = "http://127.0.0.1:3001"  # in uri_allow_list through http://127.0.0.1:*/**
 results = Counter()  # "passed", "failed"
 
