@@ -17,8 +17,7 @@ from collections import Counter
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
-from supabase_auth import SyncGoTrueClient
-from supabase_auth._sync.storage import SyncMemoryStorage
+from supabase_auth import SyncGoTrueClient, SyncMemoryStorage
 from supabase_auth.errors import AuthApiError
 
 from inbox import digits, mail_after, mails_to, sms_after, wait_for_mail
