@@ -51,10 +51,10 @@ pub struct VerifyLinkQuery {
 /// A token hash issued for the PKCE flow starts with this.
 const PKCE_PREFIX: &str = "pkce_";
 
-/// 303 to where the database says (the session in the fragment, or `?code=`). A refusal also
-/// goes back to the app, as GoTrue sends it: to `auth.redirect_target(redirect_to)` with the
-/// error in the fragment. Only when that second call fails too (the database is down) does the
-/// browser get the JSON error.
+/// 303 to where the database says (the session in the fragment, or `?code=`). An error, a
+/// refusal or a failure alike, also goes back to the app, as GoTrue sends it: to
+/// `auth.redirect_target(redirect_to)` with the error in the fragment. Only when that second
+/// call fails too (the database is down) does the browser get the JSON error.
 pub async fn verify_link(ctx: Ctx, QueryParams(query): QueryParams<VerifyLinkQuery>) -> ApiResult {
     let pkce = query
         .token
