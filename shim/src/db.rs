@@ -14,14 +14,19 @@ use tokio_postgres::NoTls;
 use crate::config::Config;
 use crate::error::ApiError;
 
-pub fn pool(config: &Config) -> Result<Pool, String> {
-    let mut pg =
-        tokio_postgres::Config::from_str(&config.database_url).map_err(|e| e.to_string())?;
-    // No request may hold a connection indefinitely (a refresh queued behind a stuck session
-    // lock): the database cancels it and the client gets an error instead of a hang.
+/// The connection settings of `--database-url`. No statement may run indefinitely (a refresh
+/// queued behind a stuck session lock): the database cancels it and the caller gets an error
+/// instead of a hang.
+pub fn pg_config(database_url: &str) -> Result<tokio_postgres::Config, String> {
+    let mut pg = tokio_postgres::Config::from_str(database_url).map_err(|e| e.to_string())?;
     if pg.get_options().is_none() {
         pg.options("-c statement_timeout=15000");
     }
+    Ok(pg)
+}
+
+pub fn pool(config: &Config) -> Result<Pool, String> {
+    let pg = pg_config(&config.database_url)?;
     let manager = Manager::from_config(
         pg,
         NoTls,
@@ -50,8 +55,9 @@ pub struct RequestInfo {
 const FIRST_ARG: usize = 5;
 
 /// One call of an auth_ext function, its arguments by name (`auth.sign_up(email => $5, ...)`), so
-/// that no handler depends on parameter positions. Every argument travels as text; `None` is SQL
-/// NULL, and the function decides what NULL means.
+/// that no handler depends on parameter positions. Every argument travels as text and is cast in
+/// the statement. A required argument that is `None` is SQL NULL (the function decides what NULL
+/// means); an optional one that is `None` is left out, so that the parameter's DEFAULT applies.
 #[derive(Debug)]
 pub struct SqlCall {
     /// `None`: no function, only the round trip (the health check).
@@ -63,12 +69,31 @@ pub struct SqlCall {
 #[derive(Debug)]
 struct Arg {
     name: &'static str,
-    jsonb: bool,
+    cast: Cast,
     value: Option<String>,
 }
 
+/// The SQL type an argument is cast to from its text.
+#[derive(Clone, Copy, Debug)]
+enum Cast {
+    Text,
+    Jsonb,
+    Boolean,
+}
+
+impl Cast {
+    fn sql(self) -> &'static str {
+        match self {
+            Cast::Text => "::text",
+            Cast::Jsonb => "::text::jsonb",
+            Cast::Boolean => "::text::boolean",
+        }
+    }
+}
+
 impl SqlCall {
-    /// `function` is schema-qualified and returns something castable to text (jsonb or void).
+    /// `function` is schema-qualified and returns something castable to text (jsonb, text or
+    /// void).
     pub fn new(function: &'static str) -> SqlCall {
         SqlCall {
             function: Some(function),
@@ -86,14 +111,29 @@ impl SqlCall {
         }
     }
 
-    /// A text argument.
+    /// A text argument; `None` is NULL.
     pub fn arg(self, name: &'static str, value: impl Into<Option<String>>) -> SqlCall {
-        self.push(name, false, value.into())
+        self.push(name, Cast::Text, value.into())
     }
 
-    /// A jsonb argument, given as JSON text.
+    /// A jsonb argument, given as JSON text; `None` is NULL.
     pub fn jsonb(self, name: &'static str, value: impl Into<Option<String>>) -> SqlCall {
-        self.push(name, true, value.into())
+        self.push(name, Cast::Jsonb, value.into())
+    }
+
+    /// A text argument of a parameter with a DEFAULT: `None` leaves it out.
+    pub fn arg_or_default(self, name: &'static str, value: Option<String>) -> SqlCall {
+        self.push_given(name, Cast::Text, value)
+    }
+
+    /// A jsonb argument (JSON text) of a parameter with a DEFAULT: `None` leaves it out.
+    pub fn jsonb_or_default(self, name: &'static str, value: Option<String>) -> SqlCall {
+        self.push_given(name, Cast::Jsonb, value)
+    }
+
+    /// A boolean argument of a parameter with a DEFAULT: `None` leaves it out.
+    pub fn bool_or_default(self, name: &'static str, value: Option<bool>) -> SqlCall {
+        self.push_given(name, Cast::Boolean, value.map(|b| b.to_string()))
     }
 
     /// Runs the call as the holder of `token` (verified by `auth.authenticate()` first).
@@ -102,10 +142,17 @@ impl SqlCall {
         self
     }
 
-    fn push(mut self, name: &'static str, jsonb: bool, value: Option<String>) -> SqlCall {
+    fn push_given(self, name: &'static str, cast: Cast, value: Option<String>) -> SqlCall {
+        match value {
+            Some(value) => self.push(name, cast, Some(value)),
+            None => self,
+        }
+    }
+
+    fn push(mut self, name: &'static str, cast: Cast, value: Option<String>) -> SqlCall {
         // Names are written into the SQL text: code constants, never input.
         debug_assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
-        self.args.push(Arg { name, jsonb, value });
+        self.args.push(Arg { name, cast, value });
         self
     }
 
@@ -120,7 +167,7 @@ impl SqlCall {
                 expr.push('(');
                 for (i, arg) in self.args.iter().enumerate() {
                     let sep = if i == 0 { "" } else { ", " };
-                    let cast = if arg.jsonb { "::text::jsonb" } else { "::text" };
+                    let cast = arg.cast.sql();
                     let _ = write!(expr, "{sep}{} => ${}{cast}", arg.name, FIRST_ARG + i);
                 }
                 expr.push_str(")::text");
@@ -141,6 +188,20 @@ pub async fn call(
     request: &RequestInfo,
     call: &SqlCall,
 ) -> Result<Option<Value>, ApiError> {
+    match call_text(pool, request, call).await? {
+        Some(text) if !text.is_empty() => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|_| ApiError::internal()),
+        _ => Ok(None),
+    }
+}
+
+/// As [`call`], for a function that returns text: the text itself, `None` when NULL.
+pub async fn call_text(
+    pool: &Pool,
+    request: &RequestInfo,
+    call: &SqlCall,
+) -> Result<Option<String>, ApiError> {
     let result = run(pool, request, call).await;
     if call.bearer.is_some() {
         result.map_err(ApiError::for_bearer)
@@ -153,7 +214,7 @@ async fn run(
     pool: &Pool,
     request: &RequestInfo,
     call: &SqlCall,
-) -> Result<Option<Value>, ApiError> {
+) -> Result<Option<String>, ApiError> {
     let client = pool.get().await.map_err(|e| {
         tracing::warn!(error = %e, "database unavailable");
         ApiError::unavailable()
@@ -174,9 +235,7 @@ async fn run(
         .await
         .map_err(ApiError::from_db)?;
     match rows.first().map(|row| row.try_get::<_, Option<String>>(0)) {
-        Some(Ok(Some(text))) if !text.is_empty() => serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|_| ApiError::internal()),
+        Some(Ok(text)) => Ok(text),
         _ => Ok(None),
     }
 }
@@ -203,6 +262,22 @@ mod tests {
         assert!(call.sql().contains("auth.authenticate($4)"));
         let values: Vec<_> = call.args.iter().map(|a| a.value.as_deref()).collect();
         assert_eq!(values, [Some("a@b.co"), None, Some("{}")]);
+    }
+
+    #[test]
+    fn optional_arguments_are_left_out_when_not_given() {
+        let call = SqlCall::new("auth.sign_in_with_otp")
+            .arg_or_default("email", Some("a@b.co".to_string()))
+            .arg_or_default("phone", None)
+            .bool_or_default("create_user", Some(false))
+            .jsonb_or_default("data", None)
+            .arg("redirect_to", None);
+        assert_eq!(
+            head(&call),
+            "SELECT auth.sign_in_with_otp(email => $5::text, create_user => $6::text::boolean, redirect_to => $7::text)::text"
+        );
+        let values: Vec<_> = call.args.iter().map(|a| a.value.as_deref()).collect();
+        assert_eq!(values, [Some("a@b.co"), Some("false"), None]);
     }
 
     #[test]

@@ -56,6 +56,11 @@ impl Ctx {
         db::call(&self.pool, &self.info, &call).await
     }
 
+    /// A call of a function that returns text.
+    pub async fn call_text(&self, call: SqlCall) -> Result<Option<String>, ApiError> {
+        db::call_text(&self.pool, &self.info, &call).await
+    }
+
     /// The bearer token, or GoTrue's 401 `no_authorization`.
     pub fn bearer(&self) -> Result<&str, ApiError> {
         self.bearer
@@ -175,6 +180,13 @@ fn parse_body<T: DeserializeOwned>(is_json: bool, body: &[u8]) -> Result<T, ApiE
 pub fn typed<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value)
         .map_err(|e| ApiError::bad_json(&format!("Could not parse request body as JSON: {e}")))
+}
+
+/// `?redirect_to=`: where the clients put the address a mailed link leads back to (GoTrue reads
+/// it from the query, never from a JSON body).
+#[derive(serde::Deserialize)]
+pub struct RedirectTo {
+    pub redirect_to: Option<String>,
 }
 
 /// Query parameters deserialised into `T`, rejecting with a 400 in GoTrue's shape.

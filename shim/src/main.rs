@@ -1,9 +1,11 @@
 //! auth-ext-shim: speaks GoTrue's REST API (what supabase-js and supabase_auth call) and turns
 //! every request into one call of an auth_ext SQL function. It holds no auth logic of its own:
 //! verification, sessions, errors and the client's address all come from the database.
+//! Given an SMTP server or an SMS webhook it also delivers the database's outbox.
 
 mod config;
 mod db;
+mod delivery;
 mod error;
 mod extract;
 mod routes;
@@ -43,6 +45,13 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    let delivery = match delivery::start(&config) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("bad delivery configuration: {e}");
+            std::process::exit(2);
+        }
+    };
     let app = routes::router(pool);
     let listener = match tokio::net::TcpListener::bind(config.listen).await {
         Ok(l) => l,
@@ -59,6 +68,10 @@ async fn main() {
     .with_graceful_shutdown(shutdown())
     .await
     .expect("server");
+    // A message being sent now stays claimed until its lease runs out, then is sent again.
+    if let Some(delivery) = delivery {
+        delivery.abort();
+    }
     tracing::info!("auth-ext-shim stopped");
 }
 

@@ -22,11 +22,17 @@ pub async fn settings(ctx: Ctx) -> ApiResult {
         .call(SqlCall::new("auth.settings"))
         .await?
         .unwrap_or_default();
+    // A setting auth.settings() does not report reads as the value auth_ext has without it.
+    let setting = |name: &str, default: bool| s.get(name).cloned().unwrap_or(json!(default));
     ok(Some(json!({
-        "external": {"email": true, "phone": false, "anonymous_users": false},
-        "disable_signup": s.get("disable_signup").cloned().unwrap_or(json!(false)),
-        "mailer_autoconfirm": s.get("mailer_autoconfirm").cloned().unwrap_or(json!(true)),
-        "phone_autoconfirm": false,
+        "external": {
+            "email": true,
+            "phone": setting("external_phone_enabled", false),
+            "anonymous_users": false,
+        },
+        "disable_signup": setting("disable_signup", false),
+        "mailer_autoconfirm": setting("mailer_autoconfirm", true),
+        "phone_autoconfirm": setting("sms_autoconfirm", false),
         "sms_provider": "",
         "saml_enabled": false,
     })))

@@ -2,9 +2,11 @@
 //! supabase-js looks for them relative to a project URL), and what wraps every request.
 
 mod meta;
+mod otp;
 mod reply;
 mod token;
 mod user;
+mod verify;
 
 use std::time::Instant;
 
@@ -26,7 +28,13 @@ fn endpoints() -> Router<Pool> {
     Router::new()
         .route("/signup", post(token::signup))
         .route("/token", post(token::token))
+        .route("/otp", post(otp::otp))
+        .route("/magiclink", post(otp::magiclink))
+        .route("/recover", post(otp::recover))
+        .route("/resend", post(otp::resend))
+        .route("/verify", get(verify::verify_link).post(verify::verify))
         .route("/user", get(user::get_user).put(user::update_user))
+        .route("/reauthenticate", get(user::reauthenticate))
         .route("/logout", post(user::logout))
         .route("/.well-known/jwks.json", get(meta::jwks))
         .route("/settings", get(meta::settings))

@@ -1,4 +1,5 @@
-//! Sign-up and the token grants: `POST /signup`, `POST /token?grant_type=password|refresh_token`.
+//! Sign-up and the token grants: `POST /signup`,
+//! `POST /token?grant_type=password|refresh_token|pkce`.
 
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -7,33 +8,32 @@ use serde_json::{Map, Value};
 use super::reply::{ok, ApiResult};
 use crate::db::SqlCall;
 use crate::error::ApiError;
-use crate::extract::{typed, Ctx, JsonBody, QueryParams};
+use crate::extract::{typed, Ctx, JsonBody, QueryParams, RedirectTo};
 
 /// GoTrue's sign-up fields; every one optional so that the database words what is missing.
+/// `channel` (sms or whatsapp) is for a phone, the code challenge for an email in the PKCE flow.
 #[derive(Deserialize)]
 pub struct SignupBody {
     email: Option<String>,
     phone: Option<String>,
     password: Option<String>,
     data: Option<Map<String, Value>>,
+    channel: Option<String>,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
 }
 
-pub async fn signup(ctx: Ctx, JsonBody(body): JsonBody<SignupBody>) -> ApiResult {
-    if body.email.is_none() {
-        if body.phone.is_some() {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "phone_provider_disabled",
-                "Phone signups are disabled",
-            ));
-        }
-        if body.password.is_none() {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "anonymous_provider_disabled",
-                "Anonymous sign-ins are disabled",
-            ));
-        }
+pub async fn signup(
+    ctx: Ctx,
+    QueryParams(query): QueryParams<RedirectTo>,
+    JsonBody(body): JsonBody<SignupBody>,
+) -> ApiResult {
+    if body.email.is_none() && body.phone.is_none() && body.password.is_none() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "anonymous_provider_disabled",
+            "Anonymous sign-ins are disabled",
+        ));
     }
     let data = body.data.map(|d| Value::Object(d).to_string());
     ok(ctx
@@ -41,7 +41,12 @@ pub async fn signup(ctx: Ctx, JsonBody(body): JsonBody<SignupBody>) -> ApiResult
             SqlCall::new("auth.sign_up")
                 .arg("email", body.email)
                 .arg("password", body.password)
-                .jsonb("data", data),
+                .jsonb_or_default("data", data)
+                .arg_or_default("phone", body.phone)
+                .arg_or_default("channel", body.channel)
+                .arg_or_default("redirect_to", query.redirect_to)
+                .arg_or_default("code_challenge", body.code_challenge)
+                .arg_or_default("code_challenge_method", body.code_challenge_method),
         )
         .await?)
 }
@@ -63,6 +68,13 @@ struct RefreshTokenGrant {
     refresh_token: Option<String>,
 }
 
+/// The code a PKCE redirect carried (`?code=`) and the verifier the client kept.
+#[derive(Deserialize)]
+struct PkceGrant {
+    auth_code: Option<String>,
+    code_verifier: Option<String>,
+}
+
 /// The body's type depends on the grant, as in GoTrue: a field another grant uses is not checked.
 pub async fn token(
     ctx: Ctx,
@@ -73,18 +85,12 @@ pub async fn token(
     match grant.grant_type.as_deref() {
         Some("password") => {
             let body: PasswordGrant = typed(body)?;
-            if body.email.is_none() && body.phone.is_some() {
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "phone_provider_disabled",
-                    "Phone logins are disabled",
-                ));
-            }
             ok(ctx
                 .call(
                     SqlCall::new("auth.sign_in_with_password")
                         .arg("email", body.email)
-                        .arg("password", body.password),
+                        .arg("password", body.password)
+                        .arg_or_default("phone", body.phone),
                 )
                 .await?)
         }
@@ -92,6 +98,16 @@ pub async fn token(
             let body: RefreshTokenGrant = typed(body)?;
             ok(ctx
                 .call(SqlCall::new("auth.refresh_session").arg("refresh_token", body.refresh_token))
+                .await?)
+        }
+        Some("pkce") => {
+            let body: PkceGrant = typed(body)?;
+            ok(ctx
+                .call(
+                    SqlCall::new("auth.exchange_code_for_session")
+                        .arg("auth_code", body.auth_code)
+                        .arg("code_verifier", body.code_verifier),
+                )
                 .await?)
         }
         Some(_) => Err(ApiError::validation("unsupported_grant_type")),

@@ -1,5 +1,5 @@
-//! The signed-in user: `GET /user`, `PUT /user`, `POST /logout`. Each runs as the bearer
-//! token's holder, verified by the database.
+//! The signed-in user: `GET /user`, `PUT /user`, `GET /reauthenticate`, `POST /logout`. Each
+//! runs as the bearer token's holder, verified by the database.
 
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::reply::{ok, ApiResult};
 use crate::db::SqlCall;
 use crate::error::ApiError;
-use crate::extract::{Ctx, JsonBody, QueryParams};
+use crate::extract::{Ctx, JsonBody, QueryParams, RedirectTo};
 
 pub async fn get_user(ctx: Ctx) -> ApiResult {
     ok(ctx
@@ -36,6 +36,12 @@ struct KnownUserFields {
     _nonce: Option<String>,
     #[serde(rename = "data")]
     _data: Option<Map<String, Value>>,
+    #[serde(rename = "channel")]
+    _channel: Option<String>,
+    #[serde(rename = "code_challenge")]
+    _code_challenge: Option<String>,
+    #[serde(rename = "code_challenge_method")]
+    _code_challenge_method: Option<String>,
 }
 
 impl TryFrom<Value> for UserAttributes {
@@ -47,10 +53,29 @@ impl TryFrom<Value> for UserAttributes {
     }
 }
 
+impl UserAttributes {
+    /// `redirect_to` is the query's (where the email-change link leads back to): GoTrue never
+    /// reads it from the body, so a body's own is dropped.
+    fn with_redirect_to(mut self, redirect_to: Option<String>) -> UserAttributes {
+        if let Value::Object(map) = &mut self.0 {
+            match redirect_to {
+                Some(url) => map.insert("redirect_to".into(), Value::String(url)),
+                None => map.remove("redirect_to"),
+            };
+        }
+        self
+    }
+}
+
 /// The token is looked at before the body, as GoTrue's authentication runs before its handler.
-pub async fn update_user(ctx: Ctx, body: Result<JsonBody<UserAttributes>, ApiError>) -> ApiResult {
+pub async fn update_user(
+    ctx: Ctx,
+    QueryParams(query): QueryParams<RedirectTo>,
+    body: Result<JsonBody<UserAttributes>, ApiError>,
+) -> ApiResult {
     let token = ctx.bearer()?;
-    let JsonBody(UserAttributes(attributes)) = body?;
+    let JsonBody(attributes) = body?;
+    let UserAttributes(attributes) = attributes.with_redirect_to(query.redirect_to);
     let attributes = attributes.to_string();
     ok(ctx
         .call(
@@ -58,6 +83,14 @@ pub async fn update_user(ctx: Ctx, body: Result<JsonBody<UserAttributes>, ApiErr
                 .jsonb("attributes", attributes)
                 .bearer(token),
         )
+        .await?)
+}
+
+/// Sends the signed-in user a nonce (to their email, else their phone) that a password change
+/// may require.
+pub async fn reauthenticate(ctx: Ctx) -> ApiResult {
+    ok(ctx
+        .call(SqlCall::new("auth.reauthenticate").bearer(ctx.bearer()?))
         .await?)
 }
 
@@ -92,8 +125,25 @@ mod tests {
             json!({"email": 42}),
             json!({"data": "text"}),
             json!({"password": []}),
+            json!({"code_challenge": 1}),
+            json!({"channel": {}}),
         ] {
             assert!(serde_json::from_value::<UserAttributes>(bad).is_err());
         }
+    }
+
+    #[test]
+    fn redirect_to_is_the_querys() {
+        let sent = json!({"email": "new@example.com", "redirect_to": "https://evil.example"});
+        let attributes: UserAttributes = serde_json::from_value(sent).unwrap();
+        let UserAttributes(without) = attributes.with_redirect_to(None);
+        assert_eq!(without, json!({"email": "new@example.com"}));
+        let attributes: UserAttributes = serde_json::from_value(without).unwrap();
+        let UserAttributes(with) =
+            attributes.with_redirect_to(Some("https://app.example/done".into()));
+        assert_eq!(
+            with,
+            json!({"email": "new@example.com", "redirect_to": "https://app.example/done"})
+        );
     }
 }
