@@ -110,7 +110,7 @@ SELECT auth.sign_up('pkce@example.com', 'a-good-password',
 SELECT token_hash LIKE 'pkce\_%' AS pkce_prefixed FROM auth.one_time_tokens;
 SELECT code_challenge_method, provider_type, authentication_method, auth_code_issued_at IS NULL AS waiting FROM auth.flow_state;
 SELECT l->>'location' AS location FROM auth.verify_link(
-       'pkce_' || (SELECT payload->'email_data'->>'token_hash' FROM auth.outbox ORDER BY id DESC LIMIT 1),
+       (SELECT payload->'email_data'->>'token_hash' FROM auth.outbox ORDER BY id DESC LIMIT 1),
        'signup', 'https://app.example.com/cb') l \gset
 SELECT :'location' ~ '^https://app\.example\.com/cb\?code=[0-9a-f-]{36}$' AS code_redirect;
 SELECT substring(:'location' FROM 'code=(.*)$') AS code \gset
@@ -165,7 +165,7 @@ SELECT identity_data->>'email' AS identity_email FROM auth.identities WHERE user
 ROLLBACK;
 
 BEGIN;
-SELECT x->>'phone' AS phone, x ? 'access_token' AS session FROM auth.sign_up(phone => '+1 (555) 010-0001', password => 'a-good-password') x;
+SELECT x->>'phone' AS phone, x ? 'access_token' AS session FROM auth.sign_up(phone => '+1 555 010 0001', password => 'a-good-password') x;
 SELECT channel, action, recipient, payload->'sms'->>'phone' AS sms_phone, length(payload->'sms'->>'otp') AS code_length
   FROM auth.outbox ORDER BY id DESC LIMIT 1;
 SAVEPOINT s;
