@@ -11,6 +11,8 @@ pub mod error;
 pub mod jwt;
 pub mod keys;
 pub mod password;
+pub mod phone;
+pub mod pkce;
 pub mod random;
 pub mod redact;
 pub mod refresh;
