@@ -15,6 +15,7 @@ pub mod phone;
 pub mod pkce;
 pub mod random;
 pub mod redact;
+pub mod redirect;
 pub mod refresh;
 pub mod rows;
 pub mod settings;
