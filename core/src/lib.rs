@@ -20,6 +20,7 @@ pub mod refresh;
 pub mod rows;
 pub mod settings;
 pub mod sign_in;
+pub mod templates;
 pub mod user;
 
 pub use error::{AuthError, AuthResult};
