@@ -22,5 +22,6 @@ pub mod settings;
 pub mod sign_in;
 pub mod templates;
 pub mod user;
+pub mod webhook;
 
 pub use error::{AuthError, AuthResult};
