@@ -200,8 +200,12 @@ mod tests {
         }
         let ok43 = "a".repeat(43);
         let ok128 = "Az09-._~".repeat(16);
-        assert!(read_challenge(Some(&ok43), Some("plain")).unwrap().is_some());
-        assert!(read_challenge(Some(&ok128), Some("plain")).unwrap().is_some());
+        assert!(read_challenge(Some(&ok43), Some("plain"))
+            .unwrap()
+            .is_some());
+        assert!(read_challenge(Some(&ok128), Some("plain"))
+            .unwrap()
+            .is_some());
         let bad = format!("{}+", "a".repeat(42));
         let padded = format!("{}=", "a".repeat(42));
         let spaced = format!("{} ", "a".repeat(42));

@@ -272,9 +272,7 @@ fn field_path(expr: &str) -> Option<Vec<&str>> {
     let parts: Vec<&str> = rest.split('.').collect();
     let identifier = |p: &&str| {
         let mut chars = p.chars();
-        chars
-            .next()
-            .is_some_and(|c| c.is_alphabetic() || c == '_')
+        chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
             && chars.all(|c| c.is_alphanumeric() || c == '_')
     };
     parts.iter().all(identifier).then_some(parts)
@@ -333,7 +331,10 @@ mod tests {
         assert_eq!(EmailAction::parse("Signup"), None);
         assert_eq!(EmailAction::Email.template_key(), "confirmation");
         assert_eq!(EmailAction::Magiclink.template_key(), "magic_link");
-        assert_eq!(EmailAction::EmailChangeCurrent.template_key(), "email_change");
+        assert_eq!(
+            EmailAction::EmailChangeCurrent.template_key(),
+            "email_change"
+        );
         assert_eq!(EmailAction::EmailChangeNew.verify_type(), "email_change");
         assert_eq!(EmailAction::Email.verify_type(), "signup");
         assert_eq!(EmailAction::Magiclink.verify_type(), "magiclink");
@@ -355,7 +356,11 @@ mod tests {
             assert!(rendered.contains("123456"));
         }
         assert_eq!(
-            subject_and_body(EmailAction::Signup, Some("Hi {{ .Email }}"), Some("<b>x</b>")),
+            subject_and_body(
+                EmailAction::Signup,
+                Some("Hi {{ .Email }}"),
+                Some("<b>x</b>")
+            ),
             ("Hi {{ .Email }}", "<b>x</b>")
         );
         assert_eq!(EmailAction::Signup.default_subject(), "Confirm Your Email");
@@ -363,7 +368,8 @@ mod tests {
 
     #[test]
     fn renders_every_variable_escaped() {
-        let data = json!({"name": "Ann <3", "n": 2, "deep": {"k": "v"}, "nul": null, "list": [1, "a"]});
+        let data =
+            json!({"name": "Ann <3", "n": 2, "deep": {"k": "v"}, "nul": null, "list": [1, "a"]});
         let v = vars(&data);
         let t = "{{ .ConfirmationURL }}|{{.Token}}|{{ .TokenHash}}|{{.SiteURL }}|{{ .Email }}|{{ .NewEmail }}|{{ .RedirectTo }}|{{ .Data.name }}|{{ .Data.n }}|{{ .Data.deep.k }}|{{ .Data.deep }}|{{ .Data.missing }}|{{ .Data.nul }}|{{ .Data.list }}|{{\t.Token\n}}";
         assert_eq!(
@@ -399,9 +405,15 @@ mod tests {
             "{ { .Token } }",
         ] {
             let out = render(t, &v);
-            assert!(!out.contains("123456") || t.contains("if"), "{t:?} -> {out:?}");
+            assert!(
+                !out.contains("123456") || t.contains("if"),
+                "{t:?} -> {out:?}"
+            );
         }
-        assert_eq!(render("{{ if .Token }}yes{{ end }}", &v), "{{ if .Token }}yes{{ end }}");
+        assert_eq!(
+            render("{{ if .Token }}yes{{ end }}", &v),
+            "{{ if .Token }}yes{{ end }}"
+        );
         assert_eq!(render("a {{ .Token", &v), "a {{ .Token");
         assert_eq!(render("{{{ .Token }}}", &v), "{{{ .Token }}}");
         assert_eq!(render("é{{.Token}}ü", &v), "é123456ü");
@@ -409,7 +421,10 @@ mod tests {
 
     #[test]
     fn sms_texts() {
-        assert_eq!(render_sms(DEFAULT_SMS_TEMPLATE, "123456"), "Your code is 123456");
+        assert_eq!(
+            render_sms(DEFAULT_SMS_TEMPLATE, "123456"),
+            "Your code is 123456"
+        );
         assert_eq!(render_sms("", "123456"), "Your code is 123456");
         assert_eq!(render_sms("{{.Code}} & {{ .Code }}", "1<2"), "1<2 & 1<2");
         assert_eq!(render_sms("{{ .Token }}", "1"), "{{ .Token }}");

@@ -38,7 +38,10 @@ pub fn sign(secret: &str, msg_id: &str, timestamp: i64, body: &[u8]) -> AuthResu
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    Ok(format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes())))
+    Ok(format!(
+        "v1,{}",
+        STANDARD.encode(mac.finalize().into_bytes())
+    ))
 }
 
 #[cfg(test)]
@@ -56,12 +59,18 @@ mod tests {
     fn standard_webhooks_vector() {
         assert_eq!(sign(SECRET, ID, TIMESTAMP, BODY).unwrap(), SIGNATURE);
         let supabase_form = format!("v1,{SECRET}");
-        assert_eq!(sign(&supabase_form, ID, TIMESTAMP, BODY).unwrap(), SIGNATURE);
+        assert_eq!(
+            sign(&supabase_form, ID, TIMESTAMP, BODY).unwrap(),
+            SIGNATURE
+        );
     }
 
     #[test]
     fn every_part_is_signed() {
-        assert_ne!(sign(SECRET, "msg_other", TIMESTAMP, BODY).unwrap(), SIGNATURE);
+        assert_ne!(
+            sign(SECRET, "msg_other", TIMESTAMP, BODY).unwrap(),
+            SIGNATURE
+        );
         assert_ne!(sign(SECRET, ID, TIMESTAMP + 1, BODY).unwrap(), SIGNATURE);
         assert_ne!(sign(SECRET, ID, TIMESTAMP, b"{}").unwrap(), SIGNATURE);
     }

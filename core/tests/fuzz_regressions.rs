@@ -83,6 +83,11 @@ fn replay_request_inputs() {
     replay("request_inputs");
 }
 
+#[test]
+fn replay_flow_inputs() {
+    replay("flow_inputs");
+}
+
 /// The generated token seeds are what they claim: the valid ones verify, each of the others is
 /// refused; and every generated seed passes its harness.
 #[test]

@@ -47,11 +47,12 @@ pub struct Seed {
     pub verifies: Option<bool>,
 }
 
-pub const TARGETS: [&str; 4] = [
+pub const TARGETS: [&str; 5] = [
     "verify_token",
     "parse_settings",
     "import_key",
     "request_inputs",
+    "flow_inputs",
 ];
 
 /// Runs the harness of `target` on one input.
@@ -61,6 +62,7 @@ pub fn run(target: &str, data: &[u8]) {
         "parse_settings" => parse_settings(data),
         "import_key" => import_key(data),
         "request_inputs" => request_inputs(data),
+        "flow_inputs" => flow_inputs(data),
         _ => panic!("no fuzz target {target}"),
     }
 }
@@ -1108,6 +1110,7 @@ pub fn seeds(target: &str) -> Vec<Seed> {
         "parse_settings" => parse_settings_seeds(),
         "import_key" => import_key_seeds(),
         "request_inputs" => request_inputs_seeds(),
+        "flow_inputs" => flow_inputs_seeds(),
         _ => panic!("no fuzz target {target}"),
     }
 }
@@ -1207,5 +1210,188 @@ pub fn request_inputs_seeds() -> Vec<Seed> {
             2,
             br#"{"id":"5f1c6a52-3a52-4a9e-9c43-0f3c1f9e4a11","email":"a@b.co","hash":null,"confirmed":true}"#,
         ),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// flow_inputs: what a caller controls in the email and phone flows
+
+/// The site_url of the redirect checks (the second is a localhost one, whose port may vary).
+pub const FLOW_SITES: [&str; 2] = ["https://example.com", "http://localhost:3000"];
+
+/// The first byte picks the check, the rest (UTF-8) is its input, fields separated by `\n`:
+/// - 0: `templates::render` and `render_sms` over a template (also used as the values): a text
+///   without `{{` comes back unchanged;
+/// - 1: `redirect::allowed_target` over `redirect_to\nuri_allow_list`: the answer is site_url or
+///   `redirect_to` itself, and an accepted `redirect_to` has none of the shapes refused
+///   outright (whitespace, backslash, `//x`, a blocked scheme); `with_fragment` and
+///   `with_query` keep what comes before the fragment or query, and the fragment;
+/// - 2: `phone::normalize`: an accepted number is 2 to 15 digits not starting with 0, and is
+///   its own normal form;
+/// - 3: `pkce::read_challenge` over `challenge\nmethod\nverifier`, then `verifier_matches`: an
+///   accepted challenge answers itself as a plain verifier, and a well-formed verifier answers
+///   its own S256 challenge.
+pub fn flow_inputs(data: &[u8]) {
+    use auth_core::{phone, pkce, redirect, templates};
+    let Some((&kind, rest)) = data.split_first() else {
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(rest) else {
+        return;
+    };
+    match kind % 4 {
+        0 => {
+            let meta = json!({"name": text, "n": 1, "deep": {"k": text}});
+            let vars = templates::EmailVars {
+                confirmation_url: "https://auth.example/verify?token=t&type=signup&redirect_to=",
+                token: "123456",
+                token_hash: text,
+                site_url: FLOW_SITES[0],
+                email: "a+b@example.com",
+                new_email: text,
+                redirect_to: text,
+                data: &meta,
+            };
+            let out = templates::render(text, &vars);
+            let sms = templates::render_sms(text, text);
+            if !text.contains("{{") {
+                assert_eq!(out, text, "a text without {{{{ changed");
+                if !text.is_empty() {
+                    assert_eq!(sms, text, "an SMS text without {{{{ changed");
+                }
+            }
+        }
+        1 => {
+            let (redirect_to, list) = text.split_once('\n').unwrap_or((text, ""));
+            for site in FLOW_SITES {
+                let out = redirect::allowed_target(Some(redirect_to), site, list);
+                assert!(
+                    out == site || out == redirect_to,
+                    "allowed_target answered neither site_url nor its input"
+                );
+                if out == redirect_to && out != site {
+                    assert!(!redirect_to.is_empty());
+                    assert!(redirect_to.len() <= redirect::MAX_REDIRECT_LEN);
+                    assert!(
+                        !redirect_to
+                            .chars()
+                            .any(|c| c <= ' ' || c == '\\' || c == '\u{7f}'),
+                        "accepted whitespace, a control character or a backslash"
+                    );
+                    assert!(!redirect_to.starts_with("//"), "accepted a network path");
+                    let lower = redirect_to.to_ascii_lowercase();
+                    for scheme in ["javascript:", "data:", "vbscript:", "file:"] {
+                        assert!(!lower.starts_with(scheme), "accepted {scheme}");
+                    }
+                }
+            }
+            let pairs = [("code", redirect_to), ("type", list)];
+            let (before_fragment, fragment) = match redirect_to.split_once('#') {
+                Some((b, f)) => (b, Some(f)),
+                None => (redirect_to, None),
+            };
+            let with_fragment = redirect::with_fragment(redirect_to, &pairs);
+            assert!(with_fragment.starts_with(before_fragment));
+            assert_eq!(with_fragment.matches('#').count(), 1);
+            let with_query = redirect::with_query(redirect_to, &pairs);
+            let path = before_fragment.split('?').next().unwrap_or("");
+            assert!(with_query.starts_with(&format!("{path}?")));
+            assert!(with_query.contains(&format!("code={}", redirect::query_escape(redirect_to))));
+            if let Some(fragment) = fragment {
+                assert!(with_query.ends_with(&format!("#{fragment}")));
+            }
+        }
+        2 => {
+            if let Ok(p) = phone::normalize(Some(text)) {
+                assert!((2..=15).contains(&p.len()), "accepted length {}", p.len());
+                assert!(p.bytes().all(|b| b.is_ascii_digit()) && !p.starts_with('0'));
+                assert_eq!(phone::normalize(Some(&p)).as_deref(), Ok(p.as_str()));
+            }
+        }
+        _ => {
+            let mut fields = text.splitn(3, '\n');
+            let (challenge, method) = (fields.next(), fields.next());
+            let verifier = fields.next().unwrap_or("");
+            if let Ok(Some((challenge, method))) = pkce::read_challenge(challenge, method) {
+                assert_eq!(
+                    method.as_str().len(),
+                    if method == pkce::Method::S256 { 4 } else { 5 }
+                );
+                assert_eq!(
+                    pkce::verifier_matches(&challenge, &challenge, pkce::Method::Plain),
+                    Ok(true)
+                );
+                let _ = pkce::verifier_matches(verifier, &challenge, method);
+            }
+            if pkce::verifier_matches(verifier, verifier, pkce::Method::Plain) == Ok(true) {
+                use sha2::{Digest, Sha256};
+                let s256 = B64.encode(Sha256::digest(verifier.as_bytes()));
+                assert_eq!(
+                    pkce::read_challenge(Some(&s256), Some("S256")),
+                    Ok(Some((s256.clone(), pkce::Method::S256)))
+                );
+                assert_eq!(
+                    pkce::verifier_matches(verifier, &s256, pkce::Method::S256),
+                    Ok(true)
+                );
+            }
+        }
+    }
+}
+
+pub fn flow_inputs_seeds() -> Vec<Seed> {
+    let seed = |name: &str, kind: u8, text: &str| Seed {
+        name: format!("seed-{name}"),
+        bytes: [&[kind][..], text.as_bytes()].concat(),
+        verifies: None,
+    };
+    let signup_body = auth_core::templates::EmailAction::Signup.default_body();
+    vec![
+        seed("template-default-signup", 0, signup_body),
+        seed(
+            "template-data-and-if",
+            0,
+            "Hi {{ .Data.name }} {{.Data.deep.k}} {{ if .Token }}x{{ end }} <a href=\"{{ .SiteURL }}/confirm?token_hash={{ .TokenHash }}&type=email\">",
+        ),
+        seed("template-unclosed", 0, "Your code: {{ .Token"),
+        seed("template-sms", 0, "Your code is {{ .Code }}"),
+        seed(
+            "redirect-listed",
+            1,
+            "http://localhost:3000/cb?x=1#f\nhttp://localhost:3000/**,https://*.example.org/**",
+        ),
+        seed("redirect-same-site", 1, "https://example.com/welcome?next=%2Fhome"),
+        seed("redirect-loopback", 1, "http://127.0.0.1:8080/cb\n"),
+        seed("redirect-custom-scheme", 1, "com.my_app.example://cb/x\ncom.my_app.example://cb/*"),
+        seed(
+            "redirect-superglob-host",
+            1,
+            "https://evil.com/.trusted.net/\nhttps://**.trusted.net/**",
+        ),
+        seed(
+            "redirect-single-label",
+            1,
+            "https://evil?-team.vercel.app/\nhttps://*-team.vercel.app/**",
+        ),
+        seed("redirect-javascript-loopback", 1, "javascript://127.0.0.1/%0aalert(1)\n**"),
+        seed("redirect-network-path", 1, "//evil.com/x\n**"),
+        seed("redirect-backslash", 1, "https:/\\evil.com\n**"),
+        seed("redirect-hex-host", 1, "http://0x7f.1/\nhttp://**"),
+        seed("redirect-userinfo", 1, "https://example.com@evil.com/\n**"),
+        seed("phone-spaces", 2, "+1 555 123 4567"),
+        seed("phone-space-before-plus", 2, " +15551234567"),
+        seed("phone-leading-zero", 2, "0123"),
+        seed(
+            "pkce-rfc7636",
+            3,
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM\nS256\ndBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+        ),
+        seed(
+            "pkce-plain",
+            3,
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk\nplain\ndBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+        ),
+        seed("pkce-missing-method", 3, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM\n\n"),
+        seed("pkce-bad-charset", 3, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw+cM\nS256\nx"),
     ]
 }
