@@ -56,7 +56,11 @@ mod tests {
         let mut banned = row();
         banned["banned"] = json!(true);
         assert_eq!(
-            read::<Account>(banned).unwrap().admit(false, false).unwrap_err().code(),
+            read::<Account>(banned)
+                .unwrap()
+                .admit(false, false)
+                .unwrap_err()
+                .code(),
             "user_banned"
         );
         let mut unconfirmed = row();
@@ -72,8 +76,14 @@ mod tests {
         let mut unconfirmed = row();
         unconfirmed["confirmed"] = json!(false);
         let a = read::<Account>(unconfirmed).unwrap();
-        assert!(a.admit(true, false).is_ok(), "allow_unverified_email_sign_ins");
-        assert_eq!(a.admit(true, true).unwrap_err().code(), "phone_not_confirmed");
+        assert!(
+            a.admit(true, false).is_ok(),
+            "allow_unverified_email_sign_ins"
+        );
+        assert_eq!(
+            a.admit(true, true).unwrap_err().code(),
+            "phone_not_confirmed"
+        );
     }
 
     #[test]

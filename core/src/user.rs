@@ -205,7 +205,7 @@ mod tests {
         let c = UserChanges::read(&json!({"phone": "+1 555 123 4567"}), None, None).unwrap();
         assert_eq!(c.phone.as_deref(), Some("15551234567"));
         assert!(UserChanges::read(&json!({"email": "not an address"}), None, None).is_err());
-        assert!(UserChanges::read(&json!({"phone": "12"}), None, None).is_err());
+        assert!(UserChanges::read(&json!({"phone": "+0123"}), None, None).is_err());
         assert!(UserChanges::read(&json!({"password": 1}), None, None).is_err());
         assert!(UserChanges::read(&json!({"nonce": 1}), None, None).is_err());
         assert!(UserChanges::read(&json!({"data": [1]}), None, None).is_err());

@@ -55,5 +55,11 @@ pub(crate) fn send_code(inst: &Instance, code: &Code) -> AuthResult<i64> {
             "sms": {"otp": otp, "sms_type": code.action, "phone": code.address},
         }),
     };
-    crate::outbox::queue(code.channel, code.action, code.address, code.user_id, payload)
+    crate::outbox::queue(
+        code.channel,
+        code.action,
+        code.address,
+        code.user_id,
+        payload,
+    )
 }

@@ -47,7 +47,13 @@ fn sign_in_with_otp(
         let id = match existing_user(&address)? {
             Some(existing) if existing.banned => return Err(AuthError::UserBanned),
             Some(existing) if existing.confirmed && matches!(address, Address::Email(_)) => {
-                magic_link(&inst, db::uuid(existing.id), &address, &target, challenge.as_ref())?
+                magic_link(
+                    &inst,
+                    db::uuid(existing.id),
+                    &address,
+                    &target,
+                    challenge.as_ref(),
+                )?
             }
             Some(existing) => send_confirmation(
                 &inst,
@@ -126,13 +132,9 @@ fn _resend(
         };
         let id = match kind {
             "signup" | "sms" => match existing_user(&address)? {
-                Some(u) if !u.confirmed && !u.banned => send_confirmation(
-                    &inst,
-                    db::uuid(u.id),
-                    &address,
-                    &target,
-                    challenge.as_ref(),
-                )?,
+                Some(u) if !u.confirmed && !u.banned => {
+                    send_confirmation(&inst, db::uuid(u.id), &address, &target, challenge.as_ref())?
+                }
                 // Nothing to resend: the same answer as a resend, without a message.
                 _ => 0,
             },

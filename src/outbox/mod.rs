@@ -94,7 +94,8 @@ fn render(inst: &Instance, row: Value) -> Value {
         "attempts": row["attempts"], "to": row["to"], "payload": payload,
     });
     if channel == "sms" {
-        out["text"] = templates::render_sms(&s.phone.sms_template, text(payload, &["sms", "otp"])).into();
+        out["text"] =
+            templates::render_sms(&s.phone.sms_template, text(payload, &["sms", "otp"])).into();
         return out;
     }
     let Some(action) = EmailAction::parse(text(&row, &["action"])) else {
@@ -102,7 +103,9 @@ fn render(inst: &Instance, row: Value) -> Value {
     };
     let data = &payload["email_data"];
     let (token, hash) = match action {
-        EmailAction::EmailChangeNew => (text(data, &["token_new"]), text(data, &["token_hash_new"])),
+        EmailAction::EmailChangeNew => {
+            (text(data, &["token_new"]), text(data, &["token_hash_new"]))
+        }
         _ => (text(data, &["token"]), text(data, &["token_hash"])),
     };
     let redirect_to = text(data, &["redirect_to"]);
@@ -114,9 +117,7 @@ fn render(inst: &Instance, row: Value) -> Value {
     );
     let user = &payload["user"];
     let email = match action {
-        EmailAction::EmailChangeNew | EmailAction::EmailChangeCurrent => {
-            text(data, &["old_email"])
-        }
+        EmailAction::EmailChangeNew | EmailAction::EmailChangeCurrent => text(data, &["old_email"]),
         _ => text(user, &["email"]),
     };
     let vars = EmailVars {
@@ -131,12 +132,30 @@ fn render(inst: &Instance, row: Value) -> Value {
     };
     let m = &s.mailer;
     let (subject, body) = match action.template_key() {
-        "confirmation" => (&m.mailer_subjects_confirmation, &m.mailer_templates_confirmation_content),
-        "invite" => (&m.mailer_subjects_invite, &m.mailer_templates_invite_content),
-        "magic_link" => (&m.mailer_subjects_magic_link, &m.mailer_templates_magic_link_content),
-        "recovery" => (&m.mailer_subjects_recovery, &m.mailer_templates_recovery_content),
-        "email_change" => (&m.mailer_subjects_email_change, &m.mailer_templates_email_change_content),
-        _ => (&m.mailer_subjects_reauthentication, &m.mailer_templates_reauthentication_content),
+        "confirmation" => (
+            &m.mailer_subjects_confirmation,
+            &m.mailer_templates_confirmation_content,
+        ),
+        "invite" => (
+            &m.mailer_subjects_invite,
+            &m.mailer_templates_invite_content,
+        ),
+        "magic_link" => (
+            &m.mailer_subjects_magic_link,
+            &m.mailer_templates_magic_link_content,
+        ),
+        "recovery" => (
+            &m.mailer_subjects_recovery,
+            &m.mailer_templates_recovery_content,
+        ),
+        "email_change" => (
+            &m.mailer_subjects_email_change,
+            &m.mailer_templates_email_change_content,
+        ),
+        _ => (
+            &m.mailer_subjects_reauthentication,
+            &m.mailer_templates_reauthentication_content,
+        ),
     };
     let (subject, body) = templates::subject_and_body(action, subject.as_deref(), body.as_deref());
     out["subject"] = templates::render(subject, &vars).into();
@@ -144,7 +163,12 @@ fn render(inst: &Instance, row: Value) -> Value {
     out["from"] = if m.smtp_sender_name.is_empty() {
         m.smtp_admin_email.clone().into()
     } else {
-        format!("{} <{}>", m.smtp_sender_name.replace(['<', '>', '"'], ""), m.smtp_admin_email).into()
+        format!(
+            "{} <{}>",
+            m.smtp_sender_name.replace(['<', '>', '"'], ""),
+            m.smtp_admin_email
+        )
+        .into()
     };
     out
 }

@@ -123,7 +123,10 @@ fn exchange_code_for_session(auth_code: Option<&str>, code_verifier: Option<&str
         let who = crate::user_object::user_json(user_id, true)?;
         let (provider, address) = match db::str_field(&who, "email").filter(|e| !e.is_empty()) {
             Some(e) => ("email", e.to_owned()),
-            None => ("phone", db::str_field(&who, "phone").unwrap_or("").to_owned()),
+            None => (
+                "phone",
+                db::str_field(&who, "phone").unwrap_or("").to_owned(),
+            ),
         };
         start_session(
             &inst,

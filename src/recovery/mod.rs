@@ -56,7 +56,9 @@ fn reset_password_for_email(
                     address: address.as_str(),
                     action: "recovery",
                     redirect_to: &target,
-                    pkce: challenge.as_ref().map(|(c, m)| (c.as_str(), *m, "recovery")),
+                    pkce: challenge
+                        .as_ref()
+                        .map(|(c, m)| (c.as_str(), *m, "recovery")),
                 },
             );
             match sent {

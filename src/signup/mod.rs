@@ -80,13 +80,19 @@ pub(crate) fn read_address(
         )),
         (true, false) => {
             if !s.mailer.external_email_enabled {
-                return Err(AuthError::ProviderDisabled { email: true, signup });
+                return Err(AuthError::ProviderDisabled {
+                    email: true,
+                    signup,
+                });
             }
             Ok(Address::Email(email::normalize(email_in)?))
         }
         (false, true) => {
             if !s.phone.external_phone_enabled {
-                return Err(AuthError::ProviderDisabled { email: false, signup });
+                return Err(AuthError::ProviderDisabled {
+                    email: false,
+                    signup,
+                });
             }
             match channel.unwrap_or("sms") {
                 "sms" => {}

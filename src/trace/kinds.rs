@@ -136,9 +136,7 @@ pub const MAX_OTP_TOKENS: usize = 6;
 /// unknown address, which is queued all the same); `max_attempts`: the limit.
 pub fn otp_failed(ids: &[uuid::Uuid], max_attempts: i64) -> Vec<u8> {
     let ids = &ids[..ids.len().min(MAX_OTP_TOKENS)];
-    let mut e = Enc::default()
-        .u8(ids.len() as u8)
-        .i64(max_attempts);
+    let mut e = Enc::default().u8(ids.len() as u8).i64(max_attempts);
     for id in ids {
         e = e.bytes(id.as_bytes());
     }
@@ -190,7 +188,9 @@ pub fn apply(kind: u8, payload: &[u8]) -> Result<String, String> {
             let mut ids = Vec::with_capacity(n as usize);
             for _ in 0..n {
                 let raw = d.take(16).ok_or("malformed failed code entry")?;
-                ids.push(db::uuid(uuid::Uuid::from_slice(raw).map_err(|_| "bad uuid")?));
+                ids.push(db::uuid(
+                    uuid::Uuid::from_slice(raw).map_err(|_| "bad uuid")?,
+                ));
             }
             if ids.is_empty() {
                 return Ok("wrong code for an address without tokens".into());

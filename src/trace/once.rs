@@ -19,7 +19,10 @@ const MAX_PAYLOAD: usize = 128 - 5;
 /// worker ran to its end (its own failures are logged by it).
 pub fn apply_with_one_off_worker(kind: Kind, payload: &[u8]) -> bool {
     if payload.len() > MAX_PAYLOAD {
-        pgrx::log!("auth_ext: a {kind:?} trace of {} bytes does not fit a worker", payload.len());
+        pgrx::log!(
+            "auth_ext: a {kind:?} trace of {} bytes does not fit a worker",
+            payload.len()
+        );
         return false;
     }
     let db = crate::ffi::proc::database();
@@ -56,7 +59,10 @@ pub extern "C-unwind" fn auth_ext_trace_once(arg: pg_sys::Datum) {
     let extra = bgw::extra();
     let db = u32::from_le_bytes(extra[..4].try_into().unwrap());
     let len = extra[4] as usize;
-    let Some(payload) = extra.get(5..5 + len).filter(|_| db != 0 && len <= MAX_PAYLOAD) else {
+    let Some(payload) = extra
+        .get(5..5 + len)
+        .filter(|_| db != 0 && len <= MAX_PAYLOAD)
+    else {
         pgrx::warning!("auth_ext: one-off trace worker got malformed arguments; nothing written");
         return;
     };

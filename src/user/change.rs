@@ -42,7 +42,14 @@ pub(crate) fn start_email_change(
     )?;
     one_time::may_send(inst, user_id, TokenType::EmailChangeNew, Channel::Email)?;
     let pkce = challenge.is_some();
-    let fresh = one_time::issue(inst, user_id, TokenType::EmailChangeNew, new, Channel::Email, pkce)?;
+    let fresh = one_time::issue(
+        inst,
+        user_id,
+        TokenType::EmailChangeNew,
+        new,
+        Channel::Email,
+        pkce,
+    )?;
     let secure = inst.settings.mailer.mailer_secure_email_change_enabled && !current.is_empty();
     let old = if secure {
         Some(one_time::issue(
@@ -74,9 +81,21 @@ pub(crate) fn start_email_change(
             "site_url": inst.settings.signup.site_url, "old_email": current,
         },
     });
-    let id = crate::outbox::queue(Channel::Email, "email_change_new", new, user_id, payload.clone())?;
+    let id = crate::outbox::queue(
+        Channel::Email,
+        "email_change_new",
+        new,
+        user_id,
+        payload.clone(),
+    )?;
     if secure {
-        crate::outbox::queue(Channel::Email, "email_change_current", current, user_id, payload)?;
+        crate::outbox::queue(
+            Channel::Email,
+            "email_change_current",
+            current,
+            user_id,
+            payload,
+        )?;
     }
     Ok(id)
 }
@@ -153,14 +172,24 @@ pub(crate) fn resend_change(
 }
 
 /// Checks `reauthenticate()`'s nonce for the user's address; consumed once.
-pub(crate) fn check_nonce(inst: &Instance, address: &str, by_phone: bool, nonce: &str) -> AuthResult<()> {
+pub(crate) fn check_nonce(
+    inst: &Instance,
+    address: &str,
+    by_phone: bool,
+    nonce: &str,
+) -> AuthResult<()> {
     let s = &inst.settings;
     let rules = Rules {
         types: &[TokenType::Reauthentication],
-        lifetime: if by_phone { s.phone.sms_otp_exp } else { s.mailer.mailer_otp_exp },
+        lifetime: if by_phone {
+            s.phone.sms_otp_exp
+        } else {
+            s.mailer.mailer_otp_exp
+        },
         max_attempts: s.mailer.otp_max_attempts,
     };
-    let code = auth_core::otp::read_code(Some(nonce)).map_err(|_| AuthError::ReauthenticationNotValid)?;
+    let code =
+        auth_core::otp::read_code(Some(nonce)).map_err(|_| AuthError::ReauthenticationNotValid)?;
     match one_time::consume_code(address, &code, &rules) {
         Ok(_) => Ok(()),
         Err(AuthError::OtpExpired) => Err(AuthError::ReauthenticationNotValid),

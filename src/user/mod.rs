@@ -84,7 +84,9 @@ fn update_user(attributes: Option<JsonbArg>) -> JsonB {
         let changes = UserChanges::read(&attributes, current_email, current_phone)?;
         if changes.password.is_some()
             && s.passwords.update_password_require_reauthentication
-            && current.session_age.is_none_or(|age| age > REAUTHENTICATION_AFTER_SECS)
+            && current
+                .session_age
+                .is_none_or(|age| age > REAUTHENTICATION_AFTER_SECS)
         {
             let nonce = changes
                 .nonce

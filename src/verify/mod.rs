@@ -78,7 +78,9 @@ fn verify(
                 phone::normalize(phone_no)?
             } else {
                 email::normalize(email_addr).map_err(|_| {
-                    AuthError::validation("Only an email address or phone number should be provided on verify")
+                    AuthError::validation(
+                        "Only an email address or phone number should be provided on verify",
+                    )
                 })?
             };
             one_time::consume_code(&address, &code, &rules)?
@@ -194,10 +196,17 @@ fn _verify_link(
             return Err(AuthError::validation("Invalid email verification type"));
         }
         let to = target(&inst, redirect_to);
-        let token = token.filter(|t| !t.is_empty()).ok_or_else(|| {
-            AuthError::validation("Verify requires a token or a token_hash")
-        })?;
-        let v = verify(&inst, vtype, None, Some(&token.replace('-', "")), None, None)?;
+        let token = token
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| AuthError::validation("Verify requires a token or a token_hash"))?;
+        let v = verify(
+            &inst,
+            vtype,
+            None,
+            Some(&token.replace('-', "")),
+            None,
+            None,
+        )?;
         let location = match &v {
             Verified::SignedIn {
                 user_id,

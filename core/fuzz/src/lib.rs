@@ -1180,7 +1180,7 @@ pub fn request_inputs(data: &[u8]) {
                 for field in ["id", "email", "hash", "confirmed", "banned"] {
                     assert!(value.get(field).is_some(), "admitted without {field}");
                 }
-                let _ = account.admit();
+                let _ = account.admit(false, false);
             }
         }
     }
