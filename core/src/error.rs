@@ -53,6 +53,8 @@ pub enum AuthError {
     /// 403 `otp_expired`: a one-time code or link that is wrong, used, expired or dead after too
     /// many wrong codes, indistinguishably.
     OtpExpired,
+    /// 403 `otp_expired`, as a link says it (`GET /verify`).
+    LinkExpired,
     /// 429 `over_email_send_rate_limit`: `Some(seconds)` until this user may get this mail again,
     /// `None` when the instance's hourly limit is reached.
     OverEmailSendRateLimit(Option<i64>),
@@ -109,7 +111,7 @@ impl AuthError {
             | ReauthenticationNotValid => 400,
             ProviderDisabled { signup: false, .. } => 400,
             ProviderDisabled { signup: true, .. } => 422,
-            OtpExpired | BadCodeVerifier => 403,
+            OtpExpired | LinkExpired | BadCodeVerifier => 403,
             FlowStateNotFound => 404,
             OverEmailSendRateLimit(_) | OverSmsSendRateLimit(_) => 429,
             NoAuthorization | BadJwt(_) => 401,
@@ -154,7 +156,7 @@ impl AuthError {
             BadJwt(_) => "bad_jwt",
             NotAdmin => "not_admin",
             Conflict => "conflict",
-            OtpExpired => "otp_expired",
+            OtpExpired | LinkExpired => "otp_expired",
             OverEmailSendRateLimit(_) => "over_email_send_rate_limit",
             OverSmsSendRateLimit(_) => "over_sms_send_rate_limit",
             OtpDisabled => "otp_disabled",
@@ -195,6 +197,7 @@ impl AuthError {
                 "Concurrent requests on the same session could not be serialised; retry".into()
             }
             OtpExpired => "Token has expired or is invalid".into(),
+            LinkExpired => "Email link is invalid or has expired".into(),
             OverEmailSendRateLimit(Some(n)) | OverSmsSendRateLimit(Some(n)) => {
                 format!("For security purposes, you can only request this after {n} seconds.")
             }

@@ -206,7 +206,11 @@ fn _verify_link(
             Some(&token.replace('-', "")),
             None,
             None,
-        )?;
+        )
+        .map_err(|e| match e {
+            AuthError::OtpExpired => AuthError::LinkExpired,
+            e => e,
+        })?;
         let location = match &v {
             Verified::SignedIn {
                 user_id,

@@ -31,11 +31,12 @@ def _html_text(markup):
 
 
 def find_code(mail):
-    """The first run of 6 to 10 digits in the text (or the HTML's text), URLs left out."""
+    """The first run of 6 to 10 digits in the text (or the HTML's text), URLs and email addresses
+    (the tests' own hold digits) left out."""
     for source in (mail.get("text"), mail.get("html") and _html_text(mail["html"])):
         if not source:
             continue
-        m = re.search(r"(?<![\d#])(\d{6,10})(?!\d)", re.sub(r"https?://\S+", " ", source))
+        m = re.search(r"(?<![\d#])(\d{6,10})(?!\d)", re.sub(r"\S+@\S+", " ", re.sub(r"https?://\S+", " ", source)))
         if m:
             return m.group(1)
     return None
