@@ -2,8 +2,9 @@
 --
 -- The email and phone flows (issue 12): one-time tokens, PKCE flow states and the outbox (new
 -- tables), the functions of the flows, and new signatures for sign_up and sign_in_with_password
--- (phone, redirect and PKCE parameters, all with defaults: existing calls keep working).
--- New settings take their defaults (mailer_autoconfirm stays as configured).
+-- (phone, redirect and PKCE parameters, all with defaults: existing calls keep working; until
+-- this update runs, the old declarations call entry points kept for them).
+-- New settings take their defaults; the ones set stay as they are.
 
 -- One-time tokens (Supabase's table): the hash of each code or link a user was sent, one per
 -- user and kind. `token_hash` is GoTrue's hex sha224(email_or_phone + code), prefixed `pkce_`
@@ -107,10 +108,10 @@ CREATE  FUNCTION auth."sign_up"(
 	"code_challenge" TEXT DEFAULT NULL, /* Option < & str > */
 	"code_challenge_method" TEXT DEFAULT NULL /* Option < & str > */
 ) RETURNS jsonb /* JsonB */
-SECURITY DEFINER 
+SECURITY DEFINER  
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'sign_up_wrapper';
+AS 'MODULE_PATHNAME', 'sign_up_user_wrapper';
 
 -- sign_up: anyone may try (SECURITY DEFINER, search_path pinned); the PostgREST wrapper in
 -- auth_api is SECURITY INVOKER, so its rights are those of auth.sign_up.
@@ -136,10 +137,10 @@ CREATE  FUNCTION auth."sign_in_with_password"(
 	"password" TEXT DEFAULT NULL, /* Option < & str > */
 	"phone" TEXT DEFAULT NULL /* Option < & str > */
 ) RETURNS jsonb /* JsonB */
-SECURITY DEFINER 
+SECURITY DEFINER  
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'sign_in_with_password_wrapper';
+AS 'MODULE_PATHNAME', 'sign_in_with_password_or_phone_wrapper';
 
 -- sign_in_with_password: anyone may try; the auth_api wrapper has the rights of the function.
 REVOKE ALL ON FUNCTION auth.sign_in_with_password(text, text, text) FROM PUBLIC;

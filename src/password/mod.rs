@@ -7,7 +7,7 @@ use pgrx::prelude::*;
 use pgrx::JsonB;
 
 use crate::db;
-use crate::error::guard;
+use crate::error::{guard, AuthResult};
 use crate::hashing;
 use crate::instance;
 use crate::request;
@@ -15,95 +15,108 @@ use crate::session_start::start_session;
 
 static FIND_ACCOUNT: &str = include_str!("find_account.sql");
 
-#[pg_extern(schema = "auth", security_definer)]
+/// `auth.sign_in_with_password`, GoTrue's `POST /token?grant_type=password`.
+#[pg_extern(schema = "auth", name = "sign_in_with_password", security_definer)]
 #[search_path(pg_catalog, pg_temp)]
-fn sign_in_with_password(
+fn sign_in_with_password_or_phone(
     email: default!(Option<&str>, "NULL"),
     password: default!(Option<&str>, "NULL"),
     phone: default!(Option<&str>, "NULL"),
 ) -> JsonB {
-    guard(move || {
-        let inst = instance::get()?;
-        let s = &inst.settings;
-        let by_phone = email.is_none_or(|e| e.trim().is_empty());
-        if by_phone && phone.is_none_or(|p| p.trim().is_empty()) {
-            return Err(AuthError::validation("An email address is required"));
-        }
-        if by_phone && !s.phone.external_phone_enabled {
-            return Err(AuthError::ProviderDisabled {
-                email: false,
-                signup: false,
-            });
-        }
-        if !by_phone && !s.mailer.external_email_enabled {
-            return Err(AuthError::ProviderDisabled {
-                email: true,
-                signup: false,
-            });
-        }
-        let password = password::check_attempt(password)?;
-        // A malformed address cannot belong to anyone; it still costs one hash below.
-        let (email, phone) = if by_phone {
-            (None, phone_number::normalize(phone).ok())
-        } else {
-            (email::normalize(email).ok(), None)
-        };
-        let found = match (&email, &phone) {
-            (None, None) => None,
-            _ => db::read_json(
-                FIND_ACCOUNT,
-                &[email.as_deref().into(), phone.as_deref().into()],
-            )?,
-        };
-        let found: Option<Account> = db::typed(found)?;
-        let cost = s.argon2_cost();
-        let decoy = cost.decoy_hash();
-        let stored = found
-            .as_ref()
-            .and_then(|a| a.hash.as_deref())
-            .filter(|h| !h.is_empty())
-            .unwrap_or(&decoy)
-            .to_owned();
-        // Exactly one hash verification on every path, so an unknown email and a wrong password
-        // take the same time.
-        let matches = hashing::verify(password, &stored);
-        // A failed sign-in leaves an audit row (login_failed) written apart from this call,
-        // which the error rolls back; the same work for a known and an unknown email.
-        let failed = |err, account: Option<&Account>| {
-            let user_id = account.map(|a| a.id.to_string());
-            let who = email.as_deref().or(phone.as_deref());
-            crate::trace::sign_in_failed(err, user_id.as_deref(), who)
-        };
-        let account = match found {
-            Some(account) if matches => account,
-            found => return Err(failed(AuthError::InvalidCredentials, found.as_ref())),
-        };
-        if let Err(refused) = account.admit(s.mailer.allow_unverified_email_sign_ins, by_phone) {
-            return Err(failed(refused, Some(&account)));
-        }
-        let user_id = db::uuid(account.id);
-        if password::needs_rehash(&stored, cost) {
-            // Imported bcrypt hashes and hashes of an older cost are upgraded on first use.
-            let upgraded = hashing::hash(password, cost)?;
-            db::exec(
-                "UPDATE auth.users SET encrypted_password = $2 WHERE id = $1",
-                &[user_id.into(), upgraded.as_str().into()],
-            )?;
-        }
-        start_session(
-            &inst,
-            user_id,
-            &account.email,
-            if by_phone { "phone" } else { "email" },
-            "password",
-            &request::current(),
-        )
-        .map(JsonB)
-    })
+    guard(move || sign_in(email, password, phone).map(JsonB))
+}
+
+/// The entry point that releases before 0.5.0 declared as `auth.sign_in_with_password(email,
+/// password)` (its C symbol), for databases not yet updated. No SQL is generated for it.
+#[pg_extern(sql = false)]
+fn sign_in_with_password(email: Option<&str>, password: Option<&str>) -> JsonB {
+    guard(move || sign_in(email, password, None).map(JsonB))
+}
+
+fn sign_in(
+    email: Option<&str>,
+    password: Option<&str>,
+    phone: Option<&str>,
+) -> AuthResult<serde_json::Value> {
+    let inst = instance::get()?;
+    let s = &inst.settings;
+    let by_phone = email.is_none_or(|e| e.trim().is_empty());
+    if by_phone && phone.is_none_or(|p| p.trim().is_empty()) {
+        return Err(AuthError::validation("An email address is required"));
+    }
+    if by_phone && !s.phone.external_phone_enabled {
+        return Err(AuthError::ProviderDisabled {
+            email: false,
+            signup: false,
+        });
+    }
+    if !by_phone && !s.mailer.external_email_enabled {
+        return Err(AuthError::ProviderDisabled {
+            email: true,
+            signup: false,
+        });
+    }
+    let password = password::check_attempt(password)?;
+    // A malformed address cannot belong to anyone; it still costs one hash below.
+    let (email, phone) = if by_phone {
+        (None, phone_number::normalize(phone).ok())
+    } else {
+        (email::normalize(email).ok(), None)
+    };
+    let found = match (&email, &phone) {
+        (None, None) => None,
+        _ => db::read_json(
+            FIND_ACCOUNT,
+            &[email.as_deref().into(), phone.as_deref().into()],
+        )?,
+    };
+    let found: Option<Account> = db::typed(found)?;
+    let cost = s.argon2_cost();
+    let decoy = cost.decoy_hash();
+    let stored = found
+        .as_ref()
+        .and_then(|a| a.hash.as_deref())
+        .filter(|h| !h.is_empty())
+        .unwrap_or(&decoy)
+        .to_owned();
+    // Exactly one hash verification on every path, so an unknown email and a wrong password
+    // take the same time.
+    let matches = hashing::verify(password, &stored);
+    // A failed sign-in leaves an audit row (login_failed) written apart from this call,
+    // which the error rolls back; the same work for a known and an unknown email.
+    let failed = |err, account: Option<&Account>| {
+        let user_id = account.map(|a| a.id.to_string());
+        let who = email.as_deref().or(phone.as_deref());
+        crate::trace::sign_in_failed(err, user_id.as_deref(), who)
+    };
+    let account = match found {
+        Some(account) if matches => account,
+        found => return Err(failed(AuthError::InvalidCredentials, found.as_ref())),
+    };
+    if let Err(refused) = account.admit(s.mailer.allow_unverified_email_sign_ins, by_phone) {
+        return Err(failed(refused, Some(&account)));
+    }
+    let user_id = db::uuid(account.id);
+    if password::needs_rehash(&stored, cost) {
+        // Imported bcrypt hashes and hashes of an older cost are upgraded on first use.
+        let upgraded = hashing::hash(password, cost)?;
+        db::exec(
+            "UPDATE auth.users SET encrypted_password = $2 WHERE id = $1",
+            &[user_id.into(), upgraded.as_str().into()],
+        )?;
+    }
+    start_session(
+        &inst,
+        user_id,
+        &account.email,
+        if by_phone { "phone" } else { "email" },
+        "password",
+        &request::current(),
+    )
 }
 
 pgrx::extension_sql_file!(
     "api.sql",
     name = "password_api",
-    requires = [sign_in_with_password]
+    requires = [sign_in_with_password_or_phone]
 );

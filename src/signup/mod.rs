@@ -185,10 +185,11 @@ pub(crate) fn link_target(inst: &Instance, redirect_to: Option<&str>) -> String 
     redirect::allowed_target(redirect_to, &s.signup.site_url, &s.mailer.uri_allow_list)
 }
 
+/// `auth.sign_up`, GoTrue's `POST /signup`.
 #[allow(clippy::too_many_arguments)]
-#[pg_extern(schema = "auth", security_definer)]
+#[pg_extern(schema = "auth", name = "sign_up", security_definer)]
 #[search_path(pg_catalog, pg_temp)]
-fn sign_up(
+fn sign_up_user(
     email: default!(Option<&str>, "NULL"),
     password: default!(Option<&str>, "NULL"),
     data: default!(Option<JsonbArg>, "'{}'"),
@@ -199,83 +200,115 @@ fn sign_up(
     code_challenge_method: default!(Option<&str>, "NULL"),
 ) -> JsonB {
     guard(move || {
-        let inst = instance::get()?;
-        let s = &inst.settings;
-        if s.signup.disable_signup {
-            return Err(AuthError::SignupDisabled);
-        }
-        let address = read_address(&inst, email, phone, channel, true)?;
-        let password = password::check_policy(password, s.passwords.password_min_length as usize)?;
-        let data = data.map(|d| d.to_value("data")).transpose()?;
-        let data = user::check_metadata(data.as_ref())?;
-        let challenge = pkce::read_challenge(code_challenge, code_challenge_method)?;
-        let confirm_now = match address {
-            Address::Email(_) => s.signup.mailer_autoconfirm,
-            Address::Phone(_) => s.phone.sms_autoconfirm,
-        };
-        let hash = hashing::hash(password, s.argon2_cost())?;
-        let target = link_target(&inst, redirect_to);
-        let created = insert_user(
-            &inst,
-            NewUser {
-                address: &address,
-                hash: &hash,
-                data: data.clone(),
-                confirmed: confirm_now,
-            },
-        )?;
-        let Some(user_id) = created else {
-            if confirm_now {
-                return Err(AuthError::UserAlreadyExists);
-            }
-            // Confirmations on: the same answer for a taken address as for a new one (GoTrue's
-            // obfuscated user); an unconfirmed owner of the address gets the confirmation again.
-            if let Some(existing) = existing_user(&address)? {
-                if !existing.confirmed && !existing.banned {
-                    send_confirmation(
-                        &inst,
-                        db::uuid(existing.id),
-                        &address,
-                        &target,
-                        challenge.as_ref(),
-                    )?;
-                }
-            }
-            return db::json(
-                OBFUSCATED_USER,
-                &[
-                    s.tokens.jwt_aud.as_str().into(),
-                    address.email().into(),
-                    address.phone().into(),
-                    JsonB(data).into(),
-                ],
-            )?
-            .ok_or(AuthError::Internal)
-            .map(JsonB);
-        };
-        let req = request::current();
-        audit::record(
-            Action::UserSignedUp,
-            &user_id.to_string(),
-            address.email(),
-            json!({"provider": address.provider()}),
-            &req,
-        )?;
-        if confirm_now {
-            start_session(
-                &inst,
-                user_id,
-                address.as_str(),
-                address.provider(),
-                "password",
-                &req,
-            )
-            .map(JsonB)
-        } else {
-            send_confirmation(&inst, user_id, &address, &target, challenge.as_ref())?;
-            user_json(user_id, true).map(JsonB)
-        }
+        sign_up_body(
+            email,
+            password,
+            data,
+            phone,
+            channel,
+            redirect_to,
+            code_challenge,
+            code_challenge_method,
+        )
+        .map(JsonB)
     })
 }
 
-pgrx::extension_sql_file!("api.sql", name = "signup_api", requires = [sign_up]);
+/// The entry point that releases before 0.5.0 declared as `auth.sign_up(email, password, data)`
+/// (its C symbol): a database whose extension is not yet updated still calls it with three
+/// arguments. No SQL is generated for it.
+#[pg_extern(sql = false)]
+fn sign_up(email: Option<&str>, password: Option<&str>, data: Option<JsonbArg>) -> JsonB {
+    guard(move || {
+        sign_up_body(email, password, data, None, Some("sms"), None, None, None).map(JsonB)
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sign_up_body(
+    email: Option<&str>,
+    password: Option<&str>,
+    data: Option<JsonbArg>,
+    phone: Option<&str>,
+    channel: Option<&str>,
+    redirect_to: Option<&str>,
+    code_challenge: Option<&str>,
+    code_challenge_method: Option<&str>,
+) -> AuthResult<Value> {
+    let inst = instance::get()?;
+    let s = &inst.settings;
+    if s.signup.disable_signup {
+        return Err(AuthError::SignupDisabled);
+    }
+    let address = read_address(&inst, email, phone, channel, true)?;
+    let password = password::check_policy(password, s.passwords.password_min_length as usize)?;
+    let data = data.map(|d| d.to_value("data")).transpose()?;
+    let data = user::check_metadata(data.as_ref())?;
+    let challenge = pkce::read_challenge(code_challenge, code_challenge_method)?;
+    let confirm_now = match address {
+        Address::Email(_) => s.signup.mailer_autoconfirm,
+        Address::Phone(_) => s.phone.sms_autoconfirm,
+    };
+    let hash = hashing::hash(password, s.argon2_cost())?;
+    let target = link_target(&inst, redirect_to);
+    let created = insert_user(
+        &inst,
+        NewUser {
+            address: &address,
+            hash: &hash,
+            data: data.clone(),
+            confirmed: confirm_now,
+        },
+    )?;
+    let Some(user_id) = created else {
+        if confirm_now {
+            return Err(AuthError::UserAlreadyExists);
+        }
+        // Confirmations on: the same answer for a taken address as for a new one (GoTrue's
+        // obfuscated user); an unconfirmed owner of the address gets the confirmation again.
+        if let Some(existing) = existing_user(&address)? {
+            if !existing.confirmed && !existing.banned {
+                send_confirmation(
+                    &inst,
+                    db::uuid(existing.id),
+                    &address,
+                    &target,
+                    challenge.as_ref(),
+                )?;
+            }
+        }
+        return db::json(
+            OBFUSCATED_USER,
+            &[
+                s.tokens.jwt_aud.as_str().into(),
+                address.email().into(),
+                address.phone().into(),
+                JsonB(data).into(),
+            ],
+        )?
+        .ok_or(AuthError::Internal);
+    };
+    let req = request::current();
+    audit::record(
+        Action::UserSignedUp,
+        &user_id.to_string(),
+        address.email(),
+        json!({"provider": address.provider()}),
+        &req,
+    )?;
+    if confirm_now {
+        start_session(
+            &inst,
+            user_id,
+            address.as_str(),
+            address.provider(),
+            "password",
+            &req,
+        )
+    } else {
+        send_confirmation(&inst, user_id, &address, &target, challenge.as_ref())?;
+        user_json(user_id, true)
+    }
+}
+
+pgrx::extension_sql_file!("api.sql", name = "signup_api", requires = [sign_up_user]);
