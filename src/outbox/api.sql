@@ -1,6 +1,6 @@
 -- The outbox's consumer API: only for the role that drains it (never PostgREST's roles).
-REVOKE ALL ON FUNCTION auth.outbox_claim(integer, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION auth.outbox_claim(integer, integer) TO auth_outbox_consumer;
+REVOKE ALL ON FUNCTION auth.outbox_claim(integer, integer, text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.outbox_claim(integer, integer, text[]) TO auth_outbox_consumer;
 REVOKE ALL ON FUNCTION auth.outbox_sent(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth.outbox_sent(bigint) TO auth_outbox_consumer;
 REVOKE ALL ON FUNCTION auth.outbox_failed(bigint, text) FROM PUBLIC;

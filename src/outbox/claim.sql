@@ -1,9 +1,9 @@
--- Claims up to $1 due messages for $2 seconds: pending ones whose next attempt is due, and ones
--- being sent whose lease ran out (their consumer died). SKIP LOCKED: consumers never wait for
--- each other, and no two hold one message.
+-- Claims up to $1 due messages of the channels $3 for $2 seconds: pending ones whose next attempt
+-- is due, and ones being sent whose lease ran out (their consumer died). SKIP LOCKED: consumers
+-- never wait for each other, and no two hold one message.
 WITH due AS (
     SELECT id FROM auth.outbox
-     WHERE status IN ('pending', 'sending')
+     WHERE status IN ('pending', 'sending') AND channel = ANY ($3)
        AND ((status = 'pending' AND next_attempt_at <= now())
          OR (status = 'sending' AND lease_until < now()))
      ORDER BY next_attempt_at, id

@@ -178,6 +178,7 @@ fn render(inst: &Instance, row: Value) -> Value {
 fn outbox_claim(
     max_messages: default!(i32, 10),
     lease_seconds: default!(i32, 60),
+    channels: default!(Option<Vec<Option<String>>>, "'{email,sms}'"),
 ) -> SetOfIterator<'static, JsonB> {
     guard(move || {
         if !(1..=1000).contains(&max_messages) || !(1..=3600).contains(&lease_seconds) {
@@ -185,8 +186,23 @@ fn outbox_claim(
                 "max_messages must be 1-1000 and lease_seconds 1-3600",
             ));
         }
+        // A consumer with only some senders claims only their channels, so the others' messages
+        // wait for a consumer that can send them instead of failing their attempts.
+        let channels: Vec<String> = channels
+            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .filter(|c| c == "email" || c == "sms")
+            .collect();
         let inst = instance::get()?;
-        let rows = db::json(CLAIM, &[max_messages.into(), (lease_seconds as f64).into()])?;
+        let rows = db::json(
+            CLAIM,
+            &[
+                max_messages.into(),
+                (lease_seconds as f64).into(),
+                channels.into(),
+            ],
+        )?;
         let rows = match rows {
             Some(Value::Array(rows)) => rows,
             _ => Vec::new(),
