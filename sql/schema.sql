@@ -180,8 +180,9 @@ CREATE TABLE auth.signing_keys (
 CREATE UNIQUE INDEX signing_keys_one_current ON auth.signing_keys (status) WHERE status = 'current';
 
 -- One-time tokens (Supabase's table): the hash of each code or link a user was sent, one per
--- user and kind. `token_hash` is GoTrue's hex sha224(email_or_phone + code), prefixed `pkce_`
--- in the PKCE flow; the code itself is never stored. `created_at` is UTC, as GoTrue writes it.
+-- user and kind. `token_hash` has GoTrue's shape (56 hex digits of SHA-224 over email_or_phone
+-- + code, prefixed `pkce_` in the PKCE flow) but is keyed with the one-time-code key, so it
+-- cannot be computed from an address and a guessed code (core/src/otp.rs); the code itself is never stored. `created_at` is UTC, as GoTrue writes it.
 -- `failed_attempts` is auth_ext's: wrong codes counted apart from the failing call
 -- (src/one_time/), the token dying at `otp_max_attempts`.
 CREATE TYPE auth.one_time_token_type AS ENUM (

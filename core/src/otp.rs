@@ -1,11 +1,17 @@
 //! One-time codes and links: what is mailed or texted, what is stored, which stored token a
 //! verification of each type may use, and how a session it starts is named.
 //!
-//! The code and the link carry the same secret. Only GoTrue's hash of it is stored,
-//! `hex(sha224(email_or_phone + code))`, so `token_hash` links made from GoTrue-era templates keep
-//! their shape; a link of the PKCE flow carries the hash prefixed with `pkce_`.
+//! The code and the link carry the same secret. Only a hash of it is stored, in GoTrue's shape
+//! (56 hex digits of SHA-224 over `email_or_phone + code`), so `token_hash` links and templates
+//! made for GoTrue keep working; a link of the PKCE flow carries the hash prefixed with `pkce_`.
+//!
+//! Unlike GoTrue's plain `sha224`, the hash is keyed (HMAC-SHA-224 with the instance's one-time
+//! code key): with the plain formula anyone who knows an address can compute the million
+//! `token_hash`es of its 6-digit code and try them on the `token_hash` path, where a miss names
+//! no token to count it against. Keyed, a `token_hash` cannot be derived without the code's mail.
 
-use sha2::{Digest, Sha224};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha224;
 use subtle::ConstantTimeEq;
 
 use crate::error::{AuthError, AuthResult};
@@ -126,15 +132,19 @@ pub fn generate_code(length: usize) -> String {
     code
 }
 
-/// GoTrue's stored form of a code: `hex(sha224(email_or_phone + code))`.
-pub fn token_hash(identity: &str, code: &str) -> String {
-    let digest = Sha224::digest(format!("{identity}{code}").as_bytes());
+/// The stored form of a code: `hex(hmac_sha224(key, email_or_phone + code))`, GoTrue's shape.
+pub fn token_hash(key: &[u8; 32], identity: &str, code: &str) -> String {
+    let mut mac =
+        <Hmac<Sha224> as KeyInit>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(identity.as_bytes());
+    mac.update(code.as_bytes());
+    let digest = mac.finalize().into_bytes();
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The stored form of a token issued for `identity`, prefixed in the PKCE flow.
-pub fn stored_hash(identity: &str, code: &str, pkce: bool) -> String {
-    let hash = token_hash(identity, code);
+pub fn stored_hash(key: &[u8; 32], identity: &str, code: &str, pkce: bool) -> String {
+    let hash = token_hash(key, identity, code);
     if pkce {
         format!("{PKCE_PREFIX}{hash}")
     } else {
@@ -211,30 +221,40 @@ mod tests {
         );
     }
 
+    const KEY: [u8; 32] = [7u8; 32];
+
     #[test]
-    fn hash_is_gotrues_formula() {
-        // hex(sha224("a@example.com" + "123456")), computed independently with Python's hashlib.
+    fn hash_is_keyed_in_gotrues_shape() {
+        // hmac_sha224(32 x 0x07, "a@example.com" + "123456"), computed independently with
+        // Python's hmac and hashlib.
         assert_eq!(
-            token_hash("a@example.com", "123456"),
+            token_hash(&KEY, "a@example.com", "123456"),
+            "57fc59c5c5ee7747a81ba0c1a43838d0aa1ce074937bad2e92d333f9"
+        );
+        // Not GoTrue's plain hex(sha224("a@example.com123456")): that one anyone can compute.
+        assert_ne!(
+            token_hash(&KEY, "a@example.com", "123456"),
             "a1828f725cbf9d6eecc3a3afeb2d88a886ccb3280cc2dc88aafb5c82"
         );
-        let h = token_hash("", "");
-        assert_eq!(
-            h, "d14a028c2a3a2bc9476102bb288234c415a2b01f828ea62ac5b3e42f",
-            "sha224 of the empty string"
+        assert_ne!(
+            token_hash(&[8u8; 32], "a@example.com", "123456"),
+            token_hash(&KEY, "a@example.com", "123456")
         );
-        assert_eq!(token_hash("a@example.com", "123456").len(), 56);
-        assert!(stored_hash("x", "1", true).starts_with(PKCE_PREFIX));
+        assert_eq!(token_hash(&KEY, "a@example.com", "123456").len(), 56);
+        assert!(stored_hash(&KEY, "x", "1", true).starts_with(PKCE_PREFIX));
     }
 
     #[test]
     fn matching_ignores_only_the_pkce_prefix() {
-        let h = token_hash("a@example.com", "123456");
+        let h = token_hash(&KEY, "a@example.com", "123456");
         let p = format!("{PKCE_PREFIX}{h}");
         assert!(hashes_match(&h, &h));
         assert!(hashes_match(&p, &h));
         assert!(hashes_match(&p, &p));
-        assert!(!hashes_match(&h, &token_hash("a@example.com", "123457")));
+        assert!(!hashes_match(
+            &h,
+            &token_hash(&KEY, "a@example.com", "123457")
+        ));
         assert!(!hashes_match(&h, &h[..55]));
         assert!(!hashes_match(&h, ""));
     }
@@ -285,7 +305,7 @@ mod tests {
             read_code(Some(&"1".repeat(65))).unwrap_err().code(),
             "otp_expired"
         );
-        let h = token_hash("a", "b");
+        let h = token_hash(&KEY, "a", "b");
         assert_eq!(read_token_hash(&h.to_uppercase()).unwrap(), h);
         assert!(read_token_hash(&format!("{PKCE_PREFIX}{h}")).is_ok());
         for bad in ["", "zz", &h[..55], &format!("{h}0"), "pkce_"] {

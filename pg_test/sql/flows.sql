@@ -21,7 +21,9 @@ SELECT channel, action, recipient, status, attempts,
        payload->'email_data'->>'email_action_type' AS action_type,
        payload->'email_data'->>'redirect_to' AS redirect_to,
        length(payload->'email_data'->>'token') AS code_length,
-       payload->'email_data'->>'token_hash' = encode(sha224(convert_to('conf@example.com' || (payload->'email_data'->>'token'), 'UTF8')), 'hex') AS gotrues_hash,
+       payload->'email_data'->>'token_hash' ~ '^[0-9a-f]{56}$' AS gotrues_shape,
+       -- keyed: not GoTrue's plain sha224(address || code), which anyone could compute
+       payload->'email_data'->>'token_hash' <> encode(sha224(convert_to('conf@example.com' || (payload->'email_data'->>'token'), 'UTF8')), 'hex') AS keyed,
        payload->'user'->>'email' AS user_email
   FROM auth.outbox ORDER BY id DESC LIMIT 1;
 -- the code is stored only as its hash
@@ -44,6 +46,9 @@ SELECT s->'user'->'email_confirmed_at' IS NOT NULL AS confirmed, s->>'token_type
   FROM auth.verify_otp('email', (SELECT payload->'email_data'->>'token' FROM auth.outbox ORDER BY id DESC LIMIT 1),
                        email => 'CONF@example.com') s;
 SELECT count(*) AS tokens_left FROM auth.one_time_tokens;
+-- the sign-up's own confirmation (issued with the account) keeps its password and metadata
+SELECT encrypted_password <> '' AS password_kept, raw_user_meta_data->>'name' AS name
+  FROM auth.users WHERE email = 'conf@example.com';
 -- used once
 SAVEPOINT s;
 SELECT auth.verify_otp('email', (SELECT payload->'email_data'->>'token' FROM auth.outbox ORDER BY id DESC LIMIT 1),
@@ -117,6 +122,11 @@ SELECT substring(:'location' FROM 'code=(.*)$') AS code \gset
 SELECT count(*) AS plaintext_codes FROM auth.flow_state WHERE auth_code = :'code';
 SAVEPOINT s;
 SELECT auth.exchange_code_for_session(:'code', 'not-the-verifier-not-the-verifier-not-the-verifier');
+ROLLBACK TO s;
+-- a user banned after the code was issued gets no session from it
+SAVEPOINT s;
+UPDATE auth.users SET banned_until = now() + interval '1 day' WHERE email = 'pkce@example.com';
+SELECT auth.exchange_code_for_session(:'code', 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk');
 ROLLBACK TO s;
 SELECT s->'user'->>'email' AS email, s ? 'refresh_token' AS session
   FROM auth.exchange_code_for_session(:'code', 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk') s;
@@ -221,6 +231,50 @@ DELETE FROM auth.outbox WHERE recipient = 'guess@example.com';
 DELETE FROM auth.users WHERE email = 'guess@example.com';
 DELETE FROM auth.audit_log_entries WHERE payload->>'actor_username' = 'guess@example.com';
 
-SELECT auth.configure('{"mailer_autoconfirm": true, "otp_max_attempts": 5, "external_phone_enabled": false, "smtp_max_frequency": 60,
+-- a secure email change whose half dies of wrong codes is cancelled whole: the other half alone
+-- must not complete it (else whoever holds the session and the new address could kill the
+-- current address's half and change the email without its owner)
+SELECT auth.configure('{"mailer_autoconfirm": true}') IS NOT NULL AS autoconfirm;
+SELECT auth.sign_up('half@example.com', 'a-good-password') AS hs \gset
+BEGIN;
+SELECT set_config('request.jwt.claims', auth.verify_jwt(:'hs'::jsonb->>'access_token')::text, true) IS NOT NULL AS claims;
+SELECT u->>'new_email' AS new_email FROM auth.update_user('{"email": "half-new@example.com"}') u;
+COMMIT;
+SELECT payload->'email_data'->>'token' AS current_code,
+       lpad(((payload->'email_data'->>'token')::bigint + 1)::text, 6, '0') AS wrong
+  FROM auth.outbox WHERE action = 'email_change_current' AND recipient = 'half@example.com' \gset
+SELECT payload->'email_data'->>'token_new' AS new_code
+  FROM auth.outbox WHERE action = 'email_change_new' AND recipient = 'half-new@example.com' \gset
+SELECT auth.verify_otp('email_change', :'wrong', email => 'half@example.com');
+SELECT auth.verify_otp('email_change', :'wrong', email => 'half@example.com');
+SELECT auth.verify_otp('email_change', :'wrong', email => 'half@example.com');
+SELECT count(*) AS change_tokens_left FROM auth.one_time_tokens
+ WHERE user_id = (:'hs'::jsonb->'user'->>'id')::uuid;
+SELECT auth.verify_otp('email_change', :'new_code', email => 'half-new@example.com');
+SELECT email FROM auth.users WHERE id = (:'hs'::jsonb->'user'->>'id')::uuid;
+DELETE FROM auth.outbox WHERE recipient IN ('half@example.com', 'half-new@example.com');
+DELETE FROM auth.users WHERE id = (:'hs'::jsonb->'user'->>'id')::uuid;
+
+-- pre-account takeover: a stranger signs up someone's address with a password of their own; the
+-- owner later signs in by code, which confirms the address. The stranger's password, metadata
+-- and sessions do not survive that first confirmation (separate transactions, as in life: the
+-- sign-up's own confirmation, issued with the account, keeps them, as the first section shows)
+SELECT auth.configure('{"mailer_autoconfirm": false, "allow_unverified_email_sign_ins": true}') IS NOT NULL AS unverified_sign_ins;
+SELECT auth.sign_up('owner@example.com', 'strangers-password', '{"name": "stranger"}') IS NOT NULL AS squatted;
+SELECT auth.sign_in_with_password('owner@example.com', 'strangers-password') ? 'refresh_token' AS stranger_has_session;
+SELECT auth.sign_in_with_otp('owner@example.com') AS code_requested;
+SELECT s->'user'->'user_metadata' AS metadata, s->'user'->'email_confirmed_at' IS NOT NULL AS confirmed
+  FROM auth.verify_otp('email', (SELECT payload->'email_data'->>'token' FROM auth.outbox
+                                  WHERE recipient = 'owner@example.com' ORDER BY id DESC LIMIT 1),
+                       email => 'owner@example.com') s;
+SELECT encrypted_password = '' AS password_dropped,
+       (SELECT count(*) FROM auth.sessions s WHERE s.user_id = u.id) AS sessions
+  FROM auth.users u WHERE email = 'owner@example.com';
+SELECT auth.sign_in_with_password('owner@example.com', 'strangers-password');
+DELETE FROM auth.outbox WHERE recipient = 'owner@example.com';
+DELETE FROM auth.users WHERE email = 'owner@example.com';
+DELETE FROM auth.audit_log_entries WHERE payload->>'actor_username' = 'owner@example.com';
+
+SELECT auth.configure('{"mailer_autoconfirm": true, "otp_max_attempts": 5, "external_phone_enabled": false, "allow_unverified_email_sign_ins": false, "smtp_max_frequency": 60,
                         "sms_max_frequency": 60, "site_url": "http://localhost:3000", "uri_allow_list": "",
                         "api_external_url": "http://localhost:9999", "rate_limit_email_sent": 30}') IS NOT NULL AS restored;

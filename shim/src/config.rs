@@ -144,8 +144,9 @@ impl SmsWebhookConfig {
         }
         let secret = secret.ok_or("--sms-webhook-url needs --sms-webhook-secret")?;
         // Signing once proves the secret's form now rather than at the first message.
-        crate::delivery::sms::sign_webhook(&secret, "", 0, "")
-            .map_err(|e| format!("--sms-webhook-secret: {e}"))?;
+        auth_core::webhook::sign(&secret, "", 0, b"").map_err(|_| {
+            "--sms-webhook-secret: not v1,whsec_<base64> of a non-empty key".to_string()
+        })?;
         Ok(SmsWebhookConfig { url, secret })
     }
 }

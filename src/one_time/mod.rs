@@ -98,7 +98,7 @@ pub(crate) fn issue(
         Channel::Sms => inst.settings.phone.sms_otp_length,
     };
     let code = otp::generate_code(length.clamp(6, 10) as usize);
-    let hash = otp::stored_hash(identity, &code, pkce);
+    let hash = otp::stored_hash(&inst.keys.one_time_code, identity, &code, pkce);
     db::exec(
         ISSUE_TOKEN,
         &[
@@ -124,6 +124,8 @@ struct Candidate {
     /// Seconds since it was issued.
     age: f64,
     failed_attempts: i64,
+    /// When it was issued (UTC, as stored).
+    issued_at: String,
 }
 
 /// What a consumed token was.
@@ -133,6 +135,8 @@ pub(crate) struct Consumed {
     pub(crate) relates_to: String,
     /// The token belonged to the PKCE flow (its hash had the `pkce_` prefix).
     pub(crate) pkce: bool,
+    /// When it was issued (UTC): src/verify tells a sign-up's own token from later ones.
+    pub(crate) issued_at: String,
 }
 
 fn token_type_of(name: &str) -> Option<TokenType> {
@@ -158,13 +162,22 @@ fn lock_address(address: &str) -> AuthResult<()> {
     Ok(())
 }
 
-fn alive(c: &Candidate, lifetime: i64, max_attempts: i64) -> bool {
-    c.age >= 0.0 && c.age < lifetime as f64 && c.failed_attempts < max_attempts
+/// Whether a token may still be used under `rules`: of the verification's channel (a phone's
+/// code never passes as an email's, whose lifetime is an hour where an SMS code's is a minute),
+/// not expired, not dead.
+fn alive(c: &Candidate, rules: &Rules) -> bool {
+    let is_phone_token = !c.relates_to.contains('@');
+    is_phone_token == rules.phone
+        && c.age >= 0.0
+        && c.age < rules.lifetime as f64
+        && c.failed_attempts < rules.max_attempts
 }
 
 /// The parameters of a verification.
 pub(crate) struct Rules<'a> {
     pub(crate) types: &'a [TokenType],
+    /// Verifying a phone's code (else an email's).
+    pub(crate) phone: bool,
     /// Seconds a token lives.
     pub(crate) lifetime: i64,
     pub(crate) max_attempts: i64,
@@ -173,7 +186,12 @@ pub(crate) struct Rules<'a> {
 /// Consumes the token of `types` issued for `address` whose code is `code`. A wrong code counts
 /// against every live token for the address (committed apart, waited for) and answers
 /// `otp_expired`, as do expired, used and dead tokens; an unknown address does the same work.
-pub(crate) fn consume_code(address: &str, code: &str, rules: &Rules) -> AuthResult<Consumed> {
+pub(crate) fn consume_code(
+    inst: &Instance,
+    address: &str,
+    code: &str,
+    rules: &Rules,
+) -> AuthResult<Consumed> {
     lock_address(address)?;
     let names: Vec<String> = rules.types.iter().map(|t| t.as_str().to_owned()).collect();
     let rows = db::json(CANDIDATES, &[address.into(), names.into()])?.unwrap_or_default();
@@ -184,11 +202,8 @@ pub(crate) fn consume_code(address: &str, code: &str, rules: &Rules) -> AuthResu
             .collect::<AuthResult<_>>()?,
         _ => return Err(AuthError::Internal),
     };
-    let candidate_hash = otp::token_hash(address, code);
-    let live: Vec<&Candidate> = candidates
-        .iter()
-        .filter(|c| alive(c, rules.lifetime, rules.max_attempts))
-        .collect();
+    let candidate_hash = otp::token_hash(&inst.keys.one_time_code, address, code);
+    let live: Vec<&Candidate> = candidates.iter().filter(|c| alive(c, rules)).collect();
     // Every live token is compared (constant time each), so the time does not say which matched.
     let mut matched = None;
     for c in &live {
@@ -220,7 +235,7 @@ pub(crate) fn consume_hash(token_hash: &str, rules: &Rules) -> AuthResult<Consum
         Some(c)
             if c.id == found.id
                 && rules.types.iter().any(|t| t.as_str() == c.token_type)
-                && alive(&c, rules.lifetime, rules.max_attempts)
+                && alive(&c, rules)
                 && otp::hashes_match(&c.token_hash, &hash) =>
         {
             take(&c)
@@ -242,6 +257,7 @@ fn take(c: &Candidate) -> AuthResult<Consumed> {
         token_type: token_type_of(&c.token_type).ok_or(AuthError::Internal)?,
         relates_to: c.relates_to.clone(),
         pkce: c.token_hash.starts_with(otp::PKCE_PREFIX),
+        issued_at: c.issued_at.clone(),
     })
 }
 

@@ -223,8 +223,9 @@ fn outbox_sent(id: i64) {
 
 #[pg_extern(schema = "auth", security_definer)]
 #[search_path(pg_catalog, pg_temp)]
-fn outbox_failed(id: i64, error: Option<&str>) {
+fn outbox_failed(id: Option<i64>, error: Option<&str>) {
     guard(move || {
+        let id = id.ok_or_else(|| AuthError::validation("outbox_failed needs a message id"))?;
         db::exec(FAILED, &[id.into(), error.unwrap_or("failed").into()])?;
         Ok(())
     })

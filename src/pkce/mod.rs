@@ -120,6 +120,16 @@ fn exchange_code_for_session(auth_code: Option<&str>, code_verifier: Option<&str
             return Err(AuthError::BadCodeVerifier);
         }
         let user_id = db::uuid(flow.user_id.ok_or(AuthError::FlowStateNotFound)?);
+        // The user may have been banned or deleted since the code was issued.
+        let banned = db::json(
+            "SELECT to_jsonb(coalesce(banned_until > now(), false)) FROM auth.users \
+              WHERE id = $1 AND deleted_at IS NULL",
+            &[user_id.into()],
+        )?
+        .ok_or(AuthError::FlowStateNotFound)?;
+        if banned == serde_json::Value::Bool(true) {
+            return Err(AuthError::UserBanned);
+        }
         let who = crate::user_object::user_json(user_id, true)?;
         let (provider, address) = match db::str_field(&who, "email").filter(|e| !e.is_empty()) {
             Some(e) => ("email", e.to_owned()),

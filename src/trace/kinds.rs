@@ -198,9 +198,11 @@ pub fn apply(kind: u8, payload: &[u8]) -> Result<String, String> {
             let n = ids.len();
             db::exec(crate::one_time::COUNT_FAILURES, &[ids.clone().into()])
                 .map_err(|e| format!("counting a wrong code failed: {}", e.code()))?;
-            let dead = db::exec(crate::one_time::DELETE_DEAD, &[ids.into(), max.into()])
+            let partners = db::exec(crate::one_time::DELETE_DEAD, &[ids.into(), max.into()])
                 .map_err(|e| format!("ending a token failed: {}", e.code()))?;
-            Ok(format!("wrong code counted on {n} tokens, {dead} ended"))
+            Ok(format!(
+                "wrong code counted on {n} tokens; {partners} email-change partners cancelled"
+            ))
         }
         None => Err(format!("unknown entry kind {kind}")),
     }

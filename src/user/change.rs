@@ -181,6 +181,7 @@ pub(crate) fn check_nonce(
     let s = &inst.settings;
     let rules = Rules {
         types: &[TokenType::Reauthentication],
+        phone: by_phone,
         lifetime: if by_phone {
             s.phone.sms_otp_exp
         } else {
@@ -190,7 +191,7 @@ pub(crate) fn check_nonce(
     };
     let code =
         auth_core::otp::read_code(Some(nonce)).map_err(|_| AuthError::ReauthenticationNotValid)?;
-    match one_time::consume_code(address, &code, &rules) {
+    match one_time::consume_code(inst, address, &code, &rules) {
         Ok(_) => Ok(()),
         Err(AuthError::OtpExpired) => Err(AuthError::ReauthenticationNotValid),
         Err(e) => Err(e),

@@ -30,8 +30,8 @@ AS $$ SELECT auth._verify_otp(type, token, token_hash, email, phone, redirect_to
 REVOKE ALL ON FUNCTION auth_api.verify_otp(text, text, text, text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth_api.verify_otp(text, text, text, text, text, text) TO anon, authenticated, service_role;
 
--- Codes and hashes are secrets: failures must not log the statement.
+-- Codes and hashes are secrets: failures must not log the statement. (Only on the SECURITY
+-- DEFINER functions: the setting is a superuser's, and an invoker's wrapper that set it would
+-- refuse every caller but a superuser with 42501.)
 ALTER FUNCTION auth._verify_otp(text, text, text, text, text, text) SET log_min_error_statement = panic;
 ALTER FUNCTION auth._verify_link(text, text, text) SET log_min_error_statement = panic;
-ALTER FUNCTION auth.verify_otp(text, text, text, text, text, text) SET log_min_error_statement = panic;
-ALTER FUNCTION auth.verify_link(text, text, text) SET log_min_error_statement = panic;

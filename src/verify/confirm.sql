@@ -1,9 +1,28 @@
 -- What a consumed token does to its user ($1), by kind ($2, a token type), for the address it
--- was sent to ($3): confirm the email or phone, or complete an email or phone change. Returns
--- the user's state for src/verify's Verified (a banned user is refused by the caller, which
--- rolls this back).
-WITH u AS (
+-- was sent to ($3), issued at $4 (UTC): confirm the email or phone, or complete an email or
+-- phone change. Returns the user's state for src/verify's Verified (a banned user is refused by
+-- the caller, which rolls this back).
+--
+-- Pre-account takeover: anyone can sign up someone else's address with a password of their own
+-- and wait for the owner to sign in by code, link or recovery, which confirms the address. The
+-- first confirmation of an address therefore keeps the password and metadata only when the
+-- token came with the account itself (issued in the sign-up's transaction); otherwise the
+-- password, the metadata and any session (possible with allow_unverified_email_sign_ins) were
+-- set by someone who never proved the address, and are dropped.
+WITH b AS (
+    SELECT id,
+           ((email_confirmed_at IS NULL AND $2 IN ('confirmation_token', 'recovery_token')
+             AND lower(email) = $3)
+            OR (phone_confirmed_at IS NULL AND $2 = 'confirmation_token' AND phone = $3))
+           AND timezone('UTC', created_at) <> $4::timestamp AS unproven
+      FROM auth.users WHERE id = $1 AND deleted_at IS NULL
+       FOR UPDATE),
+s AS (
+    DELETE FROM auth.sessions USING b WHERE auth.sessions.user_id = b.id AND b.unproven),
+u AS (
     UPDATE auth.users SET
+           encrypted_password = CASE WHEN b.unproven THEN '' ELSE encrypted_password END,
+           raw_user_meta_data = CASE WHEN b.unproven THEN '{}' ELSE raw_user_meta_data END,
            email_confirmed_at = CASE
                WHEN $2 IN ('confirmation_token', 'recovery_token') AND lower(email) = $3
                    THEN coalesce(email_confirmed_at, now())
@@ -23,8 +42,9 @@ WITH u AS (
            phone = CASE WHEN $2 = 'phone_change_token' THEN phone_change ELSE phone END,
            phone_change = CASE WHEN $2 = 'phone_change_token' THEN '' ELSE phone_change END,
            updated_at = now()
-     WHERE id = $1 AND deleted_at IS NULL
-    RETURNING id, email, phone, email_confirmed_at, phone_confirmed_at, banned_until),
+      FROM b
+     WHERE auth.users.id = b.id
+    RETURNING auth.users.id, email, phone, email_confirmed_at, phone_confirmed_at, banned_until),
 i AS (
     UPDATE auth.identities i SET
            identity_data = i.identity_data || CASE i.provider

@@ -51,6 +51,7 @@ fn rules(inst: &Instance, vtype: VerifyType) -> Rules<'static> {
     let s = &inst.settings;
     Rules {
         types: vtype.token_types(),
+        phone: vtype.is_phone(),
         lifetime: if vtype.is_phone() {
             s.phone.sms_otp_exp
         } else {
@@ -83,7 +84,7 @@ fn verify(
                     )
                 })?
             };
-            one_time::consume_code(&address, &code, &rules)?
+            one_time::consume_code(inst, &address, &code, &rules)?
         }
     };
     if matches!(
@@ -113,6 +114,7 @@ fn verify(
             consumed.user_id.into(),
             consumed.token_type.as_str().into(),
             consumed.relates_to.as_str().into(),
+            consumed.issued_at.as_str().into(),
         ],
     )?)?
     .ok_or(AuthError::OtpExpired)?;

@@ -20,7 +20,8 @@ Areas (one summary line each):
                          claims_trust = 'verified', A cannot pass B's claims off as A's
   secret exposure        every function, called by every role, returns (and errors, notices and
                          visible settings carry) no private key, HS256 secret, refresh-chain key,
-                         password hash or refresh-token hash, read as superuser from the tables
+                         password hash, refresh-token hash or one-time token hash, read as
+                         superuser from the tables
 
 Environment: AUTH_EXT_TEST_PORT, AUTH_EXT_SUMMARY (see README.md in this folder).
 """
@@ -81,15 +82,30 @@ EVERYONE = {
     # verifies a token before trusting it; the public JWKS.
     "auth.authenticate(text)", "auth.jwks()",
 }
+SIGN_UP = "(text,text,jsonb,text,text,text,text,text)"
+OTP = "(text,text,boolean,jsonb,text,text,text,text)"
+SIX = "(text,text,text,text,text,text)"
 FLOWS = {
-    "auth.sign_up(text,text,jsonb)", "auth.sign_in_with_password(text,text)",
+    "auth.sign_up" + SIGN_UP, "auth.sign_in_with_password(text,text,text)",
     "auth.refresh_session(text)", "auth.sign_out(text)", "auth.get_user()",
     "auth.update_user(jsonb)", "auth.verify_jwt(text)",
-    "auth_api.sign_up(text,text,jsonb)", "auth_api.sign_in_with_password(text,text)",
+    "auth_api.sign_up" + SIGN_UP, "auth_api.sign_in_with_password(text,text,text)",
     "auth_api.refresh_session(text)", "auth_api.jwks()",
+    # the email and phone flows (0.5.0): anyone holding an address, a code or a link
+    "auth.sign_in_with_otp" + OTP, "auth_api.sign_in_with_otp" + OTP,
+    "auth.reset_password_for_email(text,text,text,text)",
+    "auth_api.reset_password_for_email(text,text,text,text)",
+    "auth._resend" + SIX, "auth.resend" + SIX, "auth_api.resend" + SIX,
+    "auth._verify_otp" + SIX, "auth.verify_otp" + SIX, "auth_api.verify_otp" + SIX,
+    "auth._verify_link(text,text,text)", "auth.verify_link(text,text,text)",
+    "auth.redirect_target(text)",
+    "auth.exchange_code_for_session(text,text)", "auth_api.exchange_code_for_session(text,text)",
+    "auth.reauthenticate()",
 }
-SIGNED_IN_API = {"auth_api.sign_out(text)", "auth_api.get_user()", "auth_api.update_user(jsonb)"}
+SIGNED_IN_API = {"auth_api.sign_out(text)", "auth_api.get_user()", "auth_api.update_user(jsonb)",
+                 "auth_api.reauthenticate()"}
 SERVICE_ONLY = {"auth.sign_jwt(jsonb)", "auth.settings()", "auth.signing_keys()"}
+# auth.outbox_claim/_sent/_failed: only auth_outbox_consumer (the shim's role), none of these.
 EXECUTE_ALLOWED = {
     "anon": EVERYONE | FLOWS,
     "authenticated": EVERYONE | FLOWS | SIGNED_IN_API,
@@ -396,12 +412,12 @@ def call_plans(ctx, me, other):
     tampered = tamper_sub(me.access, other.id)
     three = "%s::text, %s::text, %s::jsonb"
     two = "%s::text, %s::text"
-    P["auth.sign_up(text,text,jsonb)"] = [
+    P["auth.sign_up" + SIGN_UP] = [
         ("a new user", three, [ctx.fresh_email(), PASSWORD, '{"plan": "new"}']),
         ("the other user's email", three, [other.email, PASSWORD + "-x", "{}"]),
         ("a weak password", three, [ctx.fresh_email(), "short", "{}"]),
     ]
-    P["auth.sign_in_with_password(text,text)"] = [
+    P["auth.sign_in_with_password(text,text,text)"] = [
         ("own credentials", two, [me.email, me.password]),
         ("the other user's email, a wrong password", two, [other.email, "wrong-password-123"]),
         ("an unknown email", two, [ctx.fresh_email(), "wrong-password-123"]),
@@ -443,9 +459,50 @@ def call_plans(ctx, me, other):
         ("a standby key becomes current", two, [ctx.standby_kid, "current"])]
     P["auth._invalidate_instance_cache(oid)"] = [
         ("auth.config", "%s::regclass::oid", ["auth.config"])]
-    for wrapper in ("sign_up(text,text,jsonb)", "sign_in_with_password(text,text)",
+    # The email and phone flows. Codes and mail go only to A or to fresh addresses: anyone may ask
+    # for a mail to B's address, which changes B's `*_sent_at`, not what isolation checks.
+    unknown_hash = "0" * 56
+    P["auth.sign_in_with_otp" + OTP] = [
+        ("a new email", "%s::text", [ctx.fresh_email()]),
+        ("own email, no new user", "%s::text, NULL::text, false", [me.email]),
+        ("a phone (phone sign-in off)", "NULL::text, %s::text", ["+15550001111"]),
+    ]
+    P["auth.reset_password_for_email(text,text,text,text)"] = [
+        ("an unknown email", "%s::text", [ctx.fresh_email()]),
+        ("own email", "%s::text", [me.email]),
+    ]
+    P["auth._resend" + SIX] = [
+        ("signup, an unknown email", two, ["signup", ctx.fresh_email()]),
+        ("email_change, none pending", two, ["email_change", me.email]),
+    ]
+    P["auth.resend" + SIX] = list(P["auth._resend" + SIX])
+    P["auth._verify_otp" + SIX] = [
+        ("a wrong code for the other user's email", "%s::text, %s::text, NULL::text, %s::text",
+         ["email", "123456", other.email]),
+        ("an unknown token_hash", "%s::text, NULL::text, %s::text", ["magiclink", unknown_hash]),
+        ("a wrong SMS code", "%s::text, %s::text, NULL::text, NULL::text, %s::text",
+         ["sms", "123456", "+15550001111"]),
+    ]
+    P["auth.verify_otp" + SIX] = list(P["auth._verify_otp" + SIX])
+    P["auth._verify_link(text,text,text)"] = [
+        ("an unknown token", two, [unknown_hash, "signup"]),
+        ("an outside redirect", three.replace("jsonb", "text"),
+         [unknown_hash, "magiclink", "https://evil.example/"]),
+    ]
+    P["auth.verify_link(text,text,text)"] = list(P["auth._verify_link(text,text,text)"])
+    P["auth.redirect_target(text)"] = [("an outside URL", "%s::text", ["https://evil.example/"])]
+    P["auth.exchange_code_for_session(text,text)"] = [
+        ("an unknown code", two, [str(uuid.uuid4()), "v" * 43])]
+    P["auth.reauthenticate()"] = [("no arguments", "", [])]
+    P["auth.outbox_claim(integer,integer,text[])"] = [("ten for a minute", "10, 60", [])]
+    P["auth.outbox_sent(bigint)"] = [("an unknown id", "%s::bigint", [0])]
+    P["auth.outbox_failed(bigint,text)"] = [("an unknown id", "%s::bigint, %s::text", [0, "x"])]
+    for wrapper in ("sign_up" + SIGN_UP, "sign_in_with_password(text,text,text)",
                     "refresh_session(text)", "sign_out(text)", "get_user()",
-                    "update_user(jsonb)", "jwks()"):
+                    "update_user(jsonb)", "jwks()", "sign_in_with_otp" + OTP,
+                    "reset_password_for_email(text,text,text,text)", "resend" + SIX,
+                    "verify_otp" + SIX, "exchange_code_for_session(text,text)",
+                    "reauthenticate()"):
         P["auth_api." + wrapper] = list(P["auth." + wrapper])
     return P
 
@@ -562,6 +619,12 @@ class SecretIndex:
                     except ValueError:
                         pass
 
+        for tid, h in q(conn, "SELECT id::text, token_hash FROM auth.one_time_tokens"):
+            self.add("one-time token hash", f"one_time_tokens.token_hash of {tid}", h.encode())
+            bare = h.removeprefix("pkce_")
+            self.add("one-time token hash", f"one_time_tokens.token_hash of {tid} (bytes)",
+                     bytes.fromhex(bare))
+
     B64RUN = re.compile(rb"[A-Za-z0-9+/_-]{20,}")
     HEXRUN = re.compile(rb"[0-9a-fA-F]{32,}")
 
@@ -609,7 +672,8 @@ def setup():
     conn.execute("RESET search_path")  # as an installer would run it
     conn.execute("CREATE EXTENSION auth_ext")
     conn.execute("SET search_path = pg_catalog")
-    conn.execute("""SELECT auth.configure('{"argon2_memory_kib": 1024, "argon2_iterations": 1}')""")
+    conn.execute("""SELECT auth.configure('{"argon2_memory_kib": 1024, "argon2_iterations": 1,
+                                            "rate_limit_email_sent": 100000}')""")
     return conn
 
 
@@ -953,6 +1017,9 @@ def check_secrets(conn, fns, ctx, a, b):
                     # Owner-only by design: PostgREST's jwt-secret holds the live HS256 secrets.
                     found = {f for f in found if not (index.kinds[f].startswith("hs256 secret")
                                                       and "revoked" not in index.kinds[f])}
+                if role == OWNER and fn.sig == "auth.outbox_claim(integer,integer,text[])":
+                    # The consumer's job: a claimed message carries its link's token_hash.
+                    found = {f for f in found if index.kinds[f] != "one-time token hash"}
                 T.check(area, not found,
                         f"{role}: {fn.sig} [{label}] returns no secret (found {sorted(found)}; {out.describe()})")
 

@@ -79,6 +79,18 @@ struct Senders {
 }
 
 impl Senders {
+    /// The outbox channels this shim has a sender for.
+    fn channels(&self) -> Vec<&'static str> {
+        let mut channels = Vec::new();
+        if self.email.is_some() {
+            channels.push("email");
+        }
+        if self.sms.is_some() {
+            channels.push("sms");
+        }
+        channels
+    }
+
     async fn deliver(&self, message: &OutboxMessage) -> Result<(), Failure> {
         match (message.channel.as_str(), &self.email, &self.sms) {
             ("email", Some(smtp), _) => smtp.send(message).await,
@@ -188,8 +200,9 @@ async fn session(
     let ended = async {
         db_call(client.batch_execute("LISTEN auth_outbox")).await?;
         let statements = Statements {
+            // Only the channels this shim can send: the others wait for a shim that can.
             claim: db_call(client.prepare(&format!(
-                "SELECT m FROM auth.outbox_claim({CLAIM_BATCH}, {LEASE_SECONDS}) AS m"
+                "SELECT m FROM auth.outbox_claim({CLAIM_BATCH}, {LEASE_SECONDS}, $1::text[]) AS m"
             )))
             .await?,
             sent: db_call(client.prepare("SELECT auth.outbox_sent($1::bigint)")).await?,
@@ -222,7 +235,8 @@ async fn drain(
     senders: &Arc<Senders>,
 ) -> Result<(), SessionEnd> {
     loop {
-        let rows = db_call(client.query(&statements.claim, &[])).await?;
+        let channels = senders.channels();
+        let rows = db_call(client.query(&statements.claim, &[&channels])).await?;
         if rows.is_empty() {
             return Ok(());
         }

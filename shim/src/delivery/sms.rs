@@ -3,11 +3,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine;
-use hmac::{Hmac, KeyInit, Mac};
 use reqwest::header::CONTENT_TYPE;
-use sha2::Sha256;
 
 use super::{Failure, OutboxMessage};
 use crate::config::SmsWebhookConfig;
@@ -56,7 +52,7 @@ impl SmsWebhook {
         let timestamp = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
-        let signature = sign_webhook(&self.secret, &msg_id, timestamp, &body)
+        let signature = auth_core::webhook::sign(&self.secret, &msg_id, timestamp, body.as_bytes())
             .map_err(|_| Failure::new("webhook: the secret cannot sign"))?;
         let response = self
             .client
@@ -83,61 +79,6 @@ impl SmsWebhook {
             Ok(())
         } else {
             Err(Failure(format!("webhook: HTTP {}", status.as_u16())))
-        }
-    }
-}
-
-/// The Standard Webhooks v1 signature of a message: `v1,` and the base64 of
-/// HMAC-SHA256(key, "{msg_id}.{timestamp}.{body}"), where the key is the base64-decoded part of
-/// `v1,whsec_<base64>` (the `v1,` and `whsec_` prefixes are optional).
-///
-/// Stands in for `auth_core::webhook::sign`, which replaces it on merge.
-pub fn sign_webhook(
-    secret: &str,
-    msg_id: &str,
-    timestamp: i64,
-    body: &str,
-) -> Result<String, String> {
-    let encoded = secret.strip_prefix("v1,").unwrap_or(secret);
-    let encoded = encoded.strip_prefix("whsec_").unwrap_or(encoded);
-    let key = BASE64
-        .decode(encoded)
-        .map_err(|_| "the secret is not v1,whsec_<base64>".to_string())?;
-    if key.is_empty() {
-        return Err("the secret is empty".into());
-    }
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).map_err(|_| "unusable key".to_string())?;
-    mac.update(format!("{msg_id}.{timestamp}.{body}").as_bytes());
-    Ok(format!("v1,{}", BASE64.encode(mac.finalize().into_bytes())))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The example of the Standard Webhooks specification.
-    #[test]
-    fn the_specifications_example_signature() {
-        let expected = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
-        for secret in [
-            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-            "v1,whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-            "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-        ] {
-            let signature = sign_webhook(
-                secret,
-                "msg_p5jXN8AQM9LWM0D4loKWxJek",
-                1614265330,
-                r#"{"test": 2432232314}"#,
-            );
-            assert_eq!(signature.as_deref(), Ok(expected), "{secret}");
-        }
-    }
-
-    #[test]
-    fn unusable_secrets() {
-        for secret in ["", "v1,whsec_", "v1,whsec_not base64!", "v1,whsec_%%%%"] {
-            assert!(sign_webhook(secret, "1", 0, "{}").is_err(), "{secret}");
         }
     }
 }
