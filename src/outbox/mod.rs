@@ -176,11 +176,16 @@ fn render(inst: &Instance, row: Value) -> Value {
 #[pg_extern(schema = "auth", security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn outbox_claim(
-    max_messages: default!(i32, 10),
-    lease_seconds: default!(i32, 60),
+    max_messages: default!(Option<i32>, 10),
+    lease_seconds: default!(Option<i32>, 60),
     channels: default!(Option<Vec<Option<String>>>, "'{email,sms}'"),
 ) -> SetOfIterator<'static, JsonB> {
     guard(move || {
+        let (Some(max_messages), Some(lease_seconds)) = (max_messages, lease_seconds) else {
+            return Err(AuthError::validation(
+                "max_messages must be 1-1000 and lease_seconds 1-3600",
+            ));
+        };
         if !(1..=1000).contains(&max_messages) || !(1..=3600).contains(&lease_seconds) {
             return Err(AuthError::validation(
                 "max_messages must be 1-1000 and lease_seconds 1-3600",
