@@ -7,8 +7,9 @@
 -- New settings take their defaults; the ones set stay as they are.
 
 -- One-time tokens (Supabase's table): the hash of each code or link a user was sent, one per
--- user and kind. `token_hash` is GoTrue's hex sha224(email_or_phone + code), prefixed `pkce_`
--- in the PKCE flow; the code itself is never stored. `created_at` is UTC, as GoTrue writes it.
+-- user and kind. `token_hash` has GoTrue's shape (56 hex digits of SHA-224 over email_or_phone
+-- + code, prefixed `pkce_` in the PKCE flow) but is keyed with the one-time-code key, so it
+-- cannot be computed from an address and a guessed code (core/src/otp.rs); the code itself is never stored. `created_at` is UTC, as GoTrue writes it.
 -- `failed_attempts` is auth_ext's: wrong codes counted apart from the failing call
 -- (src/one_time/), the token dying at `otp_max_attempts`.
 CREATE TYPE auth.one_time_token_type AS ENUM (
@@ -157,10 +158,11 @@ GRANT EXECUTE ON FUNCTION auth_api.sign_in_with_password(text, text, text) TO an
 ALTER FUNCTION auth.sign_in_with_password(text, text, text) SET log_min_error_statement = panic;
 
 CREATE  FUNCTION auth."outbox_claim"(
-	"max_messages" INT DEFAULT 10, /* i32 */
-	"lease_seconds" INT DEFAULT 60 /* i32 */
+	"max_messages" INT DEFAULT 10, /* Option < i32 > */
+	"lease_seconds" INT DEFAULT 60, /* Option < i32 > */
+	"channels" TEXT[] DEFAULT '{email,sms}' /* :: std :: option :: Option < Vec < Option < String > > > */
 ) RETURNS SETOF jsonb /* JsonB */
-STRICT SECURITY DEFINER 
+SECURITY DEFINER 
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'outbox_claim_wrapper';
@@ -174,7 +176,7 @@ LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'outbox_sent_wrapper';
 
 CREATE  FUNCTION auth."outbox_failed"(
-	"id" bigint, /* i64 */
+	"id" bigint, /* Option < i64 > */
 	"error" TEXT /* Option < & str > */
 ) RETURNS void
 SECURITY DEFINER 
@@ -183,8 +185,8 @@ LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'outbox_failed_wrapper';
 
 -- The outbox's consumer API: only for the role that drains it (never PostgREST's roles).
-REVOKE ALL ON FUNCTION auth.outbox_claim(integer, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION auth.outbox_claim(integer, integer) TO auth_outbox_consumer;
+REVOKE ALL ON FUNCTION auth.outbox_claim(integer, integer, text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.outbox_claim(integer, integer, text[]) TO auth_outbox_consumer;
 REVOKE ALL ON FUNCTION auth.outbox_sent(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth.outbox_sent(bigint) TO auth_outbox_consumer;
 REVOKE ALL ON FUNCTION auth.outbox_failed(bigint, text) FROM PUBLIC;
@@ -301,11 +303,11 @@ AS $$ SELECT auth._verify_otp(type, token, token_hash, email, phone, redirect_to
 REVOKE ALL ON FUNCTION auth_api.verify_otp(text, text, text, text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth_api.verify_otp(text, text, text, text, text, text) TO anon, authenticated, service_role;
 
--- Codes and hashes are secrets: failures must not log the statement.
+-- Codes and hashes are secrets: failures must not log the statement. (Only on the SECURITY
+-- DEFINER functions: the setting is a superuser's, and an invoker's wrapper that set it would
+-- refuse every caller but a superuser with 42501.)
 ALTER FUNCTION auth._verify_otp(text, text, text, text, text, text) SET log_min_error_statement = panic;
 ALTER FUNCTION auth._verify_link(text, text, text) SET log_min_error_statement = panic;
-ALTER FUNCTION auth.verify_otp(text, text, text, text, text, text) SET log_min_error_statement = panic;
-ALTER FUNCTION auth.verify_link(text, text, text) SET log_min_error_statement = panic;
 
 CREATE  FUNCTION auth."sign_in_with_otp"(
 	"email" TEXT DEFAULT NULL, /* Option < & str > */
