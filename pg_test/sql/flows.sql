@@ -275,6 +275,20 @@ DELETE FROM auth.outbox WHERE recipient = 'owner@example.com';
 DELETE FROM auth.users WHERE email = 'owner@example.com';
 DELETE FROM auth.audit_log_entries WHERE payload->>'actor_username' = 'owner@example.com';
 
+-- the sign-up's confirmation sent again by resend keeps the sign-up's password (the lineage of
+-- the pending token): "resend the confirmation" is the everyday case, not a stranger's
+SELECT auth.sign_up('resent@example.com', 'own-password-1', '{"name": "me"}') IS NOT NULL AS signed_up;
+SELECT auth.resend('signup', 'resent@example.com') AS resent;
+SELECT count(*) AS mails FROM auth.outbox WHERE recipient = 'resent@example.com';
+SELECT s->'user'->'user_metadata'->>'name' AS name
+  FROM auth.verify_otp('signup', (SELECT payload->'email_data'->>'token' FROM auth.outbox
+                                   WHERE recipient = 'resent@example.com' ORDER BY id DESC LIMIT 1),
+                       email => 'resent@example.com') s;
+SELECT auth.sign_in_with_password('resent@example.com', 'own-password-1') ? 'refresh_token' AS password_kept;
+DELETE FROM auth.outbox WHERE recipient = 'resent@example.com';
+DELETE FROM auth.users WHERE email = 'resent@example.com';
+DELETE FROM auth.audit_log_entries WHERE payload->>'actor_username' = 'resent@example.com';
+
 SELECT auth.configure('{"mailer_autoconfirm": true, "otp_max_attempts": 5, "external_phone_enabled": false, "allow_unverified_email_sign_ins": false, "smtp_max_frequency": 60,
                         "sms_max_frequency": 60, "site_url": "http://localhost:3000", "uri_allow_list": "",
                         "api_external_url": "http://localhost:9999", "rate_limit_email_sent": 30}') IS NOT NULL AS restored;

@@ -29,7 +29,8 @@ pub const USAGE: &str = "auth-ext-shim [--database-url URL] [--listen ADDR:PORT]
        RUST_LOG (default info)
   With an SMTP URL or an SMS webhook the shim also delivers the database's outbox (email by
   SMTP, SMS as a Standard Webhooks POST of Supabase's send-SMS hook input). smtp:// uses
-  STARTTLS when the server offers it (port 587 by default), smtps:// TLS from the start (465).
+  STARTTLS when the server offers it, and requires it when a user and password are given
+  (port 587 by default); smtps:// TLS from the start (465).
   The client's address is decided by the database (settings client_ip_header and
   client_ip_trusted_proxies); --trust-proxy / TRUST_PROXY are accepted and ignored.";
 
@@ -44,7 +45,7 @@ pub struct SmtpConfig {
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum SmtpTls {
-    /// `smtp://`: STARTTLS when the server offers it, else plain.
+    /// `smtp://`: STARTTLS when the server offers it, else plain; required when a login is given.
     StartTlsWhenOffered,
     /// `smtps://`: TLS from the first byte.
     Implicit,

@@ -29,7 +29,7 @@ static BY_HASH: &str = include_str!("by_hash.sql");
 pub(crate) static COUNT_FAILURES: &str = include_str!("count_failures.sql");
 pub(crate) static DELETE_DEAD: &str = include_str!("delete_dead.sql");
 
-pub(crate) use send::{send_code, Code};
+pub(crate) use send::{send_code, send_code_again, Code};
 
 /// How long a verifier waits for its wrong code to be counted.
 const COUNT_WAIT: Duration = Duration::from_secs(5);
@@ -48,6 +48,13 @@ impl Channel {
             Channel::Sms => "sms",
         }
     }
+}
+
+/// Whether a new token starts a lineage or continues the pending one it replaces (a resend).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lineage {
+    New,
+    Continued,
 }
 
 /// A freshly issued code and its stored hash.
@@ -92,6 +99,7 @@ pub(crate) fn issue(
     identity: &str,
     channel: Channel,
     pkce: bool,
+    lineage: Lineage,
 ) -> AuthResult<Issued> {
     let length = match channel {
         Channel::Email => inst.settings.mailer.mailer_otp_length,
@@ -106,6 +114,7 @@ pub(crate) fn issue(
             token_type.as_str().into(),
             hash.as_str().into(),
             identity.into(),
+            (lineage == Lineage::Continued).into(),
         ],
     )?;
     db::exec(MARK_SENT, &[user_id.into(), token_type.as_str().into()])?;

@@ -5,7 +5,7 @@ use auth_core::otp::TokenType;
 use auth_core::pkce::Method;
 use serde_json::json;
 
-use super::{issue, may_send, Channel, Issued};
+use super::{issue, may_send, Channel, Issued, Lineage};
 use crate::error::AuthResult;
 use crate::instance::Instance;
 use crate::user_object::user_json;
@@ -28,6 +28,17 @@ pub(crate) struct Code<'a> {
 /// Checks the frequency and hourly limits, issues the token, starts the PKCE flow when asked,
 /// and queues the message. Returns the outbox id.
 pub(crate) fn send_code(inst: &Instance, code: &Code) -> AuthResult<i64> {
+    send(inst, code, Lineage::New)
+}
+
+/// As [`send_code`], for `resend`: a token that replaces a pending one of the same kind keeps
+/// its lineage (when it was first issued), so the sign-up's own confirmation sent again still
+/// counts as the sign-up's (src/verify/confirm.sql).
+pub(crate) fn send_code_again(inst: &Instance, code: &Code) -> AuthResult<i64> {
+    send(inst, code, Lineage::Continued)
+}
+
+fn send(inst: &Instance, code: &Code, lineage: Lineage) -> AuthResult<i64> {
     may_send(inst, code.user_id, code.token_type, code.channel)?;
     let Issued { code: otp, hash } = issue(
         inst,
@@ -36,6 +47,7 @@ pub(crate) fn send_code(inst: &Instance, code: &Code) -> AuthResult<i64> {
         code.address,
         code.channel,
         code.pkce.is_some(),
+        lineage,
     )?;
     if let Some((challenge, method, auth_method)) = code.pkce {
         crate::pkce::start_flow(code.user_id, challenge, method, auth_method)?;

@@ -13,7 +13,8 @@ use crate::ffi::jsonb::JsonbArg;
 use crate::instance::{self, Instance};
 use crate::one_time::{self, Code};
 use crate::signup::{
-    existing_user, insert_user, link_target, read_address, send_confirmation, Address, NewUser,
+    existing_user, insert_user, link_target, read_address, resend_confirmation, send_confirmation,
+    Address, NewUser,
 };
 
 /// GoTrue's answer: `{}` for an email, the message id for an SMS.
@@ -132,9 +133,13 @@ fn _resend(
         };
         let id = match kind {
             "signup" | "sms" => match existing_user(&address)? {
-                Some(u) if !u.confirmed && !u.banned => {
-                    send_confirmation(&inst, db::uuid(u.id), &address, &target, challenge.as_ref())?
-                }
+                Some(u) if !u.confirmed && !u.banned => resend_confirmation(
+                    &inst,
+                    db::uuid(u.id),
+                    &address,
+                    &target,
+                    challenge.as_ref(),
+                )?,
                 // Nothing to resend: the same answer as a resend, without a message.
                 _ => 0,
             },

@@ -164,7 +164,32 @@ pub(crate) fn send_confirmation(
 ) -> AuthResult<i64> {
     one_time::send_code(
         inst,
-        &Code {
+        &confirmation(user_id, address, redirect_to, challenge),
+    )
+}
+
+/// The sign-up's confirmation sent again by `resend`: it keeps the pending one's lineage.
+pub(crate) fn resend_confirmation(
+    inst: &Instance,
+    user_id: pgrx::Uuid,
+    address: &Address,
+    redirect_to: &str,
+    challenge: Option<&(String, pkce::Method)>,
+) -> AuthResult<i64> {
+    one_time::send_code_again(
+        inst,
+        &confirmation(user_id, address, redirect_to, challenge),
+    )
+}
+
+fn confirmation<'a>(
+    user_id: pgrx::Uuid,
+    address: &'a Address,
+    redirect_to: &'a str,
+    challenge: Option<&'a (String, pkce::Method)>,
+) -> Code<'a> {
+    {
+        Code {
             user_id,
             token_type: TokenType::Confirmation,
             channel: address.channel(),
@@ -175,8 +200,8 @@ pub(crate) fn send_confirmation(
             },
             redirect_to,
             pkce: challenge.map(|(c, m)| (c.as_str(), *m, "email/signup")),
-        },
-    )
+        }
+    }
 }
 
 /// `redirect_to` if the allow list admits it, else `site_url`.

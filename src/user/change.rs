@@ -14,7 +14,7 @@ use crate::caller::signed_in_caller;
 use crate::db;
 use crate::error::{guard, AuthResult};
 use crate::instance::{self, Instance};
-use crate::one_time::{self, Channel, Code, Rules};
+use crate::one_time::{self, Channel, Code, Lineage, Rules};
 use crate::signup::Address;
 use crate::user_object::user_json;
 
@@ -49,6 +49,7 @@ pub(crate) fn start_email_change(
         new,
         Channel::Email,
         pkce,
+        Lineage::New,
     )?;
     let secure = inst.settings.mailer.mailer_secure_email_change_enabled && !current.is_empty();
     let old = if secure {
@@ -59,6 +60,7 @@ pub(crate) fn start_email_change(
             current,
             Channel::Email,
             pkce,
+            Lineage::New,
         )?)
     } else {
         db::exec(

@@ -22,9 +22,13 @@ impl SmtpSender {
     pub fn new(config: &SmtpConfig) -> Result<SmtpSender, String> {
         let tls_parameters =
             TlsParameters::new(config.host.clone()).map_err(|e| format!("SMTP TLS: {e}"))?;
-        let tls = match config.tls {
-            SmtpTls::StartTlsWhenOffered => Tls::Opportunistic(tls_parameters),
-            SmtpTls::Implicit => Tls::Wrapper(tls_parameters),
+        let tls = match (config.tls, &config.login) {
+            // With a password to send, STARTTLS is required: one an attacker on the path strips
+            // would otherwise hand them the login in clear.
+            (SmtpTls::StartTlsWhenOffered, Some(_)) => Tls::Required(tls_parameters),
+            // A local relay or catcher without a login may speak plain SMTP.
+            (SmtpTls::StartTlsWhenOffered, None) => Tls::Opportunistic(tls_parameters),
+            (SmtpTls::Implicit, _) => Tls::Wrapper(tls_parameters),
         };
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host)
             .port(config.port)
