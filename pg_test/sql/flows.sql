@@ -46,9 +46,6 @@ SELECT s->'user'->'email_confirmed_at' IS NOT NULL AS confirmed, s->>'token_type
   FROM auth.verify_otp('email', (SELECT payload->'email_data'->>'token' FROM auth.outbox ORDER BY id DESC LIMIT 1),
                        email => 'CONF@example.com') s;
 SELECT count(*) AS tokens_left FROM auth.one_time_tokens;
--- the sign-up's own confirmation (issued with the account) keeps its password and metadata
-SELECT encrypted_password <> '' AS password_kept, raw_user_meta_data->>'name' AS name
-  FROM auth.users WHERE email = 'conf@example.com';
 -- used once
 SAVEPOINT s;
 SELECT auth.verify_otp('email', (SELECT payload->'email_data'->>'token' FROM auth.outbox ORDER BY id DESC LIMIT 1),
@@ -261,17 +258,31 @@ DELETE FROM auth.users WHERE id = (:'hs'::jsonb->'user'->>'id')::uuid;
 -- sign-up's own confirmation, issued with the account, keeps them, as the first section shows)
 SELECT auth.configure('{"mailer_autoconfirm": false, "allow_unverified_email_sign_ins": true}') IS NOT NULL AS unverified_sign_ins;
 SELECT auth.sign_up('owner@example.com', 'strangers-password', '{"name": "stranger"}') IS NOT NULL AS squatted;
-SELECT auth.sign_in_with_password('owner@example.com', 'strangers-password') ? 'refresh_token' AS stranger_has_session;
+SELECT auth.sign_in_with_password('owner@example.com', 'strangers-password') AS ss \gset
+SELECT :'ss'::jsonb ? 'refresh_token' AS stranger_has_session;
+-- the stranger also attaches a phone of their own, confirmed
+BEGIN;
+SELECT set_config('request.jwt.claims', auth.verify_jwt(:'ss'::jsonb->>'access_token')::text, true) IS NOT NULL AS claims;
+SELECT u->>'new_phone' AS new_phone FROM auth.update_user('{"phone": "+15550109999"}') u;
+COMMIT;
+SELECT s->'user'->>'phone' AS strangers_phone
+  FROM auth.verify_otp('phone_change', (SELECT payload->'sms'->>'otp' FROM auth.outbox
+                                         WHERE recipient = '15550109999' ORDER BY id DESC LIMIT 1),
+                       phone => '15550109999') s;
 SELECT auth.sign_in_with_otp('owner@example.com') AS code_requested;
 SELECT s->'user'->'user_metadata' AS metadata, s->'user'->'email_confirmed_at' IS NOT NULL AS confirmed
   FROM auth.verify_otp('email', (SELECT payload->'email_data'->>'token' FROM auth.outbox
                                   WHERE recipient = 'owner@example.com' ORDER BY id DESC LIMIT 1),
                        email => 'owner@example.com') s;
-SELECT encrypted_password = '' AS password_dropped,
-       (SELECT count(*) FROM auth.sessions s WHERE s.user_id = u.id) AS sessions
+SELECT encrypted_password = '' AS password_dropped, phone IS NULL AS phone_dropped,
+       (SELECT count(*) FROM auth.sessions s WHERE s.user_id = u.id) AS sessions,
+       (SELECT string_agg(provider, ',') FROM auth.identities i WHERE i.user_id = u.id) AS identities,
+       raw_app_meta_data->'providers' AS providers
   FROM auth.users u WHERE email = 'owner@example.com';
 SELECT auth.sign_in_with_password('owner@example.com', 'strangers-password');
-DELETE FROM auth.outbox WHERE recipient = 'owner@example.com';
+SELECT auth.refresh_session(:'ss'::jsonb->>'refresh_token');
+SELECT auth.sign_in_with_password(phone => '15550109999', password => 'strangers-password');
+DELETE FROM auth.outbox WHERE recipient IN ('owner@example.com', '15550109999');
 DELETE FROM auth.users WHERE email = 'owner@example.com';
 DELETE FROM auth.audit_log_entries WHERE payload->>'actor_username' = 'owner@example.com';
 
@@ -288,6 +299,18 @@ SELECT auth.sign_in_with_password('resent@example.com', 'own-password-1') ? 'ref
 DELETE FROM auth.outbox WHERE recipient = 'resent@example.com';
 DELETE FROM auth.users WHERE email = 'resent@example.com';
 DELETE FROM auth.audit_log_entries WHERE payload->>'actor_username' = 'resent@example.com';
+-- the cost of that rule: a second sign-up of a still unconfirmed address sends a confirmation
+-- that is not the first sign-up's, so it confirms without the password (set one again)
+SELECT auth.sign_up('twice@example.com', 'first-password-1') IS NOT NULL AS signed_up;
+SELECT auth.sign_up('twice@example.com', 'second-password-2')->'identities' AS obfuscated_identities;
+SELECT s ? 'refresh_token' AS confirmed_with_session
+  FROM auth.verify_otp('signup', (SELECT payload->'email_data'->>'token' FROM auth.outbox
+                                   WHERE recipient = 'twice@example.com' ORDER BY id DESC LIMIT 1),
+                       email => 'twice@example.com') s;
+SELECT encrypted_password = '' AS password_dropped FROM auth.users WHERE email = 'twice@example.com';
+DELETE FROM auth.outbox WHERE recipient = 'twice@example.com';
+DELETE FROM auth.users WHERE email = 'twice@example.com';
+DELETE FROM auth.audit_log_entries WHERE payload->>'actor_username' = 'twice@example.com';
 
 SELECT auth.configure('{"mailer_autoconfirm": true, "otp_max_attempts": 5, "external_phone_enabled": false, "allow_unverified_email_sign_ins": false, "smtp_max_frequency": 60,
                         "sms_max_frequency": 60, "site_url": "http://localhost:3000", "uri_allow_list": "",

@@ -34,6 +34,14 @@ pub(crate) use send::{send_code, send_code_again, Code};
 /// How long a verifier waits for its wrong code to be counted.
 const COUNT_WAIT: Duration = Duration::from_secs(5);
 
+/// How long a code sent on `channel` lives, in seconds.
+fn lifetime(inst: &Instance, channel: Channel) -> i64 {
+    match channel {
+        Channel::Email => inst.settings.mailer.mailer_otp_exp,
+        Channel::Sms => inst.settings.phone.sms_otp_exp,
+    }
+}
+
 /// Where a code goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Channel {
@@ -115,6 +123,7 @@ pub(crate) fn issue(
             hash.as_str().into(),
             identity.into(),
             (lineage == Lineage::Continued).into(),
+            (lifetime(inst, channel) as f64).into(),
         ],
     )?;
     db::exec(MARK_SENT, &[user_id.into(), token_type.as_str().into()])?;

@@ -45,6 +45,20 @@ pub(crate) fn queue(
 /// outbox itself). Senders of one channel take turns on an advisory lock until they commit, so
 /// two cannot both take the last place.
 pub(crate) fn within_hourly_limit(inst: &Instance, channel: Channel) -> AuthResult<()> {
+    let key: i32 = match channel {
+        Channel::Email => 1,
+        Channel::Sms => 2,
+    };
+    db::exec(
+        "SELECT pg_advisory_xact_lock(1635086955, $1)",
+        &[key.into()],
+    )?;
+    hourly_count_below_limit(inst, channel)
+}
+
+/// The count of [`within_hourly_limit`] without its lock: an answer for a caller that will not
+/// queue (or will queue through `within_hourly_limit` later), so holding no instance-wide lock.
+pub(crate) fn hourly_count_below_limit(inst: &Instance, channel: Channel) -> AuthResult<()> {
     let (limit, err) = match channel {
         Channel::Email => (
             inst.settings.mailer.rate_limit_email_sent,
@@ -55,14 +69,6 @@ pub(crate) fn within_hourly_limit(inst: &Instance, channel: Channel) -> AuthResu
             AuthError::OverSmsSendRateLimit(None),
         ),
     };
-    let key: i32 = match channel {
-        Channel::Email => 1,
-        Channel::Sms => 2,
-    };
-    db::exec(
-        "SELECT pg_advisory_xact_lock(1635086955, $1)",
-        &[key.into()],
-    )?;
     let queued = db::json(
         "SELECT to_jsonb(count(*)) FROM auth.outbox \
           WHERE channel = $1 AND created_at > now() - interval '1 hour'",

@@ -97,6 +97,16 @@ fn sign_in(
         return Err(failed(refused, Some(&account)));
     }
     let user_id = db::uuid(account.id);
+    // The password may have changed while it was being verified (a new one, or one dropped by
+    // the address's first confirmation, src/verify/confirm.sql): judge the match again under
+    // the user's row lock, which holds until this session is committed.
+    let unchanged = db::json(
+        "SELECT to_jsonb(encrypted_password = $2) FROM auth.users WHERE id = $1 FOR UPDATE",
+        &[user_id.into(), stored.as_str().into()],
+    )?;
+    if unchanged != Some(serde_json::Value::Bool(true)) {
+        return Err(failed(AuthError::InvalidCredentials, Some(&account)));
+    }
     if password::needs_rehash(&stored, cost) {
         // Imported bcrypt hashes and hashes of an older cost are upgraded on first use.
         let upgraded = hashing::hash(password, cost)?;
