@@ -9,7 +9,8 @@ Areas (one summary line each):
       One user's pending confirmation code, verified 10,000 times over 100 connections (as anon,
       each call its own transaction): exactly one call gets a session, every other fails with a
       clean PTxxx (no XX000, no deadlock, no PT500), the user has one session and the token is
-      gone. Then wrong codes racing the right one on fresh tokens (otp_max_attempts 5), watched
+      gone. One token by code, by token_hash and by link at once: one gets in. Then wrong codes
+      racing the right one on fresh tokens (otp_max_attempts 5), watched
       by a trigger that records every change of the token's row: never more than 5 wrong codes
       are counted, and the outcome is consistent (the right code won before the token died, or
       the token died and nobody got in); with fewer than 5 wrong codes the right one must win.
@@ -17,21 +18,24 @@ Areas (one summary line each):
       A shim whose SMTP server does not answer: the queued mails (sign-ups and OTP requests, by
       SQL and through the shim's HTTP API) stay pending with their attempts counted and a reason
       that holds no code, are retried, and once the SMTP server is up all of them arrive (each
-      with its own code), are marked sent and have their codes wiped. Duplicates are reported.
+      with its own code), are marked sent and have their codes wiped. Then the server goes away
+      again (the shim's pooled connections die) and comes back: the same. Duplicates are
+      reported.
   shim killed while sending
       200 mails queued, the shim SIGKILLed after the first deliveries: no row lost or marked sent
-      without its mail; a new shim reclaims the dead one's messages once their lease ran out and
-      every message arrives at least once; a message is sent twice only when it was in flight
-      at the kill. Duplicates are reported.
+      without its mail; two new shims side by side reclaim the dead one's messages once their
+      lease ran out and every message arrives at least once; a message is sent twice only when
+      it was in flight at the kill. Duplicates are reported.
   resend storm
       50 concurrent resends for one user (smtp_max_frequency 60) queue one message, the others
-      get PT429 over_email_send_rate_limit; 100 concurrent sign-ups and OTP requests for new
-      addresses with rate_limit_email_sent 30 queue at most 30 messages, the others get PT429
-      and leave nothing behind.
+      get PT429 over_email_send_rate_limit; resends racing verifications of one user's code
+      (no deadlock: pg_stat_database counts them, auth_ext answers one with PT409 conflict);
+      100 concurrent sign-ups and OTP requests for new addresses with rate_limit_email_sent 30
+      queue at most 30 messages, the others get PT429 and leave nothing behind.
 
 Environment: AUTH_EXT_TEST_PORT, ROOT, VENV, AUTH_EXT_SUMMARY, AUTH_EXT_LONG (see README.md in this
-folder). Ports: AUTH_EXT_TEST_PORT + 75 (the shim's HTTP), + 76 (the SMTP catcher), + 77 (a
-second SMTP port, the one that is down and comes back).
+folder). Ports: AUTH_EXT_TEST_PORT + 75 (the shim's HTTP), + 76 (the SMTP catcher), + 77 (the
+SMTP server that is down and comes back; later a second shim's HTTP).
 """
 
 import json
@@ -68,7 +72,8 @@ CATCHER = os.path.join(ROOT, "shim", "acceptance", "peers", "smtp_catcher.py")
 PYTHON = os.path.join(VENV, "bin", "python")
 SHIM_PORT = PORT + 75
 SMTP_PORT = PORT + 76
-SMTP_DOWN_PORT = PORT + 77
+SMTP_DOWN_PORT = PORT + 77  # the SMTP server that is down, then back (area 2)
+SHIM2_PORT = PORT + 77  # a second shim (area 3, when the first is done with it)
 
 DB_OTP = "suite_delivery_otp"
 DB_DOWN = "suite_delivery_smtp_down"
@@ -87,6 +92,8 @@ HOURLY_LIMIT = 30
 HOURLY_REQUESTS = 100
 RACE_ROUNDS = 24 if LONG else 8
 RACE_EACH = 5
+LINK_ROUNDS = 9 if LONG else 3
+LINK_EACH = 30
 
 A_OTP = f"one code, {VERIFICATIONS:,} concurrent verifications"
 A_DOWN = "SMTP down, then back"
@@ -301,6 +308,7 @@ class Process:
     def __init__(self, name, argv, log_path, ready_line, env=None):
         self.name, self.log_path = name, log_path
         self.log = open(log_path, "ab")
+        self.offset = self.log.tell()  # a log may go on from an earlier run of the same peer
         self.popen = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
                                       stdin=subprocess.DEVNULL, env=env)
         PROCESSES.append(self)
@@ -311,6 +319,7 @@ class Process:
 
     def output(self):
         with open(self.log_path, "rb") as f:
+            f.seek(self.offset)
             return f.read().decode("utf-8", "replace")
 
     def alive(self):
@@ -344,14 +353,14 @@ def start_catcher(work, port, name):
     return p
 
 
-def start_shim(work, dbname, smtp_port, name):
-    if listening(SHIM_PORT):
-        raise RuntimeError(f"port {SHIM_PORT} is taken: the shim needs it")
+def start_shim(work, dbname, smtp_port, name, listen=SHIM_PORT):
+    if listening(listen):
+        raise RuntimeError(f"port {listen} is taken: the shim needs it")
     env = dict(os.environ, RUST_LOG="info", NO_COLOR="1")
     for var in ("DATABASE_URL", "LISTEN", "SMTP_URL", "SMS_WEBHOOK_URL", "SMS_WEBHOOK_SECRET", "POOL_SIZE"):
         env.pop(var, None)
     p = Process(f"shim ({name})",
-                [SHIM, "--listen", f"127.0.0.1:{SHIM_PORT}",
+                [SHIM, "--listen", f"127.0.0.1:{listen}",
                  "--database-url", f"host=127.0.0.1 port={PORT} user=postgres dbname={dbname}",
                  "--smtp-url", f"smtp://127.0.0.1:{smtp_port}"],
                 os.path.join(work, f"{name}.log"), "outbox: listening", env=env)
@@ -516,13 +525,31 @@ def area_otp(admin):
             ok, why = False, kind(e)
         T.check(area, ok, "the winning session is the user's and its refresh token refreshes", why)
 
+    stuck = deadlocks(conn)
+    # One token by its code, by its hash (verify_otp) and by its link (verify_link) at once.
+    for n in range(LINK_ROUNDS):
+        email = f"link{n}@example.com"
+        user_id, code, _ = signed_up(conn, email)
+        _, token_hash = queued_code(conn, email)
+        calls = ([(query, [code, email])] * LINK_EACH
+                 + [("SELECT auth.verify_otp('email', token_hash => %s)", [token_hash])] * LINK_EACH
+                 + [("SELECT auth.verify_link(%s, 'signup')", [token_hash])] * LINK_EACH)
+        random.shuffle(calls)
+        results = storm(DB_OTP, calls, len(calls))
+        label = f"link round {n + 1} ({LINK_EACH} calls each by code, token_hash and link at once)"
+        outcomes = tally_errors(results)
+        sessions = one(conn, "SELECT count(*) FROM auth.sessions WHERE user_id = %s", [user_id])
+        T.check(area, len(results) == len(calls) and outcomes["ok"] == 1 and sessions == 1,
+                f"{label}: exactly one call gets in, one session", f"{dict(outcomes)}, {sessions} sessions")
+        T.check(area, set(outcomes) - {"ok"} <= {"PT403 otp_expired"}, f"{label}: the others fail with PT403 otp_expired",
+                f"{dict(outcomes)}")
+
     # Wrong codes racing the right one, each round on a fresh token; a trigger notes every change
     # of the token's row (the failed-attempt counts included).
     conn.execute(WATCH_TOKENS)
     rng = random.Random()
     rounds = [20] * (8 if LONG else 4) + [MAX_ATTEMPTS - 1] * (4 if LONG else 2)
     won = lost = 0
-    stuck = deadlocks(conn)
     for n, wrong_count in enumerate(rounds):
         email = f"race{n}@example.com"
         user_id, code, token_id = signed_up(conn, email)
@@ -576,7 +603,7 @@ def area_otp(admin):
         T.check(area, replay == "PT403 otp_expired", f"{label}: the right code replayed afterwards fails",
                 replay)
     note(f"wrong-code races: the right code won {won}, lost {lost} (the token died first)")
-    T.check(area, deadlocks(conn) == stuck, "wrong-code races: no deadlock detected (pg_stat_database.deadlocks)",
+    T.check(area, deadlocks(conn) == stuck, "link and wrong-code rounds: no deadlock detected (pg_stat_database.deadlocks)",
             f"{deadlocks(conn) - stuck} deadlocks")
     conn.close()
 
@@ -585,6 +612,70 @@ def area_otp(admin):
 # 2. SMTP down, then back
 # ---------------------------------------------------------------------------------------------
 
+def queue_mails(conn, prefix, n):
+    """n messages to new addresses, a quarter each by auth.sign_up and auth.sign_in_with_otp as
+    anon, and by the shim's POST /signup and POST /otp. Returns ({address: (code, token hash)},
+    the HTTP statuses)."""
+    expected, statuses = {}, []
+    for i in range(n):
+        email = f"{prefix}{i}@example.com"
+        if i % 4 == 0:
+            as_anon(conn, "SELECT auth.sign_up(%s, %s)", [email, PASSWORD])
+        elif i % 4 == 1:
+            as_anon(conn, "SELECT auth.sign_in_with_otp(%s)", [email])
+        elif i % 4 == 2:
+            statuses.append(http_post("/signup", {"email": email, "password": PASSWORD})[0])
+        else:
+            statuses.append(http_post("/otp", {"email": email, "create_user": True})[0])
+        expected[email] = queued_code(conn, email)
+    return expected, statuses
+
+
+def check_down(area, conn, shim, expected, label):
+    """While the SMTP server is away: every message of `expected` tried, retried, pending with
+    its code, a reason that gives nothing away."""
+    def tried(least):
+        rows = outbox_rows(conn)
+        return all(r in rows and rows[r]["attempts"] >= least and rows[r]["status"] == "pending"
+                   for r in expected)
+
+    def state():
+        rows = outbox_rows(conn)
+        return f"{Counter((rows[r]['status'], rows[r]['attempts']) for r in expected if r in rows)}"
+    T.check(area, wait_for(lambda: tried(1), 30), f"{label}: every message tried and back to pending within 30 s",
+            state())
+    # The first retry comes 5 s after the first failure (exponential backoff).
+    T.check(area, wait_for(lambda: tried(2), 40), f"{label}: every message retried while the server is away",
+            state())
+    rows = outbox_rows(conn)
+    mine = {r: rows[r] for r in expected if r in rows}
+    statuses = Counter(r["status"] for r in mine.values())
+    T.check(area, len(mine) == len(expected) and statuses == Counter({"pending": len(expected)}),
+            f"{label}: nothing lost, sent or given up: every row pending", f"{dict(statuses)}")
+    T.check(area, all(r["backing_off"] and r["has_token"] for r in mine.values()),
+            f"{label}: each keeps its code and waits for its next attempt (backoff)", "")
+    errors = Counter(r["last_error"] for r in mine.values())
+    note(f"{label}: attempts {dict(Counter(r['attempts'] for r in mine.values()))}, last_error {dict(errors)}")
+    T.check(area, all(r["last_error"] for r in mine.values()), f"{label}: every row has last_error set",
+            f"{dict(errors)}")
+    leaks = [r for r, row in mine.items()
+             if any(s and s.lower() in (row["last_error"] or "").lower() for s in (*expected[r], r))]
+    T.check(area, not leaks, f"{label}: no code, token hash or address in last_error", f"{leaks[:3]}")
+    T.check(area, shim.alive(), f"{label}: the shim keeps running", "")
+
+
+def bring_back(area, conn, work, label):
+    """The SMTP server (back) on its port; the pending rows made due: that stands for the backoff
+    running out (minutes passing). The shim notices on its next poll (2 s)."""
+    catcher = start_catcher(work, SMTP_DOWN_PORT, "mail-smtp-down")
+    conn.execute("UPDATE auth.outbox SET next_attempt_at = now() WHERE status = 'pending'")
+    drained = wait_for(lambda: all(r["status"] == "sent" for r in outbox_rows(conn).values()), 60, 0.2)
+    T.check(area, drained, f"{label}: the whole outbox is sent within 60 s of the server coming back",
+            f"{Counter(r['status'] for r in outbox_rows(conn).values())}")
+    time.sleep(0.5)  # a mail accepted in the instant before its row was marked is on disk now
+    return catcher
+
+
 def area_smtp_down(admin, work):
     area = A_DOWN
     conn = create_database(admin, DB_DOWN, {"smtp_max_frequency": 0, "rate_limit_email_sent": 100000})
@@ -592,57 +683,25 @@ def area_smtp_down(admin, work):
     shim = start_shim(work, DB_DOWN, SMTP_DOWN_PORT, "shim-smtp-down")
     catcher = None
     try:
-        # Half through SQL as anon, half through the shim's HTTP API (POST /signup, POST /otp).
-        expected = {}
-        http_statuses = []
-        for i in range(DOWN_MAILS):
-            email = f"down{i}@example.com"
-            if i % 4 == 0:
-                as_anon(conn, "SELECT auth.sign_up(%s, %s)", [email, PASSWORD])
-            elif i % 4 == 1:
-                as_anon(conn, "SELECT auth.sign_in_with_otp(%s)", [email])
-            elif i % 4 == 2:
-                http_statuses.append(http_post("/signup", {"email": email, "password": PASSWORD})[0])
-            else:
-                http_statuses.append(http_post("/otp", {"email": email, "create_user": True})[0])
-            expected[email] = queued_code(conn, email)
+        # Never there: the shim starts without an SMTP server.
+        expected, http_statuses = queue_mails(conn, "down", DOWN_MAILS)
         T.check(area, http_statuses == [200] * len(http_statuses),
                 "the shim answers sign-ups and OTP requests while its SMTP server is down", f"{http_statuses}")
-        T.check(area, all(code and h for code, h in expected.values()),
+        T.check(area, len(expected) == DOWN_MAILS and all(code and h for code, h in expected.values()),
                 f"{DOWN_MAILS} messages queued, each with a code", f"{expected}")
-
-        def tried(least):
-            rows = outbox_rows(conn)
-            return len(rows) == DOWN_MAILS and all(r["attempts"] >= least and r["status"] == "pending"
-                                                   for r in rows.values())
-        T.check(area, wait_for(lambda: tried(1), 30), "every message tried and back to pending within 30 s",
-                f"{Counter((r['status'], r['attempts']) for r in outbox_rows(conn).values())}")
-        # The first retry comes 5 s after the first failure (exponential backoff).
-        T.check(area, wait_for(lambda: tried(2), 40), "every message retried while the server is down",
-                f"{Counter((r['status'], r['attempts']) for r in outbox_rows(conn).values())}")
-        rows = outbox_rows(conn)
-        statuses = Counter(r["status"] for r in rows.values())
-        T.check(area, set(rows) == set(expected) and statuses == Counter({"pending": DOWN_MAILS}),
-                "nothing lost, sent or given up: every row pending", f"{dict(statuses)}")
-        T.check(area, all(r["backing_off"] and r["has_token"] for r in rows.values()),
-                "each keeps its code and waits for its next attempt (backoff)", "")
-        errors = Counter(r["last_error"] for r in rows.values())
-        note(f"while down: attempts {dict(Counter(r['attempts'] for r in rows.values()))}, last_error {dict(errors)}")
-        T.check(area, all(r["last_error"] for r in rows.values()), "every row has last_error set", f"{dict(errors)}")
-        leaks = [r for r, row in rows.items()
-                 if any(s and s.lower() in (row["last_error"] or "").lower() for s in (*expected[r], r))]
-        T.check(area, not leaks, "no code, token hash or address in last_error", f"{leaks[:3]}")
-        T.check(area, shim.alive(), "the shim keeps running", "")
-
-        # The server comes back on the same port. Making the pending rows due now stands for the
-        # backoff running out (minutes passing); the shim notices on its next poll (2 s).
-        catcher = start_catcher(work, SMTP_DOWN_PORT, "mail-smtp-down")
-        conn.execute("UPDATE auth.outbox SET next_attempt_at = now() WHERE status = 'pending'")
-        drained = wait_for(lambda: all(r["status"] == "sent" for r in outbox_rows(conn).values()), 60, 0.2)
-        T.check(area, drained, "the whole outbox is sent within 60 s of the server coming back",
-                f"{Counter(r['status'] for r in outbox_rows(conn).values())}")
-        time.sleep(0.5)  # a mail accepted in the instant before its row was marked is on disk now
+        check_down(area, conn, shim, expected, "down from the start")
+        catcher = bring_back(area, conn, work, "back")
         check_delivered(area, conn, catcher.directory, expected)
+
+        # Gone again after it served: the shim's pooled SMTP connections are dead now.
+        catcher.stop()
+        catcher = None
+        again, http_statuses = queue_mails(conn, "again", DOWN_MAILS // 2)
+        T.check(area, http_statuses == [200] * len(http_statuses),
+                "the shim answers while its SMTP server is gone again", f"{http_statuses}")
+        check_down(area, conn, shim, again, "gone again")
+        catcher = bring_back(area, conn, work, "back again")
+        check_delivered(area, conn, catcher.directory, {**expected, **again})
         T.check(area, shim.alive(), "the shim still runs at the end", "")
     finally:
         shim.stop()
@@ -690,10 +749,14 @@ def area_kill(admin, work):
         # The dead shim's leases (60 s) would run out by themselves; ending them now stands for
         # that minute passing.
         conn.execute("UPDATE auth.outbox SET lease_until = now() - interval '1 second' WHERE status = 'sending'")
+        # Two shims now, draining the one outbox side by side (SKIP LOCKED: never the same row).
         shims.append(start_shim(work, DB_KILL, SMTP_PORT, "shim-kill-2"))
+        shims.append(start_shim(work, DB_KILL, SMTP_PORT, "shim-kill-3", listen=SHIM2_PORT))
         drained = wait_for(lambda: all(r["status"] == "sent" for r in outbox_rows(conn).values()), 90, 0.2)
-        T.check(area, drained, "a restarted shim sends everything within 90 s, the dead one's claims included",
+        T.check(area, drained, "two restarted shims send everything within 90 s, the dead one's claims included",
                 f"{Counter(r['status'] for r in outbox_rows(conn).values())}")
+        sent_by = [len(re.findall(r"outbox: sent", s.output())) for s in shims[1:]]
+        note(f"sent by the two restarted shims: {sent_by}")
         time.sleep(0.5)
         reclaimed = [r for r in in_flight if outbox_rows(conn)[r]["attempts"] < 2]
         T.check(area, not reclaimed, "the messages in flight at the kill were claimed again (attempts 2)",
