@@ -14,6 +14,7 @@ Areas (one summary line each):
       by a trigger that records every change of the token's row: never more than 5 wrong codes
       are counted, and the outcome is consistent (the right code won before the token died, or
       the token died and nobody got in); with fewer than 5 wrong codes the right one must win.
+      And 10 wrong codes for each of 100 accounts at once: each token counts exactly 5, dies.
   SMTP down, then back
       A shim whose SMTP server does not answer: the queued mails (sign-ups and OTP requests, by
       SQL and through the shim's HTTP API) stay pending with their attempts counted and a reason
@@ -47,7 +48,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -94,6 +94,8 @@ RACE_ROUNDS = 24 if LONG else 8
 RACE_EACH = 5
 LINK_ROUNDS = 9 if LONG else 3
 LINK_EACH = 30
+GUESSED_USERS = 100
+GUESSES_EACH = 10
 
 A_OTP = f"one code, {VERIFICATIONS:,} concurrent verifications"
 A_DOWN = "SMTP down, then back"
@@ -603,7 +605,41 @@ def area_otp(admin):
         T.check(area, replay == "PT403 otp_expired", f"{label}: the right code replayed afterwards fails",
                 replay)
     note(f"wrong-code races: the right code won {won}, lost {lost} (the token died first)")
-    T.check(area, deadlocks(conn) == stuck, "link and wrong-code rounds: no deadlock detected (pg_stat_database.deadlocks)",
+
+    # Guessing across many accounts at once: every token's wrong codes counted (the counts go
+    # through one queue and writer for the whole database), each token dead after exactly 5.
+    tokens = {}
+    for n in range(GUESSED_USERS):
+        email = f"guessed{n}@example.com"
+        _, code, token_id = signed_up(conn, email)
+        tokens[token_id] = (email, code)
+    calls = []
+    for email, code in tokens.values():
+        for _ in range(GUESSES_EACH):
+            guess = code
+            while guess == code:
+                guess = f"{rng.randrange(10 ** len(code)):0{len(code)}d}"
+            calls.append((query, [guess, email]))
+    rng.shuffle(calls)
+    results = storm(DB_OTP, calls, CONNECTIONS)
+    outcomes = tally_errors(results)
+    label = f"{GUESSED_USERS} accounts, {GUESSES_EACH} wrong codes each, over {CONNECTIONS} connections at once"
+    note(f"{label}: {dict(outcomes)}")
+    T.check(area, len(results) == len(calls) and set(outcomes) == {"PT403 otp_expired"},
+            f"{label}: every guess fails with PT403 otp_expired", f"{len(results)} answered: {dict(outcomes)}")
+    events = conn.execute("""SELECT token_id, count(*) FILTER (WHERE op = 'update'),
+                                    max(failed_after), count(*) FILTER (WHERE op = 'delete'),
+                                    max(failed_before) FILTER (WHERE op = 'delete')
+                               FROM public.token_events WHERE token_id = ANY (%s) GROUP BY token_id""",
+                          [list(tokens)]).fetchall()
+    exact = [e for e in events if e[1:] == (MAX_ATTEMPTS, MAX_ATTEMPTS, 1, MAX_ATTEMPTS)]
+    T.check(area, len(exact) == len(tokens),
+            f"{label}: each token counted exactly {MAX_ATTEMPTS} wrong codes, then died",
+            f"{len(exact)} of {len(tokens)}; e.g. {[e for e in events if e not in exact][:3]}")
+    left = one(conn, "SELECT count(*) FROM auth.one_time_tokens WHERE id = ANY (%s)", [list(tokens)])
+    T.check(area, left == 0, f"{label}: no guessed token is left", f"{left} left")
+    T.check(area, deadlocks(conn) == stuck,
+            "link, wrong-code and guessing rounds: no deadlock detected (pg_stat_database.deadlocks)",
             f"{deadlocks(conn) - stuck} deadlocks")
     conn.close()
 
@@ -903,7 +939,10 @@ def main():
     taken = reserve_ports([SHIM_PORT, SMTP_PORT, SMTP_DOWN_PORT])
     if taken:
         print(f"ports {taken} are taken by another program: the shim and SMTP areas will fail")
-    work = tempfile.mkdtemp(prefix="auth-ext-delivery.")
+    # Logs and mail of this run (the previous run's, kept when it failed, go first).
+    work = os.path.join(ROOT, "build", "delivery")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
     admin = connect("postgres")
     try:
         for area, fn, args in ((A_OTP, area_otp, (admin,)),
