@@ -10,11 +10,11 @@ Areas (one summary line each):
       each call its own transaction): exactly one call gets a session, every other fails with a
       clean PTxxx (no XX000, no deadlock, no PT500), the user has one session and the token is
       gone. One token by code, by token_hash and by link at once: one gets in. Then wrong codes
-      racing the right one on fresh tokens (otp_max_attempts 5), watched
-      by a trigger that records every change of the token's row: never more than 5 wrong codes
-      are counted, and the outcome is consistent (the right code won before the token died, or
-      the token died and nobody got in); with fewer than 5 wrong codes the right one must win.
-      And 10 wrong codes for each of 100 accounts at once: each token counts exactly 5, dies.
+      racing the right one on fresh tokens (otp_max_attempts 5), watched by a trigger that
+      records every change of the token's row: never more than 5 wrong codes are counted, and
+      the outcome is consistent (the right code won before the token died, or the token died
+      and nobody got in); with fewer than 5 wrong codes the right one must win. And 10 wrong
+      codes for each of 100 accounts at once: each token counts exactly 5, then dies.
   SMTP down, then back
       A shim whose SMTP server does not answer: the queued mails (sign-ups and OTP requests, by
       SQL and through the shim's HTTP API) stay pending with their attempts counted and a reason
@@ -51,6 +51,7 @@ import sys
 import threading
 import time
 import traceback
+import urllib.error
 import urllib.request
 from collections import Counter
 
@@ -358,7 +359,7 @@ def start_catcher(work, port, name):
 def start_shim(work, dbname, smtp_port, name, listen=SHIM_PORT):
     if listening(listen):
         raise RuntimeError(f"port {listen} is taken: the shim needs it")
-    env = dict(os.environ, RUST_LOG="info", NO_COLOR="1")
+    env = dict(os.environ, RUST_LOG="info")
     for var in ("DATABASE_URL", "LISTEN", "SMTP_URL", "SMS_WEBHOOK_URL", "SMS_WEBHOOK_SECRET", "POOL_SIZE"):
         env.pop(var, None)
     p = Process(f"shim ({name})",
