@@ -263,9 +263,17 @@ pub(crate) fn consume_hash(token_hash: &str, rules: &Rules) -> AuthResult<Consum
 }
 
 fn take(c: &Candidate) -> AuthResult<Consumed> {
+    // The user's row first, then the token: the order of every sender (src/one_time's may_send
+    // locks the user, then replaces the token), so a verification and a resend of one user never
+    // deadlock. Then the token goes only if it still holds the matched hash: a resend committed
+    // meanwhile replaced it in place (same id), and its new code is not this one.
+    db::exec(
+        "SELECT 1 FROM auth.users WHERE id = $1 FOR UPDATE",
+        &[db::uuid(c.user_id).into()],
+    )?;
     let deleted = db::exec(
-        "DELETE FROM auth.one_time_tokens WHERE id = $1",
-        &[db::uuid(c.id).into()],
+        "DELETE FROM auth.one_time_tokens WHERE id = $1 AND token_hash = $2",
+        &[db::uuid(c.id).into(), c.token_hash.as_str().into()],
     )?;
     if deleted != 1 {
         return Err(AuthError::OtpExpired);

@@ -1,8 +1,9 @@
 -- What a consumed token does to its user ($1), by kind ($2, a token type), for the address it
 -- was sent to ($3), whose lineage began at $4 (UTC): confirm the email or phone, or complete an
 -- email or phone change. Returns the user's state for src/verify's Verified (a banned user is
--- refused by the caller, which rolls this back). The caller has locked the user's row in a
--- statement of its own, so this one's snapshot sees every session started before.
+-- refused by the caller, which rolls this back). The user's row was locked in a statement of its
+-- own when the token was taken (src/one_time's take), so this one's snapshot sees every session
+-- a concurrent sign-in committed before.
 --
 -- Pre-account takeover: anyone can sign up someone else's address with a password of their own
 -- (and, with allow_unverified_email_sign_ins, sign in and attach a phone or start a change) and

@@ -108,12 +108,6 @@ fn verify(
             return Ok(Verified::FirstOfTwo);
         }
     }
-    // Lock the user first, in a statement of its own: CONFIRM's snapshot, taken after the lock
-    // is granted, then sees every session a concurrent sign-in committed before it.
-    db::exec(
-        "SELECT 1 FROM auth.users WHERE id = $1 FOR UPDATE",
-        &[consumed.user_id.into()],
-    )?;
     let confirmed: Confirmed = db::typed(db::json(
         CONFIRM,
         &[
