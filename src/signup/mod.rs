@@ -22,7 +22,8 @@ use crate::user_object::user_json;
 use auth_core::otp::TokenType;
 
 static INSERT_USER: &str = include_str!("insert_user.sql");
-static EXISTING_USER: &str = include_str!("existing_user.sql");
+static EXISTING_USER_BY_EMAIL: &str = include_str!("existing_user_by_email.sql");
+static EXISTING_USER_BY_PHONE: &str = include_str!("existing_user_by_phone.sql");
 static OBFUSCATED_USER: &str = include_str!("obfuscated_user.sql");
 
 /// The address a flow is for: a normalized email or an E.164 phone number (without `+`).
@@ -148,10 +149,11 @@ pub(crate) struct Existing {
 }
 
 pub(crate) fn existing_user(address: &Address) -> AuthResult<Option<Existing>> {
-    db::typed(db::json(
-        EXISTING_USER,
-        &[address.email().into(), address.phone().into()],
-    )?)
+    let lookup = match address {
+        Address::Email(_) => EXISTING_USER_BY_EMAIL,
+        Address::Phone(_) => EXISTING_USER_BY_PHONE,
+    };
+    db::typed(db::json(lookup, &[address.as_str().into()])?)
 }
 
 /// Sends the confirmation code (and link) of a new or unconfirmed user.
