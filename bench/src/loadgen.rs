@@ -11,11 +11,13 @@
 //! Two paired measurements, one connection, attempts interleaved so that the drift of a shared
 //! machine hits both sides alike:
 //! loadgen --op signin-vs-argon2 --attempts N   sign-in over SQL vs one argon2id verify of the
-//!                                              same cost, timed here, in this process
+//!                                              same cost, timed here, in this process; as
+//!                                              bench-0@example.com, or with --users U as N
+//!                                              users scattered over grow-1..grow-U
 //! loadgen --op failed-signin --attempts N      wrong password vs unknown email
 //!
 //! Email codes, one connection: loadgen --op otp --attempts N --users U asks for a code for N
-//! distinct users of grow-1..grow-U@example.com (auth.sign_in_with_otp, timed), reads each code
+//! distinct users scattered over grow-1..grow-U@example.com (auth.sign_in_with_otp, timed), reads each code
 //! from the outbox as the superuser (untimed) and signs in with it (auth.verify_otp, timed).
 //!
 //! The outbox figures' baseline: loadgen --op smtp --attempts N --concurrency C --smtp HOST:PORT
@@ -38,7 +40,8 @@ struct Args {
     attempts: usize,
     db: String,
     url: String,
-    users: u64,
+    /// The grown population to pick users from (grow-1..grow-N@example.com), if any.
+    users: Option<u64>,
     smtp: String,
 }
 
@@ -51,7 +54,7 @@ fn args() -> Args {
         attempts: 200,
         db: "host=127.0.0.1 port=54331 user=postgres dbname=bench".into(),
         url: "http://127.0.0.1:54399".into(),
-        users: 1000,
+        users: None,
         smtp: "127.0.0.1:54398".into(),
     };
     let mut it = std::env::args().skip(1);
@@ -64,7 +67,7 @@ fn args() -> Args {
             "--attempts" => a.attempts = v.parse().expect("--attempts"),
             "--db" => a.db = v,
             "--url" => a.url = v,
-            "--users" => a.users = v.parse().expect("--users"),
+            "--users" => a.users = Some(v.parse().expect("--users")),
             "--smtp" => a.smtp = v,
             _ => panic!("unknown flag {k}"),
         }
@@ -168,6 +171,21 @@ where
     );
 }
 
+/// `n` users of grow-1..grow-`users`@example.com, scattered over the population (and so over the
+/// table's pages): the i-th is 1 + (start + i * 2654435761) mod users, a step coprime with every
+/// population of the form 2^a 5^b, so none repeats before all were visited. Consecutive users of a
+/// small stride would lie in neighbouring pages, which a sequential scan that resumes where the
+/// last one stopped (synchronize_seqscans) finds at once.
+fn scattered_users(users: u64, n: usize) -> Vec<String> {
+    let start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64;
+    (0..n as u64)
+        .map(|i| format!("grow-{}@example.com", 1 + (start + i * 2654435761) % users))
+        .collect()
+}
+
 async fn connect(db: &str) -> tokio_postgres::Client {
     let (client, conn) = tokio_postgres::connect(db, NoTls).await.expect("connect");
     tokio::spawn(conn);
@@ -193,13 +211,20 @@ async fn signin_vs_argon2(a: &Args) {
     };
     let hash = auth_core::password::hash("bench-password-1", cost).unwrap();
     let memory = std::cell::RefCell::new(auth_core::password::Memory::new());
+    let emails = match a.users {
+        Some(users) => scattered_users(users, a.attempts + 1),
+        None => vec!["bench-0@example.com".to_string(); a.attempts + 1],
+    };
+    let next = std::cell::Cell::new(0);
+    let email = || {
+        next.set(next.get() + 1);
+        emails[next.get() - 1].clone()
+    };
     let stmt = c
-        .prepare(
-            "SELECT auth.sign_in_with_password('bench-0@example.com', 'bench-password-1')::text",
-        )
+        .prepare("SELECT auth.sign_in_with_password($1, 'bench-password-1')::text")
         .await
         .unwrap();
-    c.query_one(&stmt, &[]).await.expect("sign-in");
+    c.query_one(&stmt, &[&email()]).await.expect("sign-in");
     paired(
         "signin-vs-argon2",
         ("argon2_verify", "signin"),
@@ -213,7 +238,8 @@ async fn signin_vs_argon2(a: &Args) {
             ))
         },
         async || {
-            c.query_one(&stmt, &[]).await.expect("sign-in");
+            let email = email();
+            c.query_one(&stmt, &[&email]).await.expect("sign-in");
         },
     )
     .await;
@@ -248,8 +274,8 @@ async fn failed_signin(a: &Args) {
     .await;
 }
 
-/// An email code asked for and then used, for `attempts` distinct users of the grown population
-/// (a stride through grow-1..grow-U from a start taken from the clock).
+/// An email code asked for and then used, for `attempts` distinct users scattered over the grown
+/// population.
 async fn otp(a: &Args) {
     let c = connect(&a.db).await;
     let request = c
@@ -268,15 +294,9 @@ async fn otp(a: &Args) {
         .prepare("SELECT auth.verify_otp('email', $2, email => $1)->>'refresh_token'")
         .await
         .unwrap();
-    let start = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos() as u64;
+    let users = a.users.expect("--users");
     let (mut requested, mut verified) = (Vec::new(), Vec::new());
-    for i in 0..a.attempts as u64 {
-        // 7,919 is prime: the stride visits every user once before repeating one (unless the
-        // population is a multiple of it).
-        let email = format!("grow-{}@example.com", 1 + (start + i * 7919) % a.users);
+    for email in scattered_users(users, a.attempts) {
         let started = Instant::now();
         c.query_one(&request, &[&email])
             .await
@@ -297,7 +317,7 @@ async fn otp(a: &Args) {
     }
     println!(
         "{}",
-        json!({"op": "otp", "users": a.users, "otp_request": summary(requested), "otp_verify": summary(verified)})
+        json!({"op": "otp", "users": users, "otp_request": summary(requested), "otp_verify": summary(verified)})
     );
 }
 
