@@ -11,8 +11,18 @@
 //! Two paired measurements, one connection, attempts interleaved so that the drift of a shared
 //! machine hits both sides alike:
 //! loadgen --op signin-vs-argon2 --attempts N   sign-in over SQL vs one argon2id verify of the
-//!                                              same cost, timed here, in this process
+//!                                              same cost, timed here, in this process; as
+//!                                              bench-0@example.com, or with --users U as N
+//!                                              users scattered over grow-1..grow-U
 //! loadgen --op failed-signin --attempts N      wrong password vs unknown email
+//!
+//! Email codes, one connection: loadgen --op otp --attempts N --users U asks for a code for N
+//! distinct users scattered over grow-1..grow-U@example.com (auth.sign_in_with_otp, timed), reads each code
+//! from the outbox as the superuser (untimed) and signs in with it (auth.verify_otp, timed).
+//!
+//! The outbox figures' baseline: loadgen --op smtp --attempts N --concurrency C --smtp HOST:PORT
+//! sends N mails of 2,000 bytes over C connections as a bare SMTP client would (one write per
+//! command, the whole message in one write) and prints messages/s and each mail's latency.
 
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -30,6 +40,9 @@ struct Args {
     attempts: usize,
     db: String,
     url: String,
+    /// The grown population to pick users from (grow-1..grow-N@example.com), if any.
+    users: Option<u64>,
+    smtp: String,
 }
 
 fn args() -> Args {
@@ -41,6 +54,8 @@ fn args() -> Args {
         attempts: 200,
         db: "host=127.0.0.1 port=54331 user=postgres dbname=bench".into(),
         url: "http://127.0.0.1:54399".into(),
+        users: None,
+        smtp: "127.0.0.1:54398".into(),
     };
     let mut it = std::env::args().skip(1);
     while let (Some(k), Some(v)) = (it.next(), it.next()) {
@@ -52,6 +67,8 @@ fn args() -> Args {
             "--attempts" => a.attempts = v.parse().expect("--attempts"),
             "--db" => a.db = v,
             "--url" => a.url = v,
+            "--users" => a.users = Some(v.parse().expect("--users")),
+            "--smtp" => a.smtp = v,
             _ => panic!("unknown flag {k}"),
         }
     }
@@ -154,6 +171,21 @@ where
     );
 }
 
+/// `n` users of grow-1..grow-`users`@example.com, scattered over the population (and so over the
+/// table's pages): the i-th is 1 + (start + i * 2654435761) mod users, a step coprime with every
+/// population of the form 2^a 5^b, so none repeats before all were visited. Consecutive users of a
+/// small stride would lie in neighbouring pages, which a sequential scan that resumes where the
+/// last one stopped (synchronize_seqscans) finds at once.
+fn scattered_users(users: u64, n: usize) -> Vec<String> {
+    let start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64;
+    (0..n as u64)
+        .map(|i| format!("grow-{}@example.com", 1 + (start + i * 2654435761) % users))
+        .collect()
+}
+
 async fn connect(db: &str) -> tokio_postgres::Client {
     let (client, conn) = tokio_postgres::connect(db, NoTls).await.expect("connect");
     tokio::spawn(conn);
@@ -179,13 +211,20 @@ async fn signin_vs_argon2(a: &Args) {
     };
     let hash = auth_core::password::hash("bench-password-1", cost).unwrap();
     let memory = std::cell::RefCell::new(auth_core::password::Memory::new());
+    let emails = match a.users {
+        Some(users) => scattered_users(users, a.attempts + 1),
+        None => vec!["bench-0@example.com".to_string(); a.attempts + 1],
+    };
+    let next = std::cell::Cell::new(0);
+    let email = || {
+        next.set(next.get() + 1);
+        emails[next.get() - 1].clone()
+    };
     let stmt = c
-        .prepare(
-            "SELECT auth.sign_in_with_password('bench-0@example.com', 'bench-password-1')::text",
-        )
+        .prepare("SELECT auth.sign_in_with_password($1, 'bench-password-1')::text")
         .await
         .unwrap();
-    c.query_one(&stmt, &[]).await.expect("sign-in");
+    c.query_one(&stmt, &[&email()]).await.expect("sign-in");
     paired(
         "signin-vs-argon2",
         ("argon2_verify", "signin"),
@@ -199,7 +238,8 @@ async fn signin_vs_argon2(a: &Args) {
             ))
         },
         async || {
-            c.query_one(&stmt, &[]).await.expect("sign-in");
+            let email = email();
+            c.query_one(&stmt, &[&email]).await.expect("sign-in");
         },
     )
     .await;
@@ -234,12 +274,130 @@ async fn failed_signin(a: &Args) {
     .await;
 }
 
+/// An email code asked for and then used, for `attempts` distinct users scattered over the grown
+/// population.
+async fn otp(a: &Args) {
+    let c = connect(&a.db).await;
+    let request = c
+        .prepare("SELECT auth.sign_in_with_otp(email => $1)::text")
+        .await
+        .unwrap();
+    // The code just queued is the newest row; its address is checked, not assumed.
+    let code = c
+        .prepare(
+            "SELECT payload->'email_data'->>'token' FROM auth.outbox \
+              WHERE id = (SELECT max(id) FROM auth.outbox) AND recipient = $1",
+        )
+        .await
+        .unwrap();
+    let verify = c
+        .prepare("SELECT auth.verify_otp('email', $2, email => $1)->>'refresh_token'")
+        .await
+        .unwrap();
+    let users = a.users.expect("--users");
+    let (mut requested, mut verified) = (Vec::new(), Vec::new());
+    for email in scattered_users(users, a.attempts) {
+        let started = Instant::now();
+        c.query_one(&request, &[&email])
+            .await
+            .expect("a code request");
+        requested.push(started.elapsed());
+        let row = c
+            .query_one(&code, &[&email])
+            .await
+            .expect("the queued code");
+        let token: &str = row.get(0);
+        let started = Instant::now();
+        let row = c
+            .query_one(&verify, &[&email, &token])
+            .await
+            .expect("a verification");
+        verified.push(started.elapsed());
+        assert!(row.get::<_, Option<&str>>(0).is_some(), "a session");
+    }
+    println!(
+        "{}",
+        json!({"op": "otp", "users": users, "otp_request": summary(requested), "otp_verify": summary(verified)})
+    );
+}
+
+/// A bare SMTP client: `concurrency` connections, `attempts` mails in all, each command one write
+/// and each message one write, every reply awaited (no pipelining).
+async fn smtp(a: &Args) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    async fn reply(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>, line: &mut String) {
+        loop {
+            line.clear();
+            assert!(
+                r.read_line(line).await.expect("a reply") > 0,
+                "the sink closed"
+            );
+            assert!(line.starts_with(['2', '3']), "the sink refused: {line}");
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return;
+            }
+        }
+    }
+    let body = format!(
+        "From: bench <noreply@example.com>\r\nSubject: Your Magic Link\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{}\r\n.\r\n",
+        "a line of a mail of 2,000 bytes, as long as a magic-link mail with its two parts\r\n"
+            .repeat(23)
+    );
+    let per_worker = a.attempts.div_ceil(a.concurrency);
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for w in 0..a.concurrency {
+        let (target, body) = (a.smtp.clone(), body.clone());
+        workers.push(tokio::spawn(async move {
+            let stream = tokio::net::TcpStream::connect(&target)
+                .await
+                .expect("connect");
+            stream.set_nodelay(true).unwrap();
+            let (r, mut wr) = stream.into_split();
+            let (mut r, mut line) = (BufReader::new(r), String::new());
+            reply(&mut r, &mut line).await;
+            wr.write_all(b"EHLO bench\r\n").await.unwrap();
+            reply(&mut r, &mut line).await;
+            let mut latencies = Vec::new();
+            for i in 0..per_worker {
+                let t = Instant::now();
+                for command in [
+                    "MAIL FROM:<noreply@example.com>\r\n".to_string(),
+                    format!("RCPT TO:<bare-{w}-{i}@example.com>\r\n"),
+                    "DATA\r\n".to_string(),
+                    body.clone(),
+                ] {
+                    wr.write_all(command.as_bytes()).await.unwrap();
+                    reply(&mut r, &mut line).await;
+                }
+                latencies.push(t.elapsed());
+            }
+            wr.write_all(b"QUIT\r\n").await.unwrap();
+            latencies
+        }));
+    }
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.await.unwrap());
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let n = all.len();
+    println!(
+        "{}",
+        json!({"op": "smtp", "concurrency": a.concurrency, "messages": n, "bytes": body.len(),
+               "rate": n as f64 / elapsed, "latency": summary(all)})
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let a = args();
     match a.op.as_str() {
         "signin-vs-argon2" => return signin_vs_argon2(&a).await,
         "failed-signin" => return failed_signin(&a).await,
+        "otp" => return otp(&a).await,
+        "smtp" => return smtp(&a).await,
         _ => {}
     }
     let client = std::sync::Arc::new(match a.mode.as_str() {
