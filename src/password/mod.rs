@@ -13,7 +13,8 @@ use crate::instance;
 use crate::request;
 use crate::session_start::start_session;
 
-static FIND_ACCOUNT: &str = include_str!("find_account.sql");
+static FIND_ACCOUNT_BY_EMAIL: &str = include_str!("find_account_by_email.sql");
+static FIND_ACCOUNT_BY_PHONE: &str = include_str!("find_account_by_phone.sql");
 
 /// `auth.sign_in_with_password`, GoTrue's `POST /token?grant_type=password`.
 #[pg_extern(schema = "auth", name = "sign_in_with_password", security_definer)]
@@ -64,11 +65,9 @@ fn sign_in(
         (email::normalize(email).ok(), None)
     };
     let found = match (&email, &phone) {
+        (Some(address), _) => db::read_json(FIND_ACCOUNT_BY_EMAIL, &[address.as_str().into()])?,
+        (None, Some(number)) => db::read_json(FIND_ACCOUNT_BY_PHONE, &[number.as_str().into()])?,
         (None, None) => None,
-        _ => db::read_json(
-            FIND_ACCOUNT,
-            &[email.as_deref().into(), phone.as_deref().into()],
-        )?,
     };
     let found: Option<Account> = db::typed(found)?;
     let cost = s.argon2_cost();
