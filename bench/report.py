@@ -109,7 +109,7 @@ def otp(out):
     waits = os.environ.get("BENCH_OTP_WAITS", "")
     plan = os.environ.get("BENCH_OTP_LOOKUP_PLAN", "")
     print(f"{users} users; during the second request run {waits or 'no samples'}; the address lookup's "
-          f"generic plan (src/signup/existing_user.sql), {plan or 'unknown'}")
+          f"generic plan (src/signup/existing_user_by_email.sql), {plan or 'unknown'}")
     write(out, {"users": int(users or 0), "advisory_lock_waits": waits, "lookup_generic_plan": plan,
                 "operations": summary})
 
