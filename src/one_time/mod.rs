@@ -29,7 +29,7 @@ static BY_HASH: &str = include_str!("by_hash.sql");
 pub(crate) static COUNT_FAILURES: &str = include_str!("count_failures.sql");
 pub(crate) static DELETE_DEAD: &str = include_str!("delete_dead.sql");
 
-pub(crate) use send::{send_code, send_code_again, Code};
+pub(crate) use send::{send, send_code, Code};
 
 /// How long a verifier waits for its wrong code to be counted.
 const COUNT_WAIT: Duration = Duration::from_secs(5);

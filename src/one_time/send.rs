@@ -25,20 +25,17 @@ pub(crate) struct Code<'a> {
     pub(crate) pkce: Option<(&'a str, Method, &'a str)>,
 }
 
-/// Checks the frequency and hourly limits, issues the token, starts the PKCE flow when asked,
-/// and queues the message. Returns the outbox id.
+/// [`send`] of a token that starts a lineage of its own: every sender but `resend`.
 pub(crate) fn send_code(inst: &Instance, code: &Code) -> AuthResult<i64> {
     send(inst, code, Lineage::New)
 }
 
-/// As [`send_code`], for `resend`: a token that replaces a pending one of the same kind keeps
-/// its lineage (when it was first issued), so the sign-up's own confirmation sent again still
-/// counts as the sign-up's (src/verify/confirm.sql).
-pub(crate) fn send_code_again(inst: &Instance, code: &Code) -> AuthResult<i64> {
-    send(inst, code, Lineage::Continued)
-}
-
-fn send(inst: &Instance, code: &Code, lineage: Lineage) -> AuthResult<i64> {
+/// Checks the frequency and hourly limits, issues the token, starts the PKCE flow when asked,
+/// and queues the message. Returns the outbox id. With [`Lineage::Continued`] (`resend`) a
+/// token that replaces a pending one of the same kind keeps its lineage (when it was first
+/// issued), so the sign-up's own confirmation sent again still counts as the sign-up's
+/// (src/verify/confirm.sql).
+pub(crate) fn send(inst: &Instance, code: &Code, lineage: Lineage) -> AuthResult<i64> {
     may_send(inst, code.user_id, code.token_type, code.channel)?;
     let Issued { code: otp, hash } = issue(
         inst,

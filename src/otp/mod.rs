@@ -11,10 +11,9 @@ use crate::db;
 use crate::error::{guard, AuthResult};
 use crate::ffi::jsonb::JsonbArg;
 use crate::instance::{self, Instance};
-use crate::one_time::{self, Code};
+use crate::one_time::{self, Code, Lineage};
 use crate::signup::{
-    existing_user, insert_user, link_target, read_address, resend_confirmation, send_confirmation,
-    Address, NewUser,
+    existing_user, insert_user, link_target, read_address, send_confirmation, Address, NewUser,
 };
 
 /// GoTrue's answer: `{}` for an email, the message id for an SMS.
@@ -62,6 +61,7 @@ fn sign_in_with_otp(
                 &address,
                 &target,
                 challenge.as_ref(),
+                Lineage::New,
             )?,
             None => {
                 if !create_user.unwrap_or(true) || inst.settings.signup.disable_signup {
@@ -78,7 +78,14 @@ fn sign_in_with_otp(
                 )?
                 // Taken between the lookup and the insert: a concurrent request; retry.
                 .ok_or(AuthError::Conflict)?;
-                send_confirmation(&inst, user_id, &address, &target, challenge.as_ref())?
+                send_confirmation(
+                    &inst,
+                    user_id,
+                    &address,
+                    &target,
+                    challenge.as_ref(),
+                    Lineage::New,
+                )?
             }
         };
         Ok(JsonB(answer(&address, id)))
@@ -133,12 +140,13 @@ fn _resend(
         };
         let id = match kind {
             "signup" | "sms" => match existing_user(&address)? {
-                Some(u) if !u.confirmed && !u.banned => resend_confirmation(
+                Some(u) if !u.confirmed && !u.banned => send_confirmation(
                     &inst,
                     db::uuid(u.id),
                     &address,
                     &target,
                     challenge.as_ref(),
+                    Lineage::Continued,
                 )?,
                 // Nothing to resend: the same answer as a resend, without a message.
                 _ => 0,

@@ -15,7 +15,7 @@ use crate::error::{guard, AuthResult};
 use crate::ffi::jsonb::JsonbArg;
 use crate::hashing;
 use crate::instance::{self, Instance};
-use crate::one_time::{self, Channel, Code};
+use crate::one_time::{self, Channel, Code, Lineage};
 use crate::request;
 use crate::session_start::start_session;
 use crate::user_object::user_json;
@@ -156,54 +156,29 @@ pub(crate) fn existing_user(address: &Address) -> AuthResult<Option<Existing>> {
     db::typed(db::json(lookup, &[address.as_str().into()])?)
 }
 
-/// Sends the confirmation code (and link) of a new or unconfirmed user.
+/// Sends the confirmation code (and link) of a new or unconfirmed user; `resend` continues the
+/// pending one's lineage ([`Lineage::Continued`]), every other sender starts a new one.
 pub(crate) fn send_confirmation(
     inst: &Instance,
     user_id: pgrx::Uuid,
     address: &Address,
     redirect_to: &str,
     challenge: Option<&(String, pkce::Method)>,
+    lineage: Lineage,
 ) -> AuthResult<i64> {
-    one_time::send_code(
-        inst,
-        &confirmation(user_id, address, redirect_to, challenge),
-    )
-}
-
-/// The sign-up's confirmation sent again by `resend`: it keeps the pending one's lineage.
-pub(crate) fn resend_confirmation(
-    inst: &Instance,
-    user_id: pgrx::Uuid,
-    address: &Address,
-    redirect_to: &str,
-    challenge: Option<&(String, pkce::Method)>,
-) -> AuthResult<i64> {
-    one_time::send_code_again(
-        inst,
-        &confirmation(user_id, address, redirect_to, challenge),
-    )
-}
-
-fn confirmation<'a>(
-    user_id: pgrx::Uuid,
-    address: &'a Address,
-    redirect_to: &'a str,
-    challenge: Option<&'a (String, pkce::Method)>,
-) -> Code<'a> {
-    {
-        Code {
-            user_id,
-            token_type: TokenType::Confirmation,
-            channel: address.channel(),
-            address: address.as_str(),
-            action: match address {
-                Address::Email(_) => "signup",
-                Address::Phone(_) => "sms",
-            },
-            redirect_to,
-            pkce: challenge.map(|(c, m)| (c.as_str(), *m, "email/signup")),
-        }
-    }
+    let code = Code {
+        user_id,
+        token_type: TokenType::Confirmation,
+        channel: address.channel(),
+        address: address.as_str(),
+        action: match address {
+            Address::Email(_) => "signup",
+            Address::Phone(_) => "sms",
+        },
+        redirect_to,
+        pkce: challenge.map(|(c, m)| (c.as_str(), *m, "email/signup")),
+    };
+    one_time::send(inst, &code, lineage)
 }
 
 /// `redirect_to` if the allow list admits it, else `site_url`.
@@ -301,6 +276,7 @@ fn sign_up_body(
                     &address,
                     &target,
                     challenge.as_ref(),
+                    Lineage::New,
                 )?;
             }
         }
@@ -333,7 +309,14 @@ fn sign_up_body(
             &req,
         )
     } else {
-        send_confirmation(&inst, user_id, &address, &target, challenge.as_ref())?;
+        send_confirmation(
+            &inst,
+            user_id,
+            &address,
+            &target,
+            challenge.as_ref(),
+            Lineage::New,
+        )?;
         user_json(user_id, true)
     }
 }
