@@ -21,6 +21,8 @@ pub enum Action {
     LoginFailed,
     /// A recovery was asked for (also for an unknown address, with no actor id).
     RecoveryRequested,
+    UserDeleted,
+    UserInvited,
 }
 
 impl Action {
@@ -34,6 +36,8 @@ impl Action {
             Action::UserModified => ("user_modified", "user"),
             Action::LoginFailed => ("login_failed", "account"),
             Action::RecoveryRequested => ("user_recovery_requested", "user"),
+            Action::UserDeleted => ("user_deleted", "team"),
+            Action::UserInvited => ("user_invited", "team"),
         }
     }
 }

@@ -5,6 +5,8 @@
 
 // Capabilities: each folder holds its SQL functions, its statements and its api.sql (grants,
 // PostgREST wrappers).
+mod admin;
+mod anonymous;
 mod claims;
 mod jwt;
 mod keys;
@@ -30,6 +32,7 @@ mod fragments;
 mod hashing;
 mod instance;
 mod one_time;
+mod rate_limit;
 mod request;
 mod revoke;
 mod session_start;

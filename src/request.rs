@@ -12,6 +12,8 @@ use crate::instance;
 
 #[derive(Default)]
 pub struct RequestInfo {
+    /// The call came over HTTP (PostgREST or the shim set `request.headers`).
+    pub http: bool,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
 }
@@ -20,8 +22,16 @@ pub fn current() -> RequestInfo {
     let Some(text) = guc::get(c"request.headers") else {
         return RequestInfo::default();
     };
-    let Ok(headers) = serde_json::from_slice::<Value>(text) else {
+    if text.iter().all(u8::is_ascii_whitespace) {
+        // What a transaction-local `request.headers` leaves behind: no request.
         return RequestInfo::default();
+    }
+    let Ok(headers) = serde_json::from_slice::<Value>(text) else {
+        // Headers that cannot be read still came with a request, from an address unknown.
+        return RequestInfo {
+            http: true,
+            ..RequestInfo::default()
+        };
     };
     let header = |name: &str| headers.get(name).and_then(Value::as_str);
     let ip = instance::get().ok().and_then(|inst| {
@@ -39,5 +49,9 @@ pub fn current() -> RequestInfo {
     // Text columns cannot hold NUL, which JSON can carry.
     let user_agent =
         header("user-agent").map(|ua| ua.chars().filter(|c| *c != '\0').take(512).collect());
-    RequestInfo { ip, user_agent }
+    RequestInfo {
+        http: true,
+        ip,
+        user_agent,
+    }
 }

@@ -48,6 +48,12 @@ pub enum AuthError {
     BadJwt(String),
     /// 403 `not_admin`.
     NotAdmin,
+    /// 404 `user_not_found`: the admin API's user (by id or email) does not exist.
+    AdminUserNotFound(&'static str),
+    /// 404 `validation_failed`: an id in the path that is no UUID (GoTrue's 404).
+    BadPathId(&'static str),
+    /// 422 `anonymous_provider_disabled`.
+    AnonymousProviderDisabled,
     /// 409 `conflict`: concurrent requests on the same rows could not be serialised.
     Conflict,
     /// 403 `otp_expired`: a one-time code or link that is wrong, used, expired or dead after too
@@ -60,6 +66,9 @@ pub enum AuthError {
     OverEmailSendRateLimit(Option<i64>),
     /// 429 `over_sms_send_rate_limit`, as above for SMS.
     OverSmsSendRateLimit(Option<i64>),
+    /// 429 `over_request_rate_limit`: a per-IP limit or the per-account sign-in backoff; the
+    /// seconds until a retry can pass.
+    OverRequestRateLimit(i64),
     /// 422 `otp_disabled`: a code for an unknown address with `create_user` false.
     OtpDisabled,
     /// `email_provider_disabled` / `phone_provider_disabled` (422 for sign-ups, 400 for logins).
@@ -112,8 +121,8 @@ impl AuthError {
             ProviderDisabled { signup: false, .. } => 400,
             ProviderDisabled { signup: true, .. } => 422,
             OtpExpired | LinkExpired | BadCodeVerifier => 403,
-            FlowStateNotFound => 404,
-            OverEmailSendRateLimit(_) | OverSmsSendRateLimit(_) => 429,
+            FlowStateNotFound | AdminUserNotFound(_) | BadPathId(_) => 404,
+            OverEmailSendRateLimit(_) | OverSmsSendRateLimit(_) | OverRequestRateLimit(_) => 429,
             NoAuthorization | BadJwt(_) => 401,
             SessionNotFound | UserNotFound | NotAdmin => 403,
             Conflict => 409,
@@ -125,7 +134,8 @@ impl AuthError {
             | OtpDisabled
             | EmailExists
             | PhoneExists
-            | FlowStateExpired => 422,
+            | FlowStateExpired
+            | AnonymousProviderDisabled => 422,
             Internal => 500,
             ReadOnly => 503,
         }
@@ -155,10 +165,14 @@ impl AuthError {
             NoAuthorization => "no_authorization",
             BadJwt(_) => "bad_jwt",
             NotAdmin => "not_admin",
+            AdminUserNotFound(_) => "user_not_found",
+            BadPathId(_) => "validation_failed",
+            AnonymousProviderDisabled => "anonymous_provider_disabled",
             Conflict => "conflict",
             OtpExpired | LinkExpired => "otp_expired",
             OverEmailSendRateLimit(_) => "over_email_send_rate_limit",
             OverSmsSendRateLimit(_) => "over_sms_send_rate_limit",
+            OverRequestRateLimit(_) => "over_request_rate_limit",
             OtpDisabled => "otp_disabled",
             ProviderDisabled { email: true, .. } => "email_provider_disabled",
             ProviderDisabled { email: false, .. } => "phone_provider_disabled",
@@ -193,6 +207,9 @@ impl AuthError {
             NoAuthorization => "This endpoint requires a valid Bearer token".into(),
             BadJwt(m) => format!("invalid JWT: {m}"),
             NotAdmin => "User not allowed".into(),
+            AdminUserNotFound(m) => (*m).into(),
+            BadPathId(field) => format!("{field} must be an UUID"),
+            AnonymousProviderDisabled => "Anonymous sign-ins are disabled".into(),
             Conflict => {
                 "Concurrent requests on the same session could not be serialised; retry".into()
             }
@@ -203,6 +220,7 @@ impl AuthError {
             }
             OverEmailSendRateLimit(None) => "Email rate limit exceeded".into(),
             OverSmsSendRateLimit(None) => "SMS rate limit exceeded".into(),
+            OverRequestRateLimit(_) => "Request rate limit reached".into(),
             OtpDisabled => "Signups not allowed for otp".into(),
             ProviderDisabled { email, signup } => format!(
                 "{} {} are disabled",
@@ -224,11 +242,17 @@ impl AuthError {
         }
     }
 
-    /// HINT: the weak-password reasons as a JSON array, as GoTrue's `weak_password.reasons`.
+    /// HINT: the weak-password reasons as a JSON array, as GoTrue's `weak_password.reasons`;
+    /// for a rate limit, `{"retry_after": seconds}` (the shim's `Retry-After`).
     pub fn hint(&self) -> Option<String> {
         match self {
             AuthError::WeakPassword { reasons, .. } => {
                 Some(serde_json::to_string(reasons).expect("a list of strings serialises"))
+            }
+            AuthError::OverRequestRateLimit(s)
+            | AuthError::OverEmailSendRateLimit(Some(s))
+            | AuthError::OverSmsSendRateLimit(Some(s)) => {
+                Some(format!("{{\"retry_after\":{}}}", (*s).max(1)))
             }
             _ => None,
         }

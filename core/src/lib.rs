@@ -3,6 +3,7 @@
 //! The extension crate calls into these functions from its thin `#[pg_extern]` layer;
 //! keeping them free of pgrx lets them be unit-tested and fuzzed as ordinary Rust.
 
+pub mod admin;
 pub mod claims;
 pub mod client_ip;
 pub mod derived_keys;
@@ -15,6 +16,7 @@ pub mod password;
 pub mod phone;
 pub mod pkce;
 pub mod random;
+pub mod rate_limit;
 pub mod redact;
 pub mod redirect;
 pub mod refresh;

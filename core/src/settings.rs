@@ -27,6 +27,8 @@ pub struct Settings {
     pub mailer: MailerSettings,
     #[serde(flatten)]
     pub phone: PhoneSettings,
+    #[serde(flatten)]
+    pub rate_limits: RateLimitSettings,
 }
 
 /// Access tokens: how they are signed and verified.
@@ -57,6 +59,8 @@ pub struct SignupSettings {
     pub site_url: String,
     pub disable_signup: bool,
     pub mailer_autoconfirm: bool,
+    /// `sign_in_anonymously` (GoTrue's default: off).
+    pub external_anonymous_users_enabled: bool,
 }
 
 /// Password policy and the cost of new hashes.
@@ -100,6 +104,8 @@ pub struct TrustSettings {
     pub client_ip_header: Option<String>,
     /// How many trusted proxies append to `client_ip_header`.
     pub client_ip_trusted_proxies: i64,
+    /// Token roles that may call the admin API (GoTrue's `jwt_admin_roles`).
+    pub jwt_admin_roles: Vec<String>,
 }
 
 /// Mail: one-time codes and links, where links point, how often mail may go out, and its texts.
@@ -160,6 +166,38 @@ pub struct PhoneSettings {
     pub rate_limit_sms_sent: i64,
     /// The SMS text; `{{ .Code }}` is the code.
     pub sms_template: String,
+}
+
+/// Per-IP request limits (GoTrue's names and defaults; counted per server in shared memory) and
+/// the per-account sign-in backoff (beyond GoTrue; see `rate_limit`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RateLimitSettings {
+    /// `/token` grants (password, refresh, PKCE) per 5 minutes and address.
+    pub rate_limit_token_refresh: i64,
+    /// Verifications of codes and links per 5 minutes and address.
+    pub rate_limit_verify: i64,
+    /// Requests that send a code or link per 5 minutes and address.
+    pub rate_limit_otp: i64,
+    /// Anonymous sign-ins per hour and address.
+    pub rate_limit_anonymous_users: i64,
+    /// Password attempts on one account before the backoff starts.
+    pub sign_in_backoff_free_attempts: i64,
+    /// The longest wait between password attempts on one account, seconds; 0 is off.
+    pub sign_in_backoff_max_seconds: i64,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        RateLimitSettings {
+            rate_limit_token_refresh: 150,
+            rate_limit_verify: 30,
+            rate_limit_otp: 30,
+            rate_limit_anonymous_users: 30,
+            sign_in_backoff_free_attempts: 5,
+            sign_in_backoff_max_seconds: 60,
+        }
+    }
 }
 
 impl Default for MailerSettings {
@@ -239,6 +277,7 @@ impl Default for SignupSettings {
             site_url: "http://localhost:3000".into(),
             disable_signup: false,
             mailer_autoconfirm: true,
+            external_anonymous_users_enabled: false,
         }
     }
 }
@@ -275,6 +314,7 @@ impl Default for TrustSettings {
             trusted_roles: vec!["authenticator".into()],
             client_ip_header: Some("x-forwarded-for".into()),
             client_ip_trusted_proxies: 1,
+            jwt_admin_roles: vec!["service_role".into(), "supabase_admin".into()],
         }
     }
 }
@@ -474,7 +514,14 @@ fn check_value(key: &str, value: &Value) -> AuthResult<()> {
         "sms_otp_exp" => int_in(key, value, 30, DAY),
         "mailer_otp_length" | "sms_otp_length" => int_in(key, value, 6, 10),
         "smtp_max_frequency" | "sms_max_frequency" => int_in(key, value, 0, DAY),
-        "rate_limit_email_sent" | "rate_limit_sms_sent" => int_in(key, value, 0, 1_000_000_000),
+        "rate_limit_email_sent"
+        | "rate_limit_sms_sent"
+        | "rate_limit_token_refresh"
+        | "rate_limit_verify"
+        | "rate_limit_otp"
+        | "rate_limit_anonymous_users" => int_in(key, value, 0, 1_000_000_000),
+        "sign_in_backoff_free_attempts" => int_in(key, value, 1, 1000),
+        "sign_in_backoff_max_seconds" => int_in(key, value, 0, DAY),
         "otp_max_attempts" => int_in(key, value, 1, 100),
         "jwt_signing_algorithm" => {
             crate::keys::Alg::parse(value.as_str().unwrap_or("")).map(|_| ())
@@ -493,7 +540,7 @@ fn check_value(key: &str, value: &Value) -> AuthResult<()> {
                 "claims_trust must be \"any\" or \"verified\"",
             )),
         },
-        "trusted_roles" => match value.as_array() {
+        "trusted_roles" | "jwt_admin_roles" => match value.as_array() {
             Some(roles)
                 if roles.len() <= 64
                     && roles
@@ -502,9 +549,9 @@ fn check_value(key: &str, value: &Value) -> AuthResult<()> {
             {
                 Ok(())
             }
-            _ => Err(AuthError::validation(
-                "trusted_roles must be an array of role names",
-            )),
+            _ => Err(AuthError::validation(format!(
+                "{key} must be an array of role names"
+            ))),
         },
         "client_ip_header" => match value {
             Value::Null => Ok(()),
@@ -530,6 +577,7 @@ fn check_value(key: &str, value: &Value) -> AuthResult<()> {
         | "allow_unverified_email_sign_ins"
         | "mailer_secure_email_change_enabled"
         | "external_phone_enabled"
+        | "external_anonymous_users_enabled"
         | "sms_autoconfirm"
         | "update_password_require_reauthentication" => {
             if value.is_boolean() {

@@ -79,6 +79,7 @@ enum Cast {
     Text,
     Jsonb,
     Boolean,
+    Bigint,
 }
 
 impl Cast {
@@ -87,6 +88,7 @@ impl Cast {
             Cast::Text => "::text",
             Cast::Jsonb => "::text::jsonb",
             Cast::Boolean => "::text::boolean",
+            Cast::Bigint => "::text::bigint",
         }
     }
 }
@@ -134,6 +136,11 @@ impl SqlCall {
     /// A boolean argument of a parameter with a DEFAULT: `None` leaves it out.
     pub fn bool_or_default(self, name: &'static str, value: Option<bool>) -> SqlCall {
         self.push_given(name, Cast::Boolean, value.map(|b| b.to_string()))
+    }
+
+    /// A bigint argument of a parameter with a DEFAULT: `None` leaves it out.
+    pub fn int_or_default(self, name: &'static str, value: Option<i64>) -> SqlCall {
+        self.push_given(name, Cast::Bigint, value.map(|n| n.to_string()))
     }
 
     /// Runs the call as the holder of `token` (verified by `auth.authenticate()` first).

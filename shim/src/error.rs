@@ -12,6 +12,8 @@ pub struct ApiError {
     pub code: String,
     pub message: String,
     reasons: Option<Value>,
+    /// Seconds for `Retry-After` (a rate limit).
+    retry_after: Option<u64>,
 }
 
 /// How GoTrue words a token it could not verify; the reason follows.
@@ -24,6 +26,7 @@ impl ApiError {
             code: code.into(),
             message: message.into(),
             reasons: None,
+            retry_after: None,
         }
     }
 
@@ -91,11 +94,18 @@ impl ApiError {
             .strip_prefix("PT")
             .and_then(|s| s.parse::<u16>().ok())
         {
+            // HINT: the weak-password reasons (an array) or `{"retry_after": seconds}`.
+            let hint: Option<Value> = db.hint().and_then(|h| serde_json::from_str(h).ok());
+            let retry_after = hint
+                .as_ref()
+                .and_then(|h| h.get("retry_after"))
+                .and_then(Value::as_u64);
             return ApiError {
                 status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
                 code: db.detail().unwrap_or("unexpected_failure").to_string(),
                 message: db.message().to_string(),
-                reasons: db.hint().and_then(|h| serde_json::from_str(h).ok()),
+                reasons: hint.filter(Value::is_array),
+                retry_after,
             };
         }
         tracing::warn!(sqlstate, "database error");
@@ -143,7 +153,13 @@ impl IntoResponse for ApiError {
         if self.code == "weak_password" {
             body["weak_password"] = json!({ "reasons": self.reasons.unwrap_or_else(|| json!([])) });
         }
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 

@@ -39,6 +39,7 @@ fn sign_in_with_otp(
 ) -> JsonB {
     guard(move || {
         let inst = instance::get()?;
+        crate::rate_limit::limit(&inst, auth_core::rate_limit::Bucket::Otp)?;
         let address = read_address(&inst, email, phone, channel, false)?;
         let data = data.map(|d| d.to_value("data")).transpose()?;
         let data = user::check_metadata(data.as_ref())?;
@@ -126,6 +127,7 @@ fn _resend(
 ) -> JsonB {
     guard(move || {
         let inst = instance::get()?;
+        crate::rate_limit::limit(&inst, auth_core::rate_limit::Bucket::Otp)?;
         let challenge = pkce::read_challenge(code_challenge, code_challenge_method)?;
         let target = link_target(&inst, redirect_to);
         let kind = otp_type.unwrap_or("");

@@ -10,6 +10,7 @@ use crate::db;
 use crate::error::{guard, AuthResult};
 use crate::hashing;
 use crate::instance;
+use crate::rate_limit::AttemptOn;
 use crate::request;
 use crate::session_start::start_session;
 
@@ -57,13 +58,25 @@ fn sign_in(
             signup: false,
         });
     }
+    let req = request::current();
+    crate::rate_limit::check(&inst, auth_core::rate_limit::Bucket::Token, &req)?;
     let password = password::check_attempt(password)?;
     // A malformed address cannot belong to anyone; it still costs one hash below.
+    let (raw_email, raw_phone) = (email, phone);
     let (email, phone) = if by_phone {
         (None, phone_number::normalize(phone).ok())
     } else {
         (email::normalize(email).ok(), None)
     };
+    // The account's backoff admits this attempt before the password is checked; keyed by the
+    // address typed, known or not, so it answers the same for both.
+    let attempt_on = match (&email, &phone, by_phone) {
+        (Some(address), _, _) => AttemptOn::Email(address),
+        (None, Some(number), _) => AttemptOn::Phone(number),
+        (None, None, false) => AttemptOn::Unparsed(raw_email.unwrap_or("")),
+        (None, None, true) => AttemptOn::Unparsed(raw_phone.unwrap_or("")),
+    };
+    let admitted = crate::rate_limit::admit_sign_in(&inst, attempt_on, &req)?;
     let found = match (&email, &phone) {
         (Some(address), _) => db::read_json(FIND_ACCOUNT_BY_EMAIL, &[address.as_str().into()])?,
         (None, Some(number)) => db::read_json(FIND_ACCOUNT_BY_PHONE, &[number.as_str().into()])?,
@@ -114,14 +127,16 @@ fn sign_in(
             &[user_id.into(), upgraded.as_str().into()],
         )?;
     }
-    start_session(
+    let session = start_session(
         &inst,
         user_id,
         &account.email,
         if by_phone { "phone" } else { "email" },
         "password",
-        &request::current(),
-    )
+        &req,
+    )?;
+    admitted.succeeded();
+    Ok(session)
 }
 
 pgrx::extension_sql_file!(

@@ -95,6 +95,7 @@ struct Flow {
 fn exchange_code_for_session(auth_code: Option<&str>, code_verifier: Option<&str>) -> JsonB {
     guard(move || {
         let inst = instance::get()?;
+        crate::rate_limit::limit(&inst, auth_core::rate_limit::Bucket::Token)?;
         let (Some(code), Some(verifier)) = (
             auth_code.filter(|c| !c.is_empty()),
             code_verifier.filter(|v| !v.is_empty()),

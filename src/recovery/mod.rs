@@ -60,6 +60,7 @@ fn request_recovery(
 ) -> AuthResult<JsonB> {
     {
         let inst = instance::get()?;
+        crate::rate_limit::limit(&inst, auth_core::rate_limit::Bucket::Otp)?;
         if !inst.settings.mailer.external_email_enabled {
             return Err(AuthError::ProviderDisabled {
                 email: true,

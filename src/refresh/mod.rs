@@ -38,6 +38,7 @@ static ROTATE: LazyLock<String> = LazyLock::new(|| fragments::expand(include_str
 fn refresh_session(refresh_token: Option<&str>) -> JsonB {
     guard(move || {
         let inst = instance::get()?;
+        crate::rate_limit::limit(&inst, auth_core::rate_limit::Bucket::Token)?;
         let s = &inst.settings;
         let presented = refresh_token.map(str::trim).unwrap_or("");
         if presented.is_empty() {

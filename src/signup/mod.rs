@@ -238,6 +238,7 @@ fn sign_up_body(
     code_challenge_method: Option<&str>,
 ) -> AuthResult<Value> {
     let inst = instance::get()?;
+    crate::rate_limit::limit(&inst, auth_core::rate_limit::Bucket::Otp)?;
     let s = &inst.settings;
     if s.signup.disable_signup {
         return Err(AuthError::SignupDisabled);

@@ -9,6 +9,7 @@
     'role', coalesce(u.role, ''),
     'email', coalesce(u.email, ''),
     'email_confirmed_at', u.email_confirmed_at,
+    'invited_at', u.invited_at,
     'phone', coalesce(u.phone, ''),
     'phone_confirmed_at', u.phone_confirmed_at,
     'confirmed_at', u.confirmed_at,
@@ -20,7 +21,8 @@
     'phone_change_sent_at', u.phone_change_sent_at,
     'reauthentication_sent_at', u.reauthentication_sent_at,
     'last_sign_in_at', u.last_sign_in_at,
-    'banned_until', u.banned_until
+    'banned_until', u.banned_until,
+    'deleted_at', u.deleted_at
 )) || jsonb_build_object(
     'app_metadata', coalesce(u.raw_app_meta_data, '{}'),
     'user_metadata', coalesce(u.raw_user_meta_data, '{}'),

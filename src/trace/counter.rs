@@ -1,27 +1,28 @@
 //! Per-node counters in shared memory: the state GoTrue keeps per process (rate limits), kept
-//! per server here, lost on restart like GoTrue's. Not used yet; the API the next issues need
-//! (rate limits per IP or email; attempt counts).
+//! per server here (shared by every connection, pooler and shim in front of it), lost on restart
+//! like GoTrue's.
 //!
 //! A fixed table of [`SLOTS`] counters, keyed by a keyed hash (SHA-256 under a random seed drawn
 //! at server start, so keys cannot be chosen to collide). A key probes [`PROBE`] slots; when all
-//! hold other live keys, the one whose window started first is evicted (the table is bounded;
-//! an attacker flooding it with keys resets old counters early, which a rate limit must accept
-//! or size [`SLOTS`] against).
-
-#![allow(dead_code)] // the API the next issues (rate limits, code attempts) use
+//! hold other live keys, the one with the lowest count is evicted (the oldest among equals), so
+//! flooding the table with fresh keys (one attempt each) evicts other fresh keys before the
+//! counters that matter: an address at its limit, an account in backoff.
 
 use sha2::{Digest, Sha256};
 
 use crate::ffi::shmem::Shared;
 
-pub const SLOTS: usize = 8192;
+pub const SLOTS: usize = 65536;
 const PROBE: usize = 8;
 
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct Slot {
     key: u64,
-    window_start_ms: i64,
+    /// When the slot's state ends: the end of its window, or its idle reset.
+    expires_ms: i64,
+    /// The last admitted event.
+    last_ms: i64,
     count: u32,
 }
 
@@ -70,15 +71,19 @@ pub fn server_nonce() -> [u8; 8] {
 #[repr(u8)]
 #[derive(Clone, Copy, Debug)]
 pub enum Class {
-    /// Failed sign-ins per IP address or email (a future rate limit).
-    SignIn = 1,
-    /// Attempts on a one-time code.
-    OneTimeCode = 2,
+    /// A per-IP limit; the key is the bucket's name and the address.
+    IpLimit = 1,
+    /// Password attempts on one account (its normalized email or phone), from anywhere.
+    AccountSignIn = 2,
+    /// Password attempts on one account from an address it has a session from.
+    AccountSignInFromKnownIp = 3,
 }
 
 fn hash(seed: &[u8; 32], class: Class, key: &str) -> u64 {
     let mut h = Sha256::new();
     h.update(seed);
+    // Per database: each database is its own instance with its own limits.
+    h.update(crate::ffi::proc::database().to_le_bytes());
     h.update([class as u8]);
     h.update(key.as_bytes());
     let d = h.finalize();
@@ -93,69 +98,101 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// Counts one event for `(class, key)` in a fixed window of `window_ms` and returns the count in
-/// the current window, this event included. `None` without shared memory (not preloaded): the
-/// caller decides whether that fails open or closed.
-pub fn hit(class: Class, key: &str, window_ms: i64) -> Option<u32> {
-    update(class, key, window_ms, 1)
-}
-
-/// The current count without counting.
-pub fn peek(class: Class, key: &str, window_ms: i64) -> Option<u32> {
-    update(class, key, window_ms, 0)
-}
-
-/// Forgets a key (a successful sign-in resets its failures).
-pub fn reset(class: Class, key: &str) -> Option<()> {
+/// Admits one event for `(class, key)` if fewer than `max` were admitted in the current fixed
+/// window of `window_ms` (which starts at the first event): `Ok(count)` with this one, or
+/// `Err(ms)` until the window ends. `None` without shared memory (not preloaded): the caller
+/// decides whether that fails open or closed.
+pub fn take(class: Class, key: &str, window_ms: i64, max: u32) -> Option<Result<u32, i64>> {
     let now = now_ms();
+    with_slot(class, key, now, |s| {
+        if s.expires_ms <= now {
+            *s = Slot {
+                key: s.key,
+                expires_ms: now + window_ms,
+                last_ms: now,
+                count: 0,
+            };
+        }
+        if s.count >= max {
+            return Err(s.expires_ms - now);
+        }
+        s.count += 1;
+        s.last_ms = now;
+        Ok(s.count)
+    })
+}
+
+/// Admits one event for `(class, key)` if `gap_ms(admitted so far)` has passed since the last
+/// admitted one: `Ok(count)` with this one, or `Err(ms)` to wait. The state is forgotten
+/// `idle_ms` after the last admitted event.
+pub fn take_spaced(
+    class: Class,
+    key: &str,
+    idle_ms: i64,
+    gap_ms: impl Fn(u32) -> i64,
+) -> Option<Result<u32, i64>> {
+    let now = now_ms();
+    with_slot(class, key, now, |s| {
+        if s.expires_ms <= now {
+            s.count = 0;
+        }
+        let next = s.last_ms.saturating_add(gap_ms(s.count));
+        if s.count > 0 && next > now {
+            return Err(next - now);
+        }
+        s.count = s.count.saturating_add(1);
+        s.last_ms = now;
+        s.expires_ms = now + idle_ms;
+        Ok(s.count)
+    })
+}
+
+/// Forgets a key (a successful sign-in forgets the account's attempts).
+pub fn reset(class: Class, key: &str) -> Option<()> {
     COUNTERS.with(|c| {
         let h = hash(&c.seed, class, key);
         let base = (h as usize) % SLOTS;
         for i in 0..PROBE {
             let s = &mut c.slots[(base + i) % SLOTS];
             if s.key == h {
-                *s = Slot {
-                    key: 0,
-                    window_start_ms: now,
-                    count: 0,
-                };
+                s.key = 0;
+                s.count = 0;
+                s.expires_ms = 0;
             }
         }
     })
 }
 
-fn update(class: Class, key: &str, window_ms: i64, add: u32) -> Option<u32> {
-    let now = now_ms();
-    // Hash outside the lock would need the seed; it is read under it (cheap).
+/// Runs `f` on the key's slot under the table's lock; a key without a slot gets one, empty,
+/// evicting the least valuable slot of its probe range.
+fn with_slot<T>(class: Class, key: &str, now: i64, f: impl FnOnce(&mut Slot) -> T) -> Option<T> {
     COUNTERS.with(|c| {
         let h = hash(&c.seed, class, key);
         let base = (h as usize) % SLOTS;
+        let free = |s: &Slot| s.key == 0 || s.expires_ms <= now;
         let mut victim = base;
         for i in 0..PROBE {
             let idx = (base + i) % SLOTS;
             let s = c.slots[idx];
             if s.key == h {
-                victim = idx;
-                break;
+                return f(&mut c.slots[idx]);
             }
-            let expired = s.key == 0 || now - s.window_start_ms >= window_ms;
             let v = c.slots[victim];
-            let v_expired = v.key == 0 || now - v.window_start_ms >= window_ms;
-            if expired && !v_expired
-                || (expired == v_expired && s.window_start_ms < v.window_start_ms)
-            {
+            let better = match (free(&s), free(&v)) {
+                (true, false) => true,
+                (false, true) => false,
+                _ => (s.count, s.last_ms) < (v.count, v.last_ms),
+            };
+            if better {
                 victim = idx;
             }
         }
-        let s = &mut c.slots[victim];
-        if s.key != h || now - s.window_start_ms >= window_ms {
-            *s = Slot {
-                key: h,
-                window_start_ms: now,
-                count: 0,
-            };
-        }
-        s.count = s.count.saturating_add(add);
-        s.count
+        c.slots[victim] = Slot {
+            key: h,
+            expires_ms: 0,
+            last_ms: 0,
+            count: 0,
+        };
+        f(&mut c.slots[victim])
     })
 }

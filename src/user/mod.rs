@@ -50,6 +50,7 @@ struct LockedUser {
     hash: Option<String>,
     #[serde(deserialize_with = "auth_core::rows::required")]
     session_age: Option<f64>,
+    is_anonymous: bool,
 }
 
 /// GoTrue: a password change needs the reauthentication nonce when the session is older than
@@ -82,6 +83,20 @@ fn update_user(attributes: Option<JsonbArg>) -> JsonB {
         let current_email = current.email.as_deref().filter(|e| !e.is_empty());
         let current_phone = current.phone.as_deref().filter(|p| !p.is_empty());
         let changes = UserChanges::read(&attributes, current_email, current_phone)?;
+        if current.is_anonymous
+            && changes.password.is_some()
+            && changes.email.is_none()
+            && changes.phone.is_none()
+        {
+            return Err(AuthError::Unprocessable(
+                "Updating password of an anonymous user without an email or phone is not allowed"
+                    .into(),
+            ));
+        }
+        if changes.email.is_some() || changes.phone.is_some() {
+            // It sends a code: GoTrue's `PUT /user` shares the limit of the requests that do.
+            crate::rate_limit::limit(&inst, auth_core::rate_limit::Bucket::Otp)?;
+        }
         if changes.password.is_some()
             && s.passwords.update_password_require_reauthentication
             && current

@@ -13,8 +13,13 @@
 -- sent again by resend within its lifetime). Otherwise everything but the proven address was
 -- set by someone who never proved it and is dropped: the password, the metadata, the other
 -- address and its identity, pending changes, other codes, and every session.
+--
+-- An anonymous user whose email or phone change completes becomes a permanent user (the id and
+-- data kept): the address gets its identity and app_metadata its provider, as GoTrue's.
 WITH b AS (
     SELECT id, lower(email) IS NOT DISTINCT FROM $3 AS by_email,
+           is_anonymous AND $2 IN ('email_change_token_new', 'email_change_token_current',
+                                   'phone_change_token') AS converts,
            ((email_confirmed_at IS NULL AND $2 IN ('confirmation_token', 'recovery_token')
              AND lower(email) = $3)
             OR (phone_confirmed_at IS NULL AND $2 = 'confirmation_token' AND phone = $3))
@@ -36,6 +41,10 @@ u AS (
                THEN coalesce(raw_app_meta_data, '{}') || jsonb_build_object(
                    'provider', CASE WHEN b.by_email THEN 'email' ELSE 'phone' END,
                    'providers', jsonb_build_array(CASE WHEN b.by_email THEN 'email' ELSE 'phone' END))
+               WHEN b.converts
+               THEN coalesce(raw_app_meta_data, '{}') || jsonb_build_object(
+                   'provider', CASE WHEN $2 = 'phone_change_token' THEN 'phone' ELSE 'email' END,
+                   'providers', jsonb_build_array(CASE WHEN $2 = 'phone_change_token' THEN 'phone' ELSE 'email' END))
                ELSE raw_app_meta_data END,
            email_confirmed_at = CASE
                WHEN b.unproven AND NOT b.by_email THEN NULL
@@ -60,10 +69,20 @@ u AS (
            phone = CASE WHEN b.unproven AND b.by_email THEN NULL
                         WHEN $2 = 'phone_change_token' THEN phone_change ELSE phone END,
            phone_change = CASE WHEN b.unproven OR $2 = 'phone_change_token' THEN '' ELSE phone_change END,
+           is_anonymous = is_anonymous AND NOT b.converts,
            updated_at = now()
       FROM b
      WHERE auth.users.id = b.id
     RETURNING auth.users.id, email, phone, email_confirmed_at, phone_confirmed_at, banned_until),
+n AS (
+    INSERT INTO auth.identities (provider_id, user_id, identity_data, provider, created_at, updated_at)
+    SELECT u.id::text, u.id,
+           CASE WHEN $2 = 'phone_change_token'
+                THEN jsonb_build_object('sub', u.id::text, 'phone', u.phone, 'email_verified', false, 'phone_verified', true)
+                ELSE jsonb_build_object('sub', u.id::text, 'email', u.email, 'email_verified', true, 'phone_verified', false) END,
+           CASE WHEN $2 = 'phone_change_token' THEN 'phone' ELSE 'email' END, now(), now()
+      FROM u, b WHERE b.converts
+    ON CONFLICT DO NOTHING),
 i AS (
     UPDATE auth.identities i SET
            identity_data = i.identity_data || CASE i.provider

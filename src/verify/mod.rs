@@ -166,6 +166,7 @@ fn _verify_otp(
     let _ = redirect_to;
     guard(move || {
         let inst = instance::get()?;
+        crate::rate_limit::limit(&inst, auth_core::rate_limit::Bucket::Verify)?;
         let vtype = VerifyType::parse(otp_type)?;
         let v = verify(&inst, vtype, token, token_hash, email, phone)?;
         session(&inst, vtype, &v).map(JsonB)
@@ -193,6 +194,7 @@ fn _verify_link(
 ) -> JsonB {
     guard(move || {
         let inst = instance::get()?;
+        crate::rate_limit::limit(&inst, auth_core::rate_limit::Bucket::Verify)?;
         let vtype = VerifyType::parse(otp_type)?;
         if vtype.is_phone() || vtype == VerifyType::Email {
             return Err(AuthError::validation("Invalid email verification type"));

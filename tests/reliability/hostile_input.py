@@ -963,7 +963,9 @@ def fuzz_latin1(ctx):
                  "CREATE EXTENSION in a LATIN1 database is refused cleanly", f"{e.sqlstate}: {e}")
         conn.close()
         return
-    conn.execute("""SELECT auth.configure('{"argon2_memory_kib": 1024, "argon2_iterations": 1}')""")
+    conn.execute("""SELECT auth.configure('{"argon2_memory_kib": 1024, "argon2_iterations": 1,
+        "rate_limit_token_refresh": 1000000000, "rate_limit_verify": 1000000000,
+        "rate_limit_otp": 1000000000, "rate_limit_anonymous_users": 1000000000}')""")
     email, pw = f"latin1-{secrets.token_hex(3)}@example.com", PASSWORD
     user = json.loads(q(conn, "SELECT auth.sign_up(%s, %s)", [email, pw])[0][0])
     access, refresh = user["access_token"], user["refresh_token"]
@@ -1054,7 +1056,9 @@ def setup():
     conn.execute("RESET search_path")
     conn.execute("CREATE EXTENSION auth_ext")
     conn.execute("SET search_path = pg_catalog")
-    conn.execute("""SELECT auth.configure('{"argon2_memory_kib": 1024, "argon2_iterations": 1}')""")
+    conn.execute("""SELECT auth.configure('{"argon2_memory_kib": 1024, "argon2_iterations": 1,
+        "rate_limit_token_refresh": 1000000000, "rate_limit_verify": 1000000000,
+        "rate_limit_otp": 1000000000, "rate_limit_anonymous_users": 1000000000}')""")
     ctx = Context()
     for who in ("", "other_"):
         email, pw = f"fuzz-{who or 'me_'}{secrets.token_hex(3)}@example.com", PASSWORD

@@ -28,7 +28,7 @@ pub async fn settings(ctx: Ctx) -> ApiResult {
         "external": {
             "email": true,
             "phone": setting("external_phone_enabled", false),
-            "anonymous_users": false,
+            "anonymous_users": setting("external_anonymous_users_enabled", false),
         },
         "disable_signup": setting("disable_signup", false),
         "mailer_autoconfirm": setting("mailer_autoconfirm", true),

@@ -1,6 +1,7 @@
 //! The GoTrue endpoints, at the root (GoTrue's own layout) and under `/auth/v1` (where
 //! supabase-js looks for them relative to a project URL), and what wraps every request.
 
+mod admin;
 mod meta;
 mod otp;
 mod reply;
@@ -38,6 +39,19 @@ fn endpoints() -> Router<Pool> {
         .route("/logout", post(user::logout))
         .route("/.well-known/jwks.json", get(meta::jwks))
         .route("/settings", get(meta::settings))
+        .route(
+            "/admin/users",
+            get(admin::list_users).post(admin::create_user),
+        )
+        .route(
+            "/admin/users/{id}",
+            get(admin::get_user)
+                .put(admin::update_user)
+                .delete(admin::delete_user),
+        )
+        .route("/admin/generate_link", post(admin::generate_link))
+        .route("/admin/audit", get(admin::audit))
+        .route("/invite", post(admin::invite))
         .route("/health", get(meta::health))
 }
 

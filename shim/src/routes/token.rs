@@ -1,7 +1,6 @@
 //! Sign-up and the token grants: `POST /signup`,
 //! `POST /token?grant_type=password|refresh_token|pkce`.
 
-use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -28,14 +27,14 @@ pub async fn signup(
     QueryParams(query): QueryParams<RedirectTo>,
     JsonBody(body): JsonBody<SignupBody>,
 ) -> ApiResult {
-    if body.email.is_none() && body.phone.is_none() && body.password.is_none() {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "anonymous_provider_disabled",
-            "Anonymous sign-ins are disabled",
-        ));
-    }
     let data = body.data.map(|d| Value::Object(d).to_string());
+    let blank = |v: &Option<String>| v.as_deref().is_none_or(str::is_empty);
+    if blank(&body.email) && blank(&body.phone) {
+        // GoTrue: a sign-up without an address is an anonymous sign-in.
+        return ok(ctx
+            .call(SqlCall::new("auth.sign_in_anonymously").jsonb_or_default("data", data))
+            .await?);
+    }
     ok(ctx
         .call(
             SqlCall::new("auth.sign_up")
