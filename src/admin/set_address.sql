@@ -27,12 +27,14 @@ merged AS (
            updated_at = now()
       FROM u WHERE i.user_id = u.id
        AND i.provider = CASE WHEN $2::text IS NOT NULL THEN 'email' ELSE 'phone' END
-    RETURNING i.user_id)
-INSERT INTO auth.identities (provider_id, user_id, identity_data, provider, created_at, updated_at)
+    RETURNING i.user_id),
+added AS (
+    INSERT INTO auth.identities (provider_id, user_id, identity_data, provider, created_at, updated_at)
 SELECT u.id::text, u.id,
        CASE WHEN $2::text IS NOT NULL
             THEN jsonb_build_object('sub', u.id::text, 'email', $2::text, 'email_verified', $4, 'phone_verified', false)
             ELSE jsonb_build_object('sub', u.id::text, 'phone', $3::text, 'email_verified', false, 'phone_verified', $4) END,
        CASE WHEN $2::text IS NOT NULL THEN 'email' ELSE 'phone' END, now(), now()
-  FROM u WHERE NOT EXISTS (SELECT 1 FROM merged)
-RETURNING to_jsonb(user_id)
+      FROM u WHERE NOT EXISTS (SELECT 1 FROM merged)
+    RETURNING user_id)
+SELECT to_jsonb(u.id) FROM u

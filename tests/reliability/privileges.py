@@ -102,14 +102,27 @@ FLOWS = {
     "auth.exchange_code_for_session(text,text)", "auth_api.exchange_code_for_session(text,text)",
     "auth.reauthenticate()",
 }
+GEN_LINK = "(text,text,text,jsonb,text,text)"
+# The admin API (0.6.0) and anonymous sign-in: granted to every API role; the functions refuse
+# any caller whose token's role is not in jwt_admin_roles (403 not_admin), which the isolation
+# checks below see as "nothing of B comes back".
+ADMIN = {
+    "auth.admin_list_users(bigint,bigint,text)", "auth.admin_get_user(text)",
+    "auth.admin_create_user(jsonb)", "auth.admin_update_user(text,jsonb)",
+    "auth.admin_delete_user(text,boolean)", "auth.admin_sign_out_user(text)",
+    "auth.admin_audit_log(bigint,bigint,text)", "auth._admin_generate_link" + GEN_LINK,
+    "auth.admin_generate_link" + GEN_LINK, "auth.admin_invite_user(text,jsonb,text)",
+    "auth.sign_in_anonymously(jsonb)",
+}
+ADMIN |= {"auth_api." + sig.split(".", 1)[1] for sig in ADMIN if not sig.startswith("auth._")}
 SIGNED_IN_API = {"auth_api.sign_out(text)", "auth_api.get_user()", "auth_api.update_user(jsonb)",
                  "auth_api.reauthenticate()"}
 SERVICE_ONLY = {"auth.sign_jwt(jsonb)", "auth.settings()", "auth.signing_keys()"}
 # auth.outbox_claim/_sent/_failed: only auth_outbox_consumer (the shim's role), none of these.
 EXECUTE_ALLOWED = {
-    "anon": EVERYONE | FLOWS,
-    "authenticated": EVERYONE | FLOWS | SIGNED_IN_API,
-    "service_role": EVERYONE | FLOWS | SIGNED_IN_API | SERVICE_ONLY,
+    "anon": EVERYONE | FLOWS | ADMIN,
+    "authenticated": EVERYONE | FLOWS | SIGNED_IN_API | ADMIN,
+    "service_role": EVERYONE | FLOWS | SIGNED_IN_API | SERVICE_ONLY | ADMIN,
     PLAIN: EVERYONE,  # what PUBLIC has
 }
 
@@ -497,6 +510,31 @@ def call_plans(ctx, me, other):
     P["auth.outbox_claim(integer,integer,text[])"] = [("ten for a minute", "10, 60", [])]
     P["auth.outbox_sent(bigint)"] = [("an unknown id", "%s::bigint", [0])]
     P["auth.outbox_failed(bigint,text)"] = [("an unknown id", "%s::bigint, %s::text", [0, "x"])]
+    # The admin API: the other user's id (isolation: refused, nothing of B back), fresh addresses.
+    P["auth.admin_list_users(bigint,bigint,text)"] = [
+        ("the first page", "1::bigint, 10::bigint", []),
+        ("the other user's email", "1::bigint, 10::bigint, %s::text", [other.email])]
+    P["auth.admin_get_user(text)"] = [("the other user", "%s::text", [other.id]),
+                                      ("not a uuid", "%s::text", ["x"])]
+    P["auth.admin_create_user(jsonb)"] = [
+        ("a new user", "%s::jsonb", [json.dumps({"email": ctx.fresh_email(), "password": "new-user-pw-1"})]),
+        ("the other user's email", "%s::jsonb", [json.dumps({"email": other.email})])]
+    P["auth.admin_update_user(text,jsonb)"] = [
+        ("ban the other user", "%s::text, %s::jsonb", [other.id, json.dumps({"ban_duration": "24h"})]),
+        ("the other user's password", "%s::text, %s::jsonb", [other.id, json.dumps({"password": "taken-over-1"})])]
+    P["auth.admin_delete_user(text,boolean)"] = [("the other user", "%s::text", [other.id]),
+                                                 ("the other user, soft", "%s::text, true", [other.id])]
+    P["auth.admin_sign_out_user(text)"] = [("the other user", "%s::text", [other.id])]
+    P["auth.admin_audit_log(bigint,bigint,text)"] = [("the first page", "1::bigint, 10::bigint", [])]
+    P["auth._admin_generate_link" + GEN_LINK] = [
+        ("recovery for the other user", two, ["recovery", other.email]),
+        ("magiclink for the other user", two, ["magiclink", other.email])]
+    P["auth.admin_generate_link" + GEN_LINK] = list(P["auth._admin_generate_link" + GEN_LINK])
+    P["auth.admin_invite_user(text,jsonb,text)"] = [("a new address", "%s::text", [ctx.fresh_email()])]
+    P["auth.sign_in_anonymously(jsonb)"] = [("no data", "", [])]
+    for sig in sorted(ADMIN):
+        if sig.startswith("auth_api."):
+            P[sig] = list(P["auth." + sig.split(".", 1)[1]])
     for wrapper in ("sign_up" + SIGN_UP, "sign_in_with_password(text,text,text)",
                     "refresh_session(text)", "sign_out(text)", "get_user()",
                     "update_user(jsonb)", "jwks()", "sign_in_with_otp" + OTP,
