@@ -255,6 +255,17 @@ BEGIN
 END
 $consumer$;
 
+-- The role auth hooks run as (hook_role): Supabase's name, so that a hook's migration written for
+-- Supabase ("GRANT EXECUTE ON FUNCTION public.custom_access_token_hook TO supabase_auth_admin")
+-- runs unchanged. It owns nothing and can log in nowhere; the owner grants it what hooks read.
+DO $hooks$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'supabase_auth_admin') THEN
+        CREATE ROLE supabase_auth_admin NOLOGIN NOINHERIT;
+    END IF;
+END
+$hooks$;
+
 -- Supabase enables RLS on every auth table and grants nothing to the API roles; so do we.
 ALTER TABLE auth.users ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.identities ENABLE ROW LEVEL SECURITY;

@@ -30,6 +30,7 @@ mod error;
 mod ffi;
 mod fragments;
 mod hashing;
+mod hooks;
 mod instance;
 mod one_time;
 mod rate_limit;

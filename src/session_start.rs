@@ -26,6 +26,7 @@ pub(crate) fn token_response(
     aal: &str,
     amr: &[(String, i64)],
     refresh_token: String,
+    authentication_method: &str,
 ) -> AuthResult<Value> {
     let s = &inst.settings;
     let ctx = TokenContext {
@@ -38,6 +39,8 @@ pub(crate) fn token_response(
         default_aud: &s.tokens.jwt_aud,
     };
     let claims = jwt::access_token_claims(&user, &ctx);
+    // The owner's custom access token hook, at every minting (checked: auth_core::hooks).
+    let claims = crate::hooks::access_token_claims(inst, claims, authentication_method)?;
     let access_token = inst.ring.sign(&claims)?;
     Ok(jwt::session_response(
         access_token,
@@ -91,5 +94,6 @@ pub(crate) fn start_session(
         "aal1",
         &[(method.to_owned(), created)],
         refresh_token,
+        method,
     )
 }

@@ -54,6 +54,13 @@ pub enum AuthError {
     BadPathId(&'static str),
     /// 422 `anonymous_provider_disabled`.
     AnonymousProviderDisabled,
+    /// A hook refused, failed or answered out of contract: its status, GoTrue's code and the
+    /// hook's own message (never "Database error").
+    Hook {
+        status: u16,
+        code: &'static str,
+        message: String,
+    },
     /// 409 `conflict`: concurrent requests on the same rows could not be serialised.
     Conflict,
     /// 403 `otp_expired`: a one-time code or link that is wrong, used, expired or dead after too
@@ -138,6 +145,7 @@ impl AuthError {
             | AnonymousProviderDisabled => 422,
             Internal => 500,
             ReadOnly => 503,
+            Hook { status, .. } => *status,
         }
     }
 
@@ -185,6 +193,7 @@ impl AuthError {
             ReauthenticationNeeded => "reauthentication_needed",
             ReauthenticationNotValid => "reauthentication_not_valid",
             ReadOnly | Internal => "unexpected_failure",
+            Hook { code, .. } => code,
         }
     }
 
@@ -239,6 +248,7 @@ impl AuthError {
             ReauthenticationNotValid => "Requires reauthentication".into(),
             ReadOnly => "auth_ext cannot write here: the database is read-only".into(),
             Internal => "Unexpected failure in auth_ext".into(),
+            Hook { message, .. } => message.clone(),
         }
     }
 

@@ -29,6 +29,8 @@ pub struct Settings {
     pub phone: PhoneSettings,
     #[serde(flatten)]
     pub rate_limits: RateLimitSettings,
+    #[serde(flatten)]
+    pub hooks: HookSettings,
 }
 
 /// Access tokens: how they are signed and verified.
@@ -185,6 +187,60 @@ pub struct RateLimitSettings {
     pub sign_in_backoff_free_attempts: i64,
     /// The longest wait between password attempts on one account, seconds; 0 is off.
     pub sign_in_backoff_max_seconds: i64,
+}
+
+/// Auth hooks: SQL functions (`schema.function`) called in the request's transaction, as the
+/// role `hook_role`, each within `hook_timeout_ms` (see `hooks`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HookSettings {
+    pub hook_custom_access_token: Option<String>,
+    pub hook_before_user_created: Option<String>,
+    pub hook_password_verification_attempt: Option<String>,
+    pub hook_mfa_verification_attempt: Option<String>,
+    pub hook_send_email: Option<String>,
+    pub hook_send_sms: Option<String>,
+    /// The role hooks run as (Supabase's: `supabase_auth_admin`, which the extension creates).
+    pub hook_role: String,
+    /// GoTrue's 2 s.
+    pub hook_timeout_ms: i64,
+    /// Roles the custom access token hook may put in `role` besides the user's own.
+    pub hook_custom_access_token_roles: Vec<String>,
+}
+
+impl Default for HookSettings {
+    fn default() -> Self {
+        HookSettings {
+            hook_custom_access_token: None,
+            hook_before_user_created: None,
+            hook_password_verification_attempt: None,
+            hook_mfa_verification_attempt: None,
+            hook_send_email: None,
+            hook_send_sms: None,
+            hook_role: "supabase_auth_admin".into(),
+            hook_timeout_ms: 2000,
+            hook_custom_access_token_roles: Vec::new(),
+        }
+    }
+}
+
+impl HookSettings {
+    /// The function configured for a hook point, if any.
+    pub fn target(&self, point: crate::hooks::HookPoint) -> Option<crate::hooks::HookTarget> {
+        use crate::hooks::HookPoint::*;
+        let setting = match point {
+            CustomAccessToken => &self.hook_custom_access_token,
+            BeforeUserCreated => &self.hook_before_user_created,
+            PasswordVerificationAttempt => &self.hook_password_verification_attempt,
+            MfaVerificationAttempt => &self.hook_mfa_verification_attempt,
+            SendEmail => &self.hook_send_email,
+            SendSms => &self.hook_send_sms,
+        };
+        // Validated when configured; a hand-edited bad value names no function.
+        setting
+            .as_deref()
+            .and_then(|s| crate::hooks::HookTarget::parse(s).ok())
+    }
 }
 
 impl Default for RateLimitSettings {
@@ -540,19 +596,38 @@ fn check_value(key: &str, value: &Value) -> AuthResult<()> {
                 "claims_trust must be \"any\" or \"verified\"",
             )),
         },
-        "trusted_roles" | "jwt_admin_roles" => match value.as_array() {
-            Some(roles)
-                if roles.len() <= 64
-                    && roles
-                        .iter()
-                        .all(|r| r.as_str().is_some_and(|s| !s.is_empty() && s.len() <= 63)) =>
-            {
-                Ok(())
-            }
+        "hook_custom_access_token"
+        | "hook_before_user_created"
+        | "hook_password_verification_attempt"
+        | "hook_mfa_verification_attempt"
+        | "hook_send_email"
+        | "hook_send_sms" => match value {
+            Value::Null => Ok(()),
+            Value::String(s) => crate::hooks::HookTarget::parse(s).map(|_| ()),
             _ => Err(AuthError::validation(format!(
-                "{key} must be an array of role names"
+                "{key} must be null or a function name"
             ))),
         },
+        "hook_role" => match value.as_str() {
+            Some(r) if !r.is_empty() && r.len() <= 63 => Ok(()),
+            _ => Err(AuthError::validation("hook_role must be a role name")),
+        },
+        "hook_timeout_ms" => int_in(key, value, 10, 60_000),
+        "trusted_roles" | "jwt_admin_roles" | "hook_custom_access_token_roles" => {
+            match value.as_array() {
+                Some(roles)
+                    if roles.len() <= 64
+                        && roles.iter().all(|r| {
+                            r.as_str().is_some_and(|s| !s.is_empty() && s.len() <= 63)
+                        }) =>
+                {
+                    Ok(())
+                }
+                _ => Err(AuthError::validation(format!(
+                    "{key} must be an array of role names"
+                ))),
+            }
+        }
         "client_ip_header" => match value {
             Value::Null => Ok(()),
             Value::String(h)

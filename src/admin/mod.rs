@@ -664,10 +664,25 @@ fn create_for_link(
     data: Value,
     invited: bool,
 ) -> AuthResult<pgrx::Uuid> {
+    // GoTrue runs before_user_created for invitations and generated sign-up links (not for
+    // POST /admin/users).
+    let id = db::uuid(uuid::Uuid::new_v4());
+    crate::hooks::before_user_created(
+        inst,
+        crate::hooks::new_user_object(
+            id,
+            &inst.settings.tokens.jwt_aud,
+            Some(address),
+            None,
+            Some("email"),
+            &data,
+            false,
+        ),
+    )?;
     insert(
         inst,
         NewAdminUser {
-            id: None,
+            id: Some(id),
             role: None,
             email: Some(address),
             phone: None,
@@ -806,14 +821,13 @@ fn _admin_generate_link(
             false,
             Lineage::New,
         )?;
-        let verification_type = match kind {
-            LinkType::Magiclink => "magiclink",
-            other => other.verify_type(),
-        };
+        // GoTrue answers the type asked for (signup for a magic link that signed someone up);
+        // the link carries the type /verify takes (email_change for both halves).
+        let verification_type = kind.as_str();
         let link = auth_core::templates::confirmation_url(
             &inst.settings.mailer.api_external_url,
             &issued.hash,
-            verification_type,
+            kind.verify_type(),
             &target,
         );
         record(&admin, Action::UserModified, user_id, Some(&address))?;

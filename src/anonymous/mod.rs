@@ -34,6 +34,18 @@ fn sign_in_anonymously(data: default!(Option<JsonbArg>, "'{}'")) -> JsonB {
         let data = data.map(|d| d.to_value("data")).transpose()?;
         let data = user::check_metadata(data.as_ref())?;
         let user_id = db::uuid(uuid::Uuid::new_v4());
+        crate::hooks::before_user_created(
+            &inst,
+            crate::hooks::new_user_object(
+                user_id,
+                &s.tokens.jwt_aud,
+                None,
+                None,
+                None,
+                &data,
+                true,
+            ),
+        )?;
         db::exec(
             INSERT_ANONYMOUS,
             &[

@@ -5,6 +5,7 @@
 pub(crate) mod bgw;
 pub(crate) mod elog;
 pub(crate) mod guc;
+pub(crate) mod hook_context;
 pub(crate) mod jsonb;
 pub(crate) mod latch;
 pub(crate) mod log_redaction;

@@ -65,6 +65,7 @@ pub(crate) fn send(inst: &Instance, code: &Code, lineage: Lineage) -> AuthResult
         }),
     };
     crate::outbox::queue(
+        inst,
         code.channel,
         code.action,
         code.address,

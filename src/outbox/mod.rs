@@ -21,12 +21,33 @@ static FAILED: &str = include_str!("failed.sql");
 
 /// Queues a message to `recipient`; `payload` is GoTrue's send-email / send-SMS hook input.
 pub(crate) fn queue(
+    inst: &Instance,
     channel: Channel,
     action: &str,
     recipient: &str,
     user_id: pgrx::Uuid,
     payload: Value,
 ) -> AuthResult<i64> {
+    // A send_email / send_sms hook delivers in place of the outbox, in this transaction (as
+    // GoTrue's). An email change's second message carries the same payload as its first, which
+    // the hook already got with both codes.
+    let sms = matches!(channel, Channel::Sms);
+    if action == "email_change_current"
+        && crate::hooks::configured(
+            inst,
+            if sms {
+                auth_core::hooks::HookPoint::SendSms
+            } else {
+                auth_core::hooks::HookPoint::SendEmail
+            },
+        )
+        .is_some()
+    {
+        return Ok(0);
+    }
+    if crate::hooks::send_message(inst, sms, &payload)? {
+        return Ok(0);
+    }
     db::json(
         QUEUE,
         &[

@@ -101,6 +101,14 @@ fn sign_in(
         let who = email.as_deref().or(phone.as_deref());
         crate::trace::sign_in_failed(err, user_id.as_deref(), who)
     };
+    if let Some(account) = found
+        .as_ref()
+        .filter(|a| a.hash.as_deref().is_some_and(|h| !h.is_empty()))
+    {
+        // The owner's password verification hook, for a known account (GoTrue's rule); it may
+        // reject even the right password and end the user's sessions.
+        crate::hooks::password_verification_attempt(&inst, db::uuid(account.id), matches)?;
+    }
     let account = match found {
         Some(account) if matches => account,
         found => return Err(failed(AuthError::InvalidCredentials, found.as_ref())),

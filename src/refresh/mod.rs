@@ -125,7 +125,16 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
                 return Err(AuthError::RefreshTokenAlreadyUsed);
             }
         };
-        token_response(&inst, row.user, session_id, &locked.aal, &row.amr, token).map(JsonB)
+        token_response(
+            &inst,
+            row.user,
+            session_id,
+            &locked.aal,
+            &row.amr,
+            token,
+            "token_refresh",
+        )
+        .map(JsonB)
     })
 }
 

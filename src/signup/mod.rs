@@ -123,6 +123,18 @@ pub(crate) struct NewUser<'a> {
 
 pub(crate) fn insert_user(inst: &Instance, new: NewUser) -> AuthResult<Option<pgrx::Uuid>> {
     let user_id = db::uuid(uuid::Uuid::new_v4());
+    crate::hooks::before_user_created(
+        inst,
+        crate::hooks::new_user_object(
+            user_id,
+            &inst.settings.tokens.jwt_aud,
+            new.address.email(),
+            new.address.phone(),
+            Some(new.address.provider()),
+            &new.data,
+            false,
+        ),
+    )?;
     let created = db::json(
         INSERT_USER,
         &[

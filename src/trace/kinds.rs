@@ -22,6 +22,9 @@ pub enum Kind {
     /// A wrong one-time code: one more failed attempt on each listed token; those at the limit
     /// die (src/one_time/).
     OtpFailed = 3,
+    /// End every session of a user (a password verification hook's `should_logout_user`), with
+    /// an audit row.
+    EndSessions = 4,
 }
 
 impl Kind {
@@ -30,6 +33,7 @@ impl Kind {
             1 => Some(Kind::RevokeFamily),
             2 => Some(Kind::LoginFailed),
             3 => Some(Kind::OtpFailed),
+            4 => Some(Kind::EndSessions),
             _ => None,
         }
     }
@@ -143,6 +147,11 @@ pub fn otp_failed(ids: &[uuid::Uuid], max_attempts: i64) -> Vec<u8> {
     e.0
 }
 
+/// `user_id`: the user whose sessions end.
+pub fn end_sessions(user_id: [u8; 16]) -> Vec<u8> {
+    Enc::default().bytes(&user_id).0
+}
+
 /// Applies one entry in the current transaction. Returns a line of context for the log (ids
 /// only) and whether it wrote something, or why it failed.
 pub fn apply(kind: u8, payload: &[u8]) -> Result<String, String> {
@@ -202,6 +211,29 @@ pub fn apply(kind: u8, payload: &[u8]) -> Result<String, String> {
                 .map_err(|e| format!("ending a token failed: {}", e.code()))?;
             Ok(format!(
                 "wrong code counted on {n} tokens; {partners} email-change partners cancelled"
+            ))
+        }
+        Some(Kind::EndSessions) => {
+            let raw = d.take(16).ok_or("malformed end-sessions entry")?;
+            let user = uuid::Uuid::from_slice(raw).map_err(|_| "bad uuid")?;
+            let ended = db::exec(
+                "DELETE FROM auth.sessions WHERE user_id = $1",
+                &[db::uuid(user).into()],
+            )
+            .map_err(|e| format!("ending sessions failed: {}", e.code()))?;
+            let payload = audit::payload(
+                Action::Logout,
+                &user.to_string(),
+                None,
+                json!({"reason": "password_verification_hook", "sessions": ended}),
+            );
+            db::exec(
+                audit::INSERT.as_str(),
+                &[payload.as_str().into(), "".into()],
+            )
+            .map_err(|e| format!("audit insert failed: {}", e.code()))?;
+            Ok(format!(
+                "{ended} sessions ended by a password verification hook"
             ))
         }
         None => Err(format!("unknown entry kind {kind}")),

@@ -189,6 +189,26 @@ pub fn wait(ticket: &Ticket, timeout: Duration) -> bool {
     }
 }
 
+static SESSIONS_NOT_ENDED: AtomicU64 = AtomicU64::new(0);
+
+/// Ends a user's sessions apart from the current call (which its error rolls back), and waits
+/// for it a little so that the caller's answer comes after. Without the queue (not preloaded,
+/// a standby, full) it is logged and skipped.
+pub fn end_sessions(user_id: pgrx::Uuid) {
+    let payload = kinds::end_sessions(*user_id.as_bytes());
+    match enqueue(Kind::EndSessions, &payload, true) {
+        Ok(ticket) => {
+            wait(&ticket, Duration::from_secs(2));
+        }
+        Err(_) => log_sparsely(&SESSIONS_NOT_ENDED, |n| {
+            format!(
+                "auth_ext: a password verification hook asked to end a user's sessions; the \
+                 trace queue is unavailable, so they were not ended ({n} in this process)"
+            )
+        }),
+    }
+}
+
 static NOT_AUDITED: AtomicU64 = AtomicU64::new(0);
 
 /// Records a failed sign-in (an audit row `login_failed`, written by the writer) and returns the

@@ -84,6 +84,7 @@ pub(crate) fn start_email_change(
         },
     });
     let id = crate::outbox::queue(
+        inst,
         Channel::Email,
         "email_change_new",
         new,
@@ -92,6 +93,7 @@ pub(crate) fn start_email_change(
     )?;
     if secure {
         crate::outbox::queue(
+            inst,
             Channel::Email,
             "email_change_current",
             current,

@@ -150,7 +150,8 @@ test('generateLink for each type: a link and a code, no mail; the link verifies'
   for (const type of ['email_change_current', 'email_change_new']) {
     const change = await admin.generateLink({ type, email, newEmail })
     assert.equal(change.error, null, type)
-    assert.equal(change.data.properties.verification_type, 'email_change')
+    assert.equal(change.data.properties.verification_type, type)
+    assert.match(change.data.properties.action_link, /&type=email_change&/)
     assert.equal(change.data.user.new_email, newEmail)
   }
 })
