@@ -76,23 +76,51 @@ fn args() -> Args {
 }
 
 enum Client {
-    Sql(Pool),
+    /// Over SQL; `true`: as PostgREST calls, with `request.headers` naming a client address, so
+    /// the per-IP limits count the call (mode `sql+limits`).
+    Sql(Pool, bool),
     Http(reqwest::Client, String),
+}
+
+/// The next of 250 client addresses (the per-IP limits count each; the bench raises the limits
+/// so that none is reached).
+fn next_headers() -> String {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 250;
+    json!({"x-forwarded-for": format!("10.77.0.{}", n + 1)}).to_string()
+}
+
+/// Runs `call` (a function call with `$1`) over SQL, as PostgREST would when `limits`.
+async fn sql_call(pool: &Pool, limits: bool, call: &str, arg: &str) -> Value {
+    let c = pool.get().await.expect("pool");
+    let text = if limits {
+        format!(
+            "SELECT {call}::text FROM (SELECT set_config('request.headers', $2, true) OFFSET 0) h"
+        )
+    } else {
+        format!("SELECT {call}::text")
+    };
+    let stmt = c.prepare_cached(&text).await.unwrap();
+    let row = if limits {
+        c.query_one(&stmt, &[&arg, &next_headers()]).await
+    } else {
+        c.query_one(&stmt, &[&arg]).await
+    }
+    .expect(call);
+    serde_json::from_str(row.get::<_, &str>(0)).unwrap()
 }
 
 impl Client {
     async fn sign_in(&self, email: &str) -> Value {
         match self {
-            Client::Sql(pool) => {
-                let c = pool.get().await.expect("pool");
-                let stmt = c
-                    .prepare_cached(
-                        "SELECT auth.sign_in_with_password($1, 'bench-password-1')::text",
-                    )
-                    .await
-                    .unwrap();
-                let row = c.query_one(&stmt, &[&email]).await.expect("sign-in");
-                serde_json::from_str(row.get::<_, &str>(0)).unwrap()
+            Client::Sql(pool, limits) => {
+                sql_call(
+                    pool,
+                    *limits,
+                    "auth.sign_in_with_password($1, 'bench-password-1')",
+                    email,
+                )
+                .await
             }
             Client::Http(http, url) => http
                 .post(format!("{url}/token?grant_type=password"))
@@ -110,14 +138,8 @@ impl Client {
 
     async fn refresh(&self, token: &str) -> Value {
         match self {
-            Client::Sql(pool) => {
-                let c = pool.get().await.expect("pool");
-                let stmt = c
-                    .prepare_cached("SELECT auth.refresh_session($1)::text")
-                    .await
-                    .unwrap();
-                let row = c.query_one(&stmt, &[&token]).await.expect("refresh");
-                serde_json::from_str(row.get::<_, &str>(0)).unwrap()
+            Client::Sql(pool, limits) => {
+                sql_call(pool, *limits, "auth.refresh_session($1)", token).await
             }
             Client::Http(http, url) => http
                 .post(format!("{url}/token?grant_type=refresh_token"))
@@ -401,7 +423,7 @@ async fn main() {
         _ => {}
     }
     let client = std::sync::Arc::new(match a.mode.as_str() {
-        "sql" => {
+        "sql" | "sql+limits" => {
             let pg = tokio_postgres::Config::from_str(&a.db).expect("db");
             let mgr = Manager::from_config(
                 pg,
@@ -416,6 +438,7 @@ async fn main() {
                     .runtime(Runtime::Tokio1)
                     .build()
                     .unwrap(),
+                a.mode == "sql+limits",
             )
         }
         "http" => Client::Http(
