@@ -148,7 +148,8 @@ pub fn checked_claims(
     let mut problems = Vec::new();
     let kind = |v: &Value| match v {
         Value::String(_) => "string",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        // An integer a token can carry: i64 (a u64 above it would slip past the exp check).
+        Value::Number(n) if n.is_i64() => "integer",
         Value::Number(_) => "number",
         Value::Bool(_) => "boolean",
         Value::Array(_) => "array",
@@ -198,6 +199,11 @@ pub fn checked_claims(
                     kind(v)
                 ));
             }
+        }
+    }
+    if let Some(Value::Array(items)) = claims.get("amr") {
+        if !items.iter().all(|i| i.is_string() || i.is_object()) {
+            problems.push("amr: items must be strings or objects".into());
         }
     }
     if let Some(v) = claims.get("is_anonymous") {
@@ -338,6 +344,8 @@ mod tests {
             ("is_anonymous", json!(true)),
             ("role", json!("service_role")),
             ("exp", json!(9999)),
+            ("exp", json!(u64::MAX)),
+            ("amr", json!([1])),
         ] {
             let mut out = given();
             out.insert(key.into(), value);

@@ -55,9 +55,12 @@ fn require_admin(inst: &Instance) -> AuthResult<Admin> {
         }
         return Err(AuthError::NotAdmin);
     }
-    // No token: only the owner's own SQL (never a request that came over HTTP without one).
+    // No token: only the owner's own SQL, as itself: never a request that came over HTTP, and
+    // never a session that switched to another role (PostgREST sets the request's role, also
+    // in its legacy settings mode, which sets no request.headers).
     let session_user = xact::session_user();
     if !request::current().http
+        && xact::outer_user() == session_user
         && (session_user == instance::owner()? || xact::is_superuser(session_user))
     {
         return Ok(Admin {
@@ -422,8 +425,13 @@ fn admin_update_user(id: Option<&str>, attributes: Option<JsonbArg>) -> JsonB {
             changed.push("email");
         } else if p.email_confirm == Some(true) && current.email.is_some() {
             db::exec(
-                "UPDATE auth.users SET email_confirmed_at = now(), \
-                 is_anonymous = false, updated_at = now() WHERE id = $1",
+                "UPDATE auth.users SET email_confirmed_at = now(), updated_at = now() WHERE id = $1",
+                &[user_id.into()],
+            )?;
+            db::exec(
+                "UPDATE auth.identities SET identity_data = identity_data || \
+                 jsonb_build_object('email_verified', true), updated_at = now() \
+                 WHERE user_id = $1 AND provider = 'email'",
                 &[user_id.into()],
             )?;
             changed.push("email_confirm");
@@ -446,8 +454,13 @@ fn admin_update_user(id: Option<&str>, attributes: Option<JsonbArg>) -> JsonB {
             changed.push("phone");
         } else if p.phone_confirm == Some(true) && current.phone.is_some() {
             db::exec(
-                "UPDATE auth.users SET phone_confirmed_at = now(), \
-                 is_anonymous = false, updated_at = now() WHERE id = $1",
+                "UPDATE auth.users SET phone_confirmed_at = now(), updated_at = now() WHERE id = $1",
+                &[user_id.into()],
+            )?;
+            db::exec(
+                "UPDATE auth.identities SET identity_data = identity_data || \
+                 jsonb_build_object('phone_verified', true), updated_at = now() \
+                 WHERE user_id = $1 AND provider = 'phone'",
                 &[user_id.into()],
             )?;
             changed.push("phone_confirm");

@@ -14,6 +14,13 @@ u AS (
            email_change = '', email_change_sent_at = NULL, email_change_confirm_status = 0,
            phone_change = '', phone_change_sent_at = NULL,
            is_anonymous = is_anonymous AND NOT $4,
+           -- an anonymous user made permanent by a confirmed address gets its provider, as a
+           -- confirmed change does (src/verify/confirm.sql)
+           raw_app_meta_data = CASE WHEN is_anonymous AND $4
+               THEN coalesce(raw_app_meta_data, '{}') || jsonb_build_object(
+                   'provider', CASE WHEN $2::text IS NOT NULL THEN 'email' ELSE 'phone' END,
+                   'providers', jsonb_build_array(CASE WHEN $2::text IS NOT NULL THEN 'email' ELSE 'phone' END))
+               ELSE raw_app_meta_data END,
            updated_at = now()
       FROM free WHERE id = $1 AND free.ok
     RETURNING id),

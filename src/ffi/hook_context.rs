@@ -1,5 +1,7 @@
 //! The context an auth hook runs in: as the owner's chosen role (not the extension owner whose
-//! rights the calling SECURITY DEFINER function has), as a restricted operation, and under a
+//! rights the calling SECURITY DEFINER function has), as a restricted operation, in a settings
+//! level of its own that is thrown away after it (whatever the hook sets, even without LOCAL:
+//! `request.jwt.claims`, `search_path`, `statement_timeout`, does not outlive it), and under a
 //! time limit of its own. PostgreSQL's `statement_timeout` only starts with a top-level
 //! statement, and a hook runs inside one, so the limit is a timeout of our own that cancels the
 //! query the way `statement_timeout` does.
@@ -57,6 +59,7 @@ fn timeout_id() -> i32 {
 pub(crate) struct HookContext {
     saved_user: pg_sys::Oid,
     saved_context: i32,
+    guc_level: i32,
     timeout: i32,
 }
 
@@ -64,6 +67,10 @@ impl HookContext {
     pub(crate) fn enter(role: pg_sys::Oid, timeout_ms: i32) -> HookContext {
         let mut saved_user = pg_sys::InvalidOid;
         let mut saved_context = 0;
+        // SAFETY: opens a settings nest level, as function SET clauses and restricted
+        // maintenance commands do; drop closes it with AtEOXact_GUC(false), which undoes every
+        // change made inside it, SET without LOCAL included.
+        let guc_level = unsafe { pg_sys::NewGUCNestLevel() };
         // SAFETY: reads and sets backend-local state, as SECURITY DEFINER calls and
         // maintenance commands do; the previous values are kept to be restored in drop.
         unsafe {
@@ -82,6 +89,7 @@ impl HookContext {
         HookContext {
             saved_user,
             saved_context,
+            guc_level,
             timeout,
         }
     }
@@ -94,9 +102,11 @@ impl HookContext {
 
 impl Drop for HookContext {
     fn drop(&mut self) {
-        // SAFETY: disarms our own timeout and puts back the user and context saved in enter.
+        // SAFETY: disarms our own timeout, throws away the hook's settings level and puts back
+        // the user and context saved in enter (the reverse order of enter).
         unsafe {
             disable_timeout(self.timeout, false);
+            pg_sys::AtEOXact_GUC(false, self.guc_level);
             pg_sys::SetUserIdAndSecContext(self.saved_user, self.saved_context);
         }
     }

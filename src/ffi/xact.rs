@@ -9,6 +9,12 @@ pub(crate) fn session_user() -> pg_sys::Oid {
     unsafe { pg_sys::GetSessionUserId() }
 }
 
+/// The role the session acts as (`SET ROLE`'s), outside any SECURITY DEFINER function.
+pub(crate) fn outer_user() -> pg_sys::Oid {
+    // SAFETY: reads a backend-local variable that SET ROLE maintains.
+    unsafe { pg_sys::GetOuterUserId() }
+}
+
 /// Whether `role` is a superuser.
 pub(crate) fn is_superuser(role: pg_sys::Oid) -> bool {
     // SAFETY: a syscache lookup by OID; an unknown OID is simply not a superuser.

@@ -73,35 +73,47 @@ pub(crate) fn call(
         metadata["ip_address"] = json!(ip);
     }
     input["metadata"] = metadata;
+    // Never a role above the hook's station: not a superuser, not one that bypasses RLS, not
+    // the extension's owner (whose rights the calling function has).
     let role = db::read_json(
-        "SELECT to_jsonb(oid::int8) FROM pg_catalog.pg_roles WHERE rolname = $1",
+        "SELECT to_jsonb(oid::int8) FROM pg_catalog.pg_roles \
+         WHERE rolname = $1 AND NOT rolsuper AND NOT rolbypassrls",
         &[s.hook_role.as_str().into()],
     )?
     .and_then(|v| v.as_i64())
-    .ok_or_else(|| hook_failed(format!("hook_role {} does not exist", s.hook_role)))?;
+    .map(|oid| pgrx::pg_sys::Oid::from(oid as u32))
+    .filter(|oid| Some(*oid) != crate::instance::owner().ok())
+    .ok_or_else(|| {
+        hook_failed(format!(
+            "hook_role {} does not exist, or is a superuser, the owner or bypasses RLS",
+            s.hook_role
+        ))
+    })?;
     let sql = call_sql(&target);
-    // The hook's unqualified names resolve in public (as under Supabase's hook role); ours are
-    // pinned again after it.
-    db::exec(
-        "SELECT pg_catalog.set_config('search_path', 'public', true)",
-        &[],
-    )?;
-    let context = HookContext::enter(
-        pgrx::pg_sys::Oid::from(role as u32),
-        s.hook_timeout_ms as i32,
-    );
-    let outcome = catch_unwind(AssertUnwindSafe(|| db::json(sql, &[JsonB(input).into()])));
+    let context = HookContext::enter(role, s.hook_timeout_ms as i32);
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        // In the hook's own settings level (thrown away after it): its unqualified names
+        // resolve in public, as under Supabase's hook role, and its notices (which could carry
+        // a code it was given) reach no client.
+        db::exec(
+            "SELECT pg_catalog.set_config('search_path', 'public', true), \
+                    pg_catalog.set_config('client_min_messages', 'error', true)",
+            &[],
+        )?;
+        db::json(sql, &[JsonB(input).into()])
+    }));
     let timed_out = context.timed_out();
     drop(context);
     let output = match outcome {
-        Ok(result) => {
-            db::exec(
-                "SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true)",
-                &[],
-            )?;
-            result?
+        // A hook that caught our cancel and went on still ran out of time.
+        _ if timed_out => {
+            return Err(hook_failed(format!(
+                "The hook {name} did not answer within {} ms",
+                s.hook_timeout_ms
+            )))
         }
-        Err(payload) => return Err(raised(payload, &name, timed_out, s.hook_timeout_ms)),
+        Ok(result) => result?,
+        Err(payload) => return Err(raised(payload, &name, point)),
     };
     let output = output.unwrap_or_else(|| json!({}));
     match hooks::output_error(&output) {
@@ -110,22 +122,24 @@ pub(crate) fn call(
     }
 }
 
-/// What a hook that raised is reported as. Its transaction is aborted: nothing more runs before
-/// the error is raised to the caller.
-fn raised(
-    payload: Box<dyn std::any::Any + Send>,
-    name: &str,
-    timed_out: bool,
-    timeout_ms: i64,
-) -> AuthError {
-    if timed_out {
-        return hook_failed(format!(
-            "The hook {name} did not answer within {timeout_ms} ms"
-        ));
-    }
+/// What a hook that raised is reported as: in its own words, unless its input held codes (the
+/// send hooks: a message could repeat one to whoever asked for it). Its transaction is aborted:
+/// nothing more runs before the error is raised to the caller.
+fn raised(payload: Box<dyn std::any::Any + Send>, name: &str, point: HookPoint) -> AuthError {
     let Ok(caught) = payload.downcast::<CaughtError>() else {
         return hook_failed(format!("Error running hook {name}"));
     };
+    if matches!(point, HookPoint::SendEmail | HookPoint::SendSms) {
+        pgrx::log!(
+            "auth_ext: the hook {name} raised an error (SQLSTATE {:?}); its text is not shown \
+             because its input holds codes",
+            match &*caught {
+                CaughtError::PostgresError(r) | CaughtError::ErrorReport(r) => r.sql_error_code(),
+                CaughtError::RustPanic { ereport, .. } => ereport.sql_error_code(),
+            }
+        );
+        return hook_failed(format!("Error running hook {name}"));
+    }
     let report = match &*caught {
         CaughtError::PostgresError(r) | CaughtError::ErrorReport(r) => r,
         CaughtError::RustPanic { ereport, .. } => ereport,

@@ -20,6 +20,8 @@ static SENT: &str = include_str!("sent.sql");
 static FAILED: &str = include_str!("failed.sql");
 
 /// Queues a message to `recipient`; `payload` is GoTrue's send-email / send-SMS hook input.
+static RECORD_HOOK_DELIVERY: &str = include_str!("record_hook_delivery.sql");
+
 pub(crate) fn queue(
     inst: &Instance,
     channel: Channel,
@@ -46,7 +48,17 @@ pub(crate) fn queue(
         return Ok(0);
     }
     if crate::hooks::send_message(inst, sms, &payload)? {
-        return Ok(0);
+        return db::json(
+            RECORD_HOOK_DELIVERY,
+            &[
+                channel.as_str().into(),
+                action.into(),
+                recipient.into(),
+                user_id.into(),
+            ],
+        )?
+        .and_then(|v| v.as_i64())
+        .ok_or(AuthError::Internal);
     }
     db::json(
         QUEUE,

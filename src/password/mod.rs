@@ -107,7 +107,13 @@ fn sign_in(
     {
         // The owner's password verification hook, for a known account (GoTrue's rule); it may
         // reject even the right password and end the user's sessions.
-        crate::hooks::password_verification_attempt(&inst, db::uuid(account.id), matches)?;
+        if let Err(refused) =
+            crate::hooks::password_verification_attempt(&inst, db::uuid(account.id), matches)
+        {
+            // Audited as a failed sign-in, answered in the hook's words.
+            failed(AuthError::InvalidCredentials, Some(account));
+            return Err(refused);
+        }
     }
     let account = match found {
         Some(account) if matches => account,

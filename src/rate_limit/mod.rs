@@ -55,7 +55,10 @@ pub(crate) fn check(inst: &Instance, bucket: Bucket, req: &RequestInfo) -> AuthR
     let key = format!(
         "{}:{}",
         bucket.name(),
-        req.ip.as_deref().unwrap_or("unknown")
+        req.ip
+            .as_deref()
+            .map(network)
+            .unwrap_or_else(|| "unknown".into())
     );
     let max = bucket.limit(&inst.settings).clamp(0, u32::MAX as i64) as u32;
     refused(counter::take(
@@ -64,6 +67,18 @@ pub(crate) fn check(inst: &Instance, bucket: Bucket, req: &RequestInfo) -> AuthR
         bucket.window_s() * 1000,
         max,
     ))
+}
+
+/// What one client holds: an IPv4 address, or an IPv6 /64 (one subscriber's usual share; a
+/// limit per IPv6 address would let one client draw on 2^64 budgets).
+fn network(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        _ => ip.to_owned(),
+    }
 }
 
 static KNOWN_IP_BY_EMAIL: &str = "SELECT to_jsonb(EXISTS (SELECT 1 FROM auth.users u \

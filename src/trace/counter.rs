@@ -3,10 +3,12 @@
 //! like GoTrue's.
 //!
 //! A fixed table of [`SLOTS`] counters, keyed by a keyed hash (SHA-256 under a random seed drawn
-//! at server start, so keys cannot be chosen to collide). A key probes [`PROBE`] slots; when all
-//! hold other live keys, the one with the lowest count is evicted (the oldest among equals), so
-//! flooding the table with fresh keys (one attempt each) evicts other fresh keys before the
-//! counters that matter: an address at its limit, an account in backoff.
+//! at server start, so keys cannot be chosen to collide), in two halves: per-IP limits in one,
+//! accounts in the other, so that addresses' counts (up to 150) can never evict an account's
+//! backoff. A key probes [`PROBE`] slots of its half; when all hold other live keys, the one
+//! with the lowest count is evicted (the oldest among equals), so flooding the table with fresh
+//! keys (one attempt each) evicts other fresh keys before the counters that matter: an address
+//! at its limit, an account in backoff.
 
 use sha2::{Digest, Sha256};
 
@@ -151,9 +153,8 @@ pub fn take_spaced(
 pub fn reset(class: Class, key: &str) -> Option<()> {
     COUNTERS.with(|c| {
         let h = hash(&c.seed, class, key);
-        let base = (h as usize) % SLOTS;
         for i in 0..PROBE {
-            let s = &mut c.slots[(base + i) % SLOTS];
+            let s = &mut c.slots[probe(class, h, i)];
             if s.key == h {
                 s.key = 0;
                 s.count = 0;
@@ -165,14 +166,28 @@ pub fn reset(class: Class, key: &str) -> Option<()> {
 
 /// Runs `f` on the key's slot under the table's lock; a key without a slot gets one, empty,
 /// evicting the least valuable slot of its probe range.
+/// The slots a key of `class` may use: its half of the table, as (start, length).
+fn region(class: Class) -> (usize, usize) {
+    match class {
+        Class::IpLimit => (0, SLOTS / 2),
+        Class::AccountSignIn | Class::AccountSignInFromKnownIp => (SLOTS / 2, SLOTS / 2),
+    }
+}
+
+/// The index of the `i`-th probe of hash `h` in `class`'s half.
+fn probe(class: Class, h: u64, i: usize) -> usize {
+    let (start, len) = region(class);
+    start + ((h as usize) % len + i) % len
+}
+
 fn with_slot<T>(class: Class, key: &str, now: i64, f: impl FnOnce(&mut Slot) -> T) -> Option<T> {
     COUNTERS.with(|c| {
         let h = hash(&c.seed, class, key);
-        let base = (h as usize) % SLOTS;
+        let base = probe(class, h, 0);
         let free = |s: &Slot| s.key == 0 || s.expires_ms <= now;
         let mut victim = base;
         for i in 0..PROBE {
-            let idx = (base + i) % SLOTS;
+            let idx = probe(class, h, i);
             let s = c.slots[idx];
             if s.key == h {
                 return f(&mut c.slots[idx]);
