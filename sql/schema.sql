@@ -255,6 +255,13 @@ BEGIN
 END
 $consumer$;
 
+-- Private: passwords known to be breached, as the SHA-1 digests of HIBP's downloadable list,
+-- loaded by the owner (docs/passwords.md). With `password_breached_check` on, a new password
+-- whose digest is here is refused (`weak_password`, reason `pwned`); nothing leaves the database.
+CREATE TABLE auth.breached_passwords (
+    hash bytea PRIMARY KEY CHECK (length(hash) = 20)
+);
+
 -- Supabase enables RLS on every auth table and grants nothing to the API roles; so do we.
 ALTER TABLE auth.users ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.identities ENABLE ROW LEVEL SECURITY;
@@ -267,4 +274,5 @@ ALTER TABLE auth.signing_keys ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.one_time_tokens ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.flow_state ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.outbox ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.breached_passwords ENABLE ROW LEVEL SECURITY;
 

@@ -32,6 +32,7 @@ mod fragments;
 mod hashing;
 mod instance;
 mod one_time;
+mod password_policy;
 mod rate_limit;
 mod request;
 mod revoke;
