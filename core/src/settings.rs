@@ -94,6 +94,8 @@ pub struct SessionSettings {
     /// Access tokens die with their session (sign-out, expiry) or user (ban, deletion) at once,
     /// rather than at `exp`.
     pub revocable_access_tokens: bool,
+    /// A sign-in ends the user's other sessions, and only the newest session refreshes.
+    pub sessions_single_per_user: bool,
 }
 
 /// Whose word about the request is taken: its claims and its client address.
@@ -310,6 +312,7 @@ impl Default for SessionSettings {
             sessions_timebox: None,
             sessions_inactivity_timeout: None,
             revocable_access_tokens: false,
+            sessions_single_per_user: false,
         }
     }
 }
@@ -603,7 +606,8 @@ fn check_value(key: &str, value: &Value) -> AuthResult<()> {
         | "external_anonymous_users_enabled"
         | "sms_autoconfirm"
         | "update_password_require_reauthentication"
-        | "password_breached_check" => {
+        | "password_breached_check"
+        | "sessions_single_per_user" => {
             if value.is_boolean() {
                 Ok(())
             } else {
@@ -691,11 +695,13 @@ mod tests {
                 breached_check: false,
             }
         );
+        assert!(!s.sessions.sessions_single_per_user);
         let c = s
             .apply(&json!({
                 "password_min_length": 12,
                 "password_required_characters": "abc:0-9\\:",
                 "password_breached_check": true,
+                "sessions_single_per_user": true,
             }))
             .unwrap()
             .settings;
@@ -707,6 +713,7 @@ mod tests {
                 breached_check: true,
             }
         );
+        assert!(c.sessions.sessions_single_per_user);
         assert_eq!(Settings::from_stored(&c.to_json()).unwrap(), c);
     }
 
@@ -755,6 +762,7 @@ mod tests {
             json!({"password_required_characters": ["abc"]}),
             json!({"password_required_characters": "x".repeat(1025)}),
             json!({"password_breached_check": 1}),
+            json!({"sessions_single_per_user": "true"}),
             json!([1, 2]),
             json!("jwt_exp"),
         ] {

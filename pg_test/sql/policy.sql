@@ -1,4 +1,5 @@
--- The password policy of new passwords: required characters and the breached list.
+-- The password policy of new passwords (required characters, the breached list) and
+-- sessions_single_per_user.
 \set VERBOSITY verbose
 \set SHOW_CONTEXT never
 
@@ -63,4 +64,36 @@ ROLLBACK TO checking;
 SET LOCAL ROLE service_role;
 SELECT count(*) FROM auth.breached_passwords;
 \set VERBOSITY verbose
+ROLLBACK;
+
+-- sessions_single_per_user: a sign-in ends the user's other sessions
+BEGIN;
+SELECT auth.configure('{"sessions_single_per_user": true}')->'sessions_single_per_user' AS single_per_user;
+SELECT s->>'refresh_token' AS r1, s->>'access_token' AS a1 FROM auth.sign_up('sam@example.com', 'sams-password') s \gset
+-- the first session began a minute ago (a transaction has one now())
+UPDATE auth.sessions SET created_at = now() - interval '1 minute'
+ WHERE user_id = (SELECT id FROM auth.users WHERE email = 'sam@example.com');
+SELECT s->>'refresh_token' AS r2 FROM auth.sign_in_with_password('sam@example.com', 'sams-password') s \gset
+SELECT count(*) AS sessions, count(*) FILTER (WHERE not_after IS NULL) AS in_force,
+       bool_and(not_after IS NULL OR not_after = now()) AS others_ended_now
+  FROM auth.sessions WHERE user_id = (SELECT id FROM auth.users WHERE email = 'sam@example.com');
+SAVEPOINT s;
+SELECT auth.refresh_session(:'r1');
+ROLLBACK TO s;
+SELECT auth.refresh_session(:'r2') ? 'access_token' AS newest_refreshes;
+ROLLBACK;
+
+-- sessions that began before the setting was on: only the newest refreshes
+BEGIN;
+SELECT s->>'refresh_token' AS r1 FROM auth.sign_up('sue@example.com', 'sues-password') s \gset
+UPDATE auth.sessions SET created_at = now() - interval '1 minute'
+ WHERE user_id = (SELECT id FROM auth.users WHERE email = 'sue@example.com');
+SELECT s->>'refresh_token' AS r2 FROM auth.sign_in_with_password('sue@example.com', 'sues-password') s \gset
+SELECT count(*) FILTER (WHERE not_after IS NULL) AS in_force_while_off
+  FROM auth.sessions WHERE user_id = (SELECT id FROM auth.users WHERE email = 'sue@example.com');
+SELECT auth.configure('{"sessions_single_per_user": true}')->'sessions_single_per_user' AS single_per_user;
+SAVEPOINT s;
+SELECT auth.refresh_session(:'r1');
+ROLLBACK TO s;
+SELECT auth.refresh_session(:'r2') ? 'access_token' AS newest_refreshes;
 ROLLBACK;
