@@ -8,6 +8,7 @@
 mod admin;
 mod anonymous;
 mod claims;
+mod cleanup;
 mod jwt;
 mod keys;
 mod otp;

@@ -29,6 +29,8 @@ pub struct Settings {
     pub phone: PhoneSettings,
     #[serde(flatten)]
     pub rate_limits: RateLimitSettings,
+    #[serde(flatten)]
+    pub retention: RetentionSettings,
 }
 
 /// Access tokens: how they are signed and verified.
@@ -192,6 +194,22 @@ pub struct RateLimitSettings {
     pub sign_in_backoff_free_attempts: i64,
     /// The longest wait between password attempts on one account, seconds; 0 is off.
     pub sign_in_backoff_max_seconds: i64,
+}
+
+/// What `auth.cleanup()` keeps (src/cleanup/).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RetentionSettings {
+    /// Days the audit log is kept; 0 keeps it forever.
+    pub audit_log_retention_days: i64,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        RetentionSettings {
+            audit_log_retention_days: 90,
+        }
+    }
 }
 
 impl Default for RateLimitSettings {
@@ -618,6 +636,7 @@ fn check_value(key: &str, value: &Value) -> AuthResult<()> {
         }
         "password_min_length" => int_in(key, value, 6, 1024),
         "refresh_token_reuse_interval" => int_in(key, value, 0, 3600),
+        "audit_log_retention_days" => int_in(key, value, 0, 36_500),
         "sessions_timebox" | "sessions_inactivity_timeout" => {
             if value.is_null() {
                 Ok(())
@@ -696,12 +715,14 @@ mod tests {
             }
         );
         assert!(!s.sessions.sessions_single_per_user);
+        assert_eq!(s.retention.audit_log_retention_days, 90);
         let c = s
             .apply(&json!({
                 "password_min_length": 12,
                 "password_required_characters": "abc:0-9\\:",
                 "password_breached_check": true,
                 "sessions_single_per_user": true,
+                "audit_log_retention_days": 0,
             }))
             .unwrap()
             .settings;
@@ -714,6 +735,7 @@ mod tests {
             }
         );
         assert!(c.sessions.sessions_single_per_user);
+        assert_eq!(c.retention.audit_log_retention_days, 0);
         assert_eq!(Settings::from_stored(&c.to_json()).unwrap(), c);
     }
 
@@ -763,6 +785,8 @@ mod tests {
             json!({"password_required_characters": "x".repeat(1025)}),
             json!({"password_breached_check": 1}),
             json!({"sessions_single_per_user": "true"}),
+            json!({"audit_log_retention_days": -1}),
+            json!({"audit_log_retention_days": 90.5}),
             json!([1, 2]),
             json!("jwt_exp"),
         ] {

@@ -1,5 +1,5 @@
--- The password policy of new passwords (required characters, the breached list) and
--- sessions_single_per_user.
+-- The password policy (required characters, the breached list), sessions_single_per_user and
+-- auth.cleanup().
 \set VERBOSITY verbose
 \set SHOW_CONTEXT never
 
@@ -96,4 +96,90 @@ SAVEPOINT s;
 SELECT auth.refresh_session(:'r1');
 ROLLBACK TO s;
 SELECT auth.refresh_session(:'r2') ? 'access_token' AS newest_refreshes;
+ROLLBACK;
+
+-- auth.cleanup(): expired rows go in batches of max_rows, fresh ones stay
+BEGIN;
+-- a known start: only the rows made here
+DELETE FROM auth.users;
+DELETE FROM auth.refresh_tokens;
+DELETE FROM auth.flow_state;
+DELETE FROM auth.audit_log_entries;
+SELECT auth.configure('{"sessions_timebox": 3600}')->'sessions_timebox' AS timebox;
+SELECT s->>'refresh_token' AS ra FROM auth.sign_up('ended-long-ago@example.com', 'a-good-password') s \gset
+SELECT s->>'refresh_token' AS rb FROM auth.sign_up('ended-lately@example.com', 'a-good-password') s \gset
+SELECT s->>'refresh_token' AS rc FROM auth.sign_up('live@example.com', 'a-good-password') s \gset
+SELECT s->>'refresh_token' AS rd FROM auth.sign_up('timeboxed@example.com', 'a-good-password') s \gset
+CREATE TEMP VIEW who AS
+SELECT u.email, u.id AS user_id, s.id AS session_id FROM auth.users u LEFT JOIN auth.sessions s ON s.user_id = u.id;
+-- sessions: past not_after by a day (goes), by an hour (stays), in force (stays), past the
+-- timebox by a day (goes)
+UPDATE auth.sessions SET not_after = now() - interval '25 hours'
+ WHERE id = (SELECT session_id FROM who WHERE email = 'ended-long-ago@example.com');
+SELECT auth.refresh_session(:'rb') IS NOT NULL AS b_refreshed, auth.refresh_session(:'rc') IS NOT NULL AS c_refreshed;
+UPDATE auth.sessions SET not_after = now() - interval '1 hour'
+ WHERE id = (SELECT session_id FROM who WHERE email = 'ended-lately@example.com');
+UPDATE auth.sessions SET created_at = now() - interval '26 hours'
+ WHERE id = (SELECT session_id FROM who WHERE email = 'timeboxed@example.com');
+-- refresh tokens revoked a day ago: the ended session's (goes), one without a session (goes),
+-- the live session's (stays: a replay of it is reuse)
+UPDATE auth.refresh_tokens SET updated_at = now() - interval '25 hours' WHERE revoked;
+INSERT INTO auth.refresh_tokens (token, user_id, revoked, updated_at, session_id)
+VALUES ('no-session', 'nobody', true, now() - interval '25 hours', NULL);
+-- one-time tokens (the longest lifetime is mailer_otp_exp's hour, plus an hour): an expired
+-- code (goes), a fresh one (stays), a secure email change expired whole (goes), and one whose
+-- other half is still live (the expired half stays, or the live one would complete it alone)
+INSERT INTO auth.one_time_tokens (id, user_id, token_type, token_hash, relates_to, created_at, updated_at)
+SELECT gen_random_uuid(), w.user_id, t.token_type::auth.one_time_token_type, 'h', w.email,
+       timezone('UTC', now()) - t.age, timezone('UTC', now()) - t.age
+  FROM (VALUES ('ended-long-ago@example.com', 'recovery_token', interval '3 hours'),
+               ('live@example.com', 'recovery_token', interval '1 hour'),
+               ('ended-lately@example.com', 'email_change_token_new', interval '3 hours'),
+               ('ended-lately@example.com', 'email_change_token_current', interval '3 hours'),
+               ('timeboxed@example.com', 'email_change_token_new', interval '3 hours'),
+               ('timeboxed@example.com', 'email_change_token_current', interval '10 minutes')) t(email, token_type, age)
+  JOIN who w ON w.email = t.email;
+-- flow states: two a day old (go), one fresh (stays)
+INSERT INTO auth.flow_state (id, auth_code, code_challenge_method, code_challenge, provider_type,
+                             created_at, updated_at, authentication_method)
+SELECT gen_random_uuid(), 'c', 's256', 'x', 'email', now() - a, now() - a, 'otp'
+  FROM (VALUES (interval '25 hours'), (interval '30 hours'), (interval '1 hour')) t(a);
+-- audit entries: two past the 90 days (go), one inside them and those of the sign-ups (stay)
+INSERT INTO auth.audit_log_entries (id, payload, created_at)
+SELECT gen_random_uuid(), '{}', now() - a
+  FROM (VALUES (interval '91 days'), (interval '100 days'), (interval '89 days')) t(a);
+SELECT (SELECT count(*) FROM auth.sessions) AS sessions, (SELECT count(*) FROM auth.refresh_tokens) AS refresh_tokens,
+       (SELECT count(*) FROM auth.one_time_tokens) AS one_time_tokens, (SELECT count(*) FROM auth.flow_state) AS flow_state,
+       (SELECT count(*) FROM auth.audit_log_entries) AS audit_log_entries;
+-- one row per table at most, then the rest, then nothing
+SELECT auth.cleanup(1);
+SELECT auth.cleanup();
+SELECT auth.cleanup();
+-- what stays
+SELECT w.email, s.not_after IS NOT NULL AS ended FROM who w JOIN auth.sessions s ON s.id = w.session_id ORDER BY 1;
+SELECT w.email, t.revoked FROM auth.refresh_tokens t JOIN who w ON w.session_id = t.session_id ORDER BY 1, 2;
+SELECT w.email, t.token_type FROM auth.one_time_tokens t JOIN who w ON w.user_id = t.user_id ORDER BY 1, 2;
+SELECT count(*) AS fresh_flow_states FROM auth.flow_state;
+SELECT count(*) FILTER (WHERE created_at < now() - interval '1 day') AS audit_entries_kept_from_the_past,
+       count(*) AS audit_entries FROM auth.audit_log_entries;
+-- a retention of 0 keeps the audit log forever
+SELECT auth.configure('{"audit_log_retention_days": 0}')->'audit_log_retention_days' AS retention_days;
+INSERT INTO auth.audit_log_entries (id, payload, created_at) VALUES (gen_random_uuid(), '{}', now() - interval '10 years');
+SELECT auth.cleanup()->'audit_log_entries' AS audit_entries_deleted;
+-- bounds, and who may run it
+SAVEPOINT s;
+SELECT auth.cleanup(0);
+ROLLBACK TO s;
+SELECT auth.cleanup(NULL);
+ROLLBACK TO s;
+SET LOCAL ROLE service_role;
+SELECT auth.cleanup() IS NOT NULL AS service_role_may;
+RESET ROLE;
+\set VERBOSITY default
+SET LOCAL ROLE authenticated;
+SELECT auth.cleanup();
+ROLLBACK TO s;
+SET LOCAL ROLE anon;
+SELECT auth.cleanup();
+\set VERBOSITY verbose
 ROLLBACK;
