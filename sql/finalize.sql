@@ -29,6 +29,7 @@ SELECT pg_catalog.pg_extension_config_dump('auth.one_time_tokens', '');
 SELECT pg_catalog.pg_extension_config_dump('auth.flow_state', '');
 SELECT pg_catalog.pg_extension_config_dump('auth.outbox', '');
 SELECT pg_catalog.pg_extension_config_dump('auth.outbox_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('auth.breached_passwords', '');
 
 -- Least privilege: nothing on the tables for anon/authenticated. Each function's EXECUTE grants
 -- are made beside its code, in its capability's api.sql (src/<capability>/api.sql).

@@ -140,6 +140,10 @@ CREATE TABLE auth.audit_log_entries (
     created_at timestamptz,
     ip_address varchar(64) NOT NULL DEFAULT ''
 );
+-- auth.cleanup() deletes entries past the retention by age, in batches; without this index each
+-- batch would read the whole log. Entries arrive in time order, so its inserts go to the
+-- rightmost leaf (unlike the random uuid key's).
+CREATE INDEX audit_log_entries_created_at_idx ON auth.audit_log_entries (created_at);
 
 -- Which methods authenticated a session (feeds the `amr` claim), as in Supabase.
 CREATE TABLE auth.mfa_amr_claims (
@@ -255,6 +259,13 @@ BEGIN
 END
 $consumer$;
 
+-- Private: passwords known to be breached, as the SHA-1 digests of HIBP's downloadable list,
+-- loaded by the owner (docs/passwords.md). With `password_breached_check` on, a new password
+-- whose digest is here is refused (`weak_password`, reason `pwned`); nothing leaves the database.
+CREATE TABLE auth.breached_passwords (
+    hash bytea PRIMARY KEY CHECK (length(hash) = 20)
+);
+
 -- The role auth hooks run as (hook_role): Supabase's name, so that a hook's migration written for
 -- Supabase ("GRANT EXECUTE ON FUNCTION public.custom_access_token_hook TO supabase_auth_admin")
 -- runs unchanged. It owns nothing and can log in nowhere; the owner grants it what hooks read.
@@ -278,4 +289,5 @@ ALTER TABLE auth.signing_keys ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.one_time_tokens ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.flow_state ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.outbox ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.breached_passwords ENABLE ROW LEVEL SECURITY;
 

@@ -8,6 +8,7 @@
 mod admin;
 mod anonymous;
 mod claims;
+mod cleanup;
 mod jwt;
 mod keys;
 mod otp;
@@ -33,6 +34,7 @@ mod hashing;
 mod hooks;
 mod instance;
 mod one_time;
+mod password_policy;
 mod rate_limit;
 mod request;
 mod revoke;

@@ -52,6 +52,13 @@ pub(crate) fn token_response(
 
 /// Creates a session and its first refresh token for a user who just authenticated with
 /// `provider` by `method`, records the login, and returns the token response.
+///
+/// With `sessions_single_per_user` the user's other sessions end here, and a refresh refuses a
+/// session that is not the user's newest (src/refresh/lock_session.sql; that also covers two
+/// sign-ins racing, which cannot see each other's new session). GoTrue only does the latter,
+/// among sessions of one tag: its older sessions live on until their access tokens expire and
+/// merely fail to refresh. Ending them at once is simpler and stronger (with
+/// `revocable_access_tokens` their access tokens stop working at once too).
 pub(crate) fn start_session(
     inst: &Instance,
     user_id: pgrx::Uuid,
@@ -60,6 +67,7 @@ pub(crate) fn start_session(
     method: &str,
     req: &RequestInfo,
 ) -> AuthResult<Value> {
+    let s = &inst.settings;
     let session_id = uuid::Uuid::new_v4();
     let refresh_token = refresh::generate();
     let entry = audit::Entry::new(
@@ -82,9 +90,14 @@ pub(crate) fn start_session(
             db::INSTANCE_ID.into(),
             method.into(),
             provider.into(),
+            s.sessions.sessions_single_per_user.into(),
         ],
     )?
     .ok_or(AuthError::UserNotFound)?;
+    if s.sessions.sessions_single_per_user {
+        // A session ended above may be the one this transaction's claims name.
+        crate::claims::forget_session_checks();
+    }
     let user = row["user"].clone();
     let created = row["created"].as_i64().unwrap_or_else(now);
     token_response(

@@ -38,6 +38,8 @@ pub enum AuthError {
     RefreshTokenAlreadyUsed,
     /// 400 `session_expired`: timebox, inactivity timeout or `not_after` passed.
     SessionExpired,
+    /// 400 `session_expired`: a newer sign-in ended the session (`sessions_single_per_user`).
+    SessionEndedByNewerLogin,
     /// 403 `session_not_found`: the session named by the claims no longer exists.
     SessionNotFound,
     /// 403 `user_not_found`: the user named by the claims no longer exists.
@@ -122,6 +124,7 @@ impl AuthError {
             | RefreshTokenNotFound
             | RefreshTokenAlreadyUsed
             | SessionExpired
+            | SessionEndedByNewerLogin
             | PhoneNotConfirmed
             | ReauthenticationNeeded
             | ReauthenticationNotValid => 400,
@@ -167,7 +170,7 @@ impl AuthError {
             UserBanned => "user_banned",
             RefreshTokenNotFound => "refresh_token_not_found",
             RefreshTokenAlreadyUsed => "refresh_token_already_used",
-            SessionExpired => "session_expired",
+            SessionExpired | SessionEndedByNewerLogin => "session_expired",
             SessionNotFound => "session_not_found",
             UserNotFound => "user_not_found",
             NoAuthorization => "no_authorization",
@@ -211,6 +214,9 @@ impl AuthError {
             RefreshTokenNotFound => "Invalid Refresh Token: Refresh Token Not Found".into(),
             RefreshTokenAlreadyUsed => "Invalid Refresh Token: Already Used".into(),
             SessionExpired => "Invalid Refresh Token: Session Expired".into(),
+            SessionEndedByNewerLogin => {
+                "Invalid Refresh Token: Session Expired (Revoked by Newer Login)".into()
+            }
             SessionNotFound => "Session from session_id claim in JWT does not exist".into(),
             UserNotFound => "User from sub claim in JWT does not exist".into(),
             NoAuthorization => "This endpoint requires a valid Bearer token".into(),
@@ -303,6 +309,16 @@ mod tests {
             assert_eq!(s.len(), 5, "{s}");
             assert!(s.starts_with("PT"));
         }
+    }
+
+    #[test]
+    fn a_session_ended_by_a_newer_login_says_so_in_gotrue_words() {
+        let e = AuthError::SessionEndedByNewerLogin;
+        assert_eq!((e.status(), e.code()), (400, "session_expired"));
+        assert_eq!(
+            e.message(),
+            "Invalid Refresh Token: Session Expired (Revoked by Newer Login)"
+        );
     }
 
     #[test]

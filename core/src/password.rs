@@ -46,8 +46,51 @@ impl Argon2Cost {
     }
 }
 
-/// Checks a new password against the policy; returns it when acceptable.
-pub fn check_policy(password: Option<&str>, min_length: usize) -> AuthResult<&str> {
+/// What a new password must satisfy (GoTrue's `checkPasswordStrength`), built from the settings
+/// by `Settings::password_policy`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PasswordPolicy {
+    /// In characters (GoTrue counts bytes; a password of accented letters should not pass
+    /// with half as many letters).
+    pub min_length: usize,
+    /// Sets of which the password needs at least one character each.
+    pub required_characters: Vec<String>,
+    /// Refuse passwords in the breached list (the caller looks them up).
+    pub breached_check: bool,
+}
+
+/// Decodes `password_required_characters` as GoTrue's `PasswordRequiredCharacters.Decode`:
+/// sets are separated by `:`, a set ending in `\` is joined to the next with a literal `:`, empty
+/// sets are dropped. Its quirks are kept so that a value means here what it means to GoTrue: a
+/// set just made by a join is not joined again (`a\:b\:c` is `a:b\` and `c`), and a trailing `\`
+/// on the last set stays.
+pub fn decode_required_characters(value: &str) -> Vec<String> {
+    let mut parts: Vec<String> = value.split(':').map(str::to_owned).collect();
+    for i in 0..parts.len().saturating_sub(1) {
+        if parts[i].ends_with('\\') {
+            let mut joined = parts[i][..parts[i].len() - 1].to_owned();
+            joined.push(':');
+            joined.push_str(&parts[i + 1]);
+            parts[i] = joined;
+            parts[i + 1].clear();
+        }
+    }
+    parts.retain(|p| !p.is_empty());
+    parts
+}
+
+const PWNED_MESSAGE: &str =
+    "Password is known to be weak and easy to guess, please choose a different one.";
+
+/// Checks a new password against the policy; returns it when acceptable. Every failing rule is
+/// reported, in GoTrue's order (`length`, `characters`, `pwned`) and words. `breached` looks the
+/// password up in the breached list; it runs only when the policy asks for it and the password
+/// could otherwise be stored, and its error (a failed lookup) fails the call: closed, not open.
+pub fn check_policy<'a>(
+    password: Option<&'a str>,
+    policy: &PasswordPolicy,
+    breached: impl FnOnce(&str) -> AuthResult<bool>,
+) -> AuthResult<&'a str> {
     let password = match password {
         Some(p) if !p.is_empty() => p,
         _ => return Err(AuthError::Unprocessable("A password is required".into())),
@@ -57,13 +100,43 @@ pub fn check_policy(password: Option<&str>, min_length: usize) -> AuthResult<&st
             "Password cannot be longer than {MAX_PASSWORD_BYTES} bytes"
         )));
     }
-    if password.chars().count() < min_length {
-        return Err(AuthError::WeakPassword {
-            message: format!("Password should be at least {min_length} characters."),
-            reasons: vec!["length"],
-        });
+    let mut messages = Vec::new();
+    let mut reasons = Vec::new();
+    if password.chars().count() < policy.min_length {
+        reasons.push("length");
+        messages.push(format!(
+            "Password should be at least {} characters.",
+            policy.min_length
+        ));
     }
-    Ok(password)
+    let lacks = |set: &String| !password.chars().any(|c| set.contains(c));
+    if policy.required_characters.iter().any(lacks) {
+        reasons.push("characters");
+        messages.push(format!(
+            "Password should contain at least one character of each: {}.",
+            policy.required_characters.join(", ")
+        ));
+    }
+    if policy.breached_check && breached(password)? {
+        reasons.push("pwned");
+        messages.push(PWNED_MESSAGE.into());
+    }
+    if reasons.is_empty() {
+        return Ok(password);
+    }
+    Err(AuthError::WeakPassword {
+        message: messages.join(" "),
+        reasons,
+    })
+}
+
+/// SHA-1 of a password: the key of HIBP's downloadable list, which `auth.breached_passwords`
+/// holds (docs/passwords.md).
+pub fn breached_list_key(password: &str) -> [u8; 20] {
+    let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, password.as_bytes());
+    let mut key = [0u8; 20];
+    key.copy_from_slice(digest.as_ref());
+    key
 }
 
 /// A password offered at sign-in: refused without hashing only when it could never have been set.
@@ -277,26 +350,126 @@ mod tests {
         }
     }
 
+    fn length_only(min_length: usize) -> PasswordPolicy {
+        PasswordPolicy {
+            min_length,
+            ..PasswordPolicy::default()
+        }
+    }
+
+    fn never_breached(_: &str) -> AuthResult<bool> {
+        Ok(false)
+    }
+
     #[test]
     fn policy() {
-        assert!(matches!(
-            check_policy(None, 8),
-            Err(AuthError::Unprocessable(_))
-        ));
-        assert!(matches!(
-            check_policy(Some(""), 8),
-            Err(AuthError::Unprocessable(_))
-        ));
-        let e = check_policy(Some("short"), 8).unwrap_err();
+        fn check(pw: Option<&str>) -> AuthResult<&str> {
+            check_policy(pw, &length_only(8), never_breached)
+        }
+        assert!(matches!(check(None), Err(AuthError::Unprocessable(_))));
+        assert!(matches!(check(Some("")), Err(AuthError::Unprocessable(_))));
+        let e = check(Some("short")).unwrap_err();
         assert_eq!(e.code(), "weak_password");
         assert_eq!(e.hint().unwrap(), "[\"length\"]");
+        assert_eq!(e.message(), "Password should be at least 8 characters.");
         // length counts characters, not bytes
-        assert!(check_policy(Some("ééééééé"), 8).is_err());
-        assert!(check_policy(Some("éééééééé"), 8).is_ok());
+        assert!(check(Some("ééééééé")).is_err());
+        assert!(check(Some("éééééééé")).is_ok());
         let huge = "a".repeat(MAX_PASSWORD_BYTES + 1);
-        assert_eq!(check_policy(Some(&huge), 8).unwrap_err().status(), 422);
-        assert!(check_policy(Some(&"a".repeat(MAX_PASSWORD_BYTES)), 8).is_ok());
+        assert_eq!(check(Some(&huge)).unwrap_err().status(), 422);
+        assert!(check(Some(&"a".repeat(MAX_PASSWORD_BYTES))).is_ok());
         assert!(check_attempt(Some(&huge)).is_err());
         assert!(check_attempt(Some("")).is_err());
+    }
+
+    /// GoTrue's documented example value.
+    const TYPICAL: &str = r#"abcdefghijklmnopqrstuvwxyz:ABCDEFGHIJKLMNOPQRSTUVWXYZ:0123456789:!@#$%^&*()_+-=[]{};'\:"|<>?,./`~"#;
+
+    #[test]
+    fn required_characters_decode_as_gotrue() {
+        assert_eq!(
+            decode_required_characters(TYPICAL),
+            [
+                "abcdefghijklmnopqrstuvwxyz",
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+                "0123456789",
+                r#"!@#$%^&*()_+-=[]{};':"|<>?,./`~"#,
+            ]
+        );
+        assert!(decode_required_characters("").is_empty());
+        assert!(decode_required_characters(":::").is_empty());
+        assert_eq!(decode_required_characters("ab::cd:"), ["ab", "cd"]);
+        assert_eq!(decode_required_characters(r"\:"), [":"]);
+        // A set just made by a join is not joined again; a trailing backslash stays.
+        assert_eq!(decode_required_characters(r"a\:b\:c"), [r"a:b\", "c"]);
+        assert_eq!(decode_required_characters(r"ab\"), [r"ab\"]);
+        assert_eq!(decode_required_characters(r"a\::b"), ["a:", "b"]);
+    }
+
+    #[test]
+    fn every_failing_reason_is_reported_in_gotrue_order_and_words() {
+        let policy = PasswordPolicy {
+            min_length: 10,
+            required_characters: decode_required_characters(TYPICAL),
+            breached_check: true,
+        };
+        let sets = r#"abcdefghijklmnopqrstuvwxyz, ABCDEFGHIJKLMNOPQRSTUVWXYZ, 0123456789, !@#$%^&*()_+-=[]{};':"|<>?,./`~"#;
+        let chars_msg = format!("Password should contain at least one character of each: {sets}.");
+        let length_msg = "Password should be at least 10 characters.";
+        let pwned = |pw: &str| Ok(pw.starts_with("Pwned"));
+        let fails = |pw: &str| check_policy(Some(pw), &policy, pwned).unwrap_err();
+
+        assert!(check_policy(Some("Aa1:long-enough"), &policy, pwned).is_ok());
+        // the escaped colon counts as a symbol
+        assert!(check_policy(Some("Aa1:aaaaaaaa"), &policy, pwned).is_ok());
+
+        let e = fails("Aa1!");
+        assert_eq!(
+            (e.hint().unwrap(), e.message()),
+            (r#"["length"]"#.into(), length_msg.into())
+        );
+        let e = fails("all-lower-case-1");
+        assert_eq!(e.hint().unwrap(), r#"["characters"]"#);
+        assert_eq!(e.message(), chars_msg);
+        let e = fails("Pwned-Password-1");
+        assert_eq!(e.hint().unwrap(), r#"["pwned"]"#);
+        assert_eq!(e.message(), PWNED_MESSAGE);
+        let e = fails("Pwned");
+        assert_eq!(e.hint().unwrap(), r#"["length","characters","pwned"]"#);
+        assert_eq!(
+            e.message(),
+            format!("{length_msg} {chars_msg} {PWNED_MESSAGE}")
+        );
+        let e = fails("short");
+        assert_eq!(e.hint().unwrap(), r#"["length","characters"]"#);
+        assert_eq!(e.message(), format!("{length_msg} {chars_msg}"));
+        assert_eq!((e.status(), e.code()), (422, "weak_password"));
+    }
+
+    #[test]
+    fn the_breached_list_is_consulted_only_when_asked_and_fails_closed() {
+        let off = length_only(8);
+        let unreachable = |_: &str| -> AuthResult<bool> { panic!("looked up") };
+        assert!(check_policy(Some("a-good-password"), &off, unreachable).is_ok());
+        let on = PasswordPolicy {
+            breached_check: true,
+            ..off
+        };
+        // refused before the lookup: nothing to look up
+        assert!(check_policy(Some(""), &on, unreachable).is_err());
+        let broken = |_: &str| Err(AuthError::Internal);
+        assert_eq!(
+            check_policy(Some("a-good-password"), &on, broken).unwrap_err(),
+            AuthError::Internal
+        );
+    }
+
+    #[test]
+    fn breached_list_key_is_hibps_sha1() {
+        let hex: String = breached_list_key("password")
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect();
+        assert_eq!(hex, "5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8");
     }
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{AuthError, AuthResult};
-use crate::password::Argon2Cost;
+use crate::password::{decode_required_characters, Argon2Cost, PasswordPolicy};
 
 /// Every setting, in groups by what they govern. Stored and shown flat, one JSON object with
 /// GoTrue-style names (`jwt_exp`, `mailer_autoconfirm`, ...); the groups are the Rust side's.
@@ -31,6 +31,8 @@ pub struct Settings {
     pub rate_limits: RateLimitSettings,
     #[serde(flatten)]
     pub hooks: HookSettings,
+    #[serde(flatten)]
+    pub retention: RetentionSettings,
 }
 
 /// Access tokens: how they are signed and verified.
@@ -75,6 +77,11 @@ pub struct PasswordSettings {
     pub argon2_parallelism: i64,
     /// `update_user({password})` needs the nonce `reauthenticate()` sent.
     pub update_password_require_reauthentication: bool,
+    /// Sets of which a new password needs a character each, in GoTrue's notation (`:` between
+    /// sets, `\:` for a colon; see `password::decode_required_characters`); "" is none.
+    pub password_required_characters: String,
+    /// Refuse new passwords whose SHA-1 is in `auth.breached_passwords` (docs/passwords.md).
+    pub password_breached_check: bool,
 }
 
 /// Sessions and their refresh tokens.
@@ -91,6 +98,8 @@ pub struct SessionSettings {
     /// Access tokens die with their session (sign-out, expiry) or user (ban, deletion) at once,
     /// rather than at `exp`.
     pub revocable_access_tokens: bool,
+    /// A sign-in ends the user's other sessions, and only the newest session refreshes.
+    pub sessions_single_per_user: bool,
 }
 
 /// Whose word about the request is taken: its claims and its client address.
@@ -243,6 +252,22 @@ impl HookSettings {
     }
 }
 
+/// What `auth.cleanup()` keeps (src/cleanup/).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RetentionSettings {
+    /// Days the audit log is kept; 0 keeps it forever.
+    pub audit_log_retention_days: i64,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        RetentionSettings {
+            audit_log_retention_days: 90,
+        }
+    }
+}
+
 impl Default for RateLimitSettings {
     fn default() -> Self {
         RateLimitSettings {
@@ -347,6 +372,8 @@ impl Default for PasswordSettings {
             argon2_iterations: cost.t_cost as i64,
             argon2_parallelism: cost.p_cost as i64,
             update_password_require_reauthentication: false,
+            password_required_characters: String::new(),
+            password_breached_check: false,
         }
     }
 }
@@ -359,6 +386,7 @@ impl Default for SessionSettings {
             sessions_timebox: None,
             sessions_inactivity_timeout: None,
             revocable_access_tokens: false,
+            sessions_single_per_user: false,
         }
     }
 }
@@ -434,6 +462,16 @@ impl Settings {
             m_cost: self.passwords.argon2_memory_kib as u32,
             t_cost: self.passwords.argon2_iterations as u32,
             p_cost: self.passwords.argon2_parallelism as u32,
+        }
+    }
+
+    pub fn password_policy(&self) -> PasswordPolicy {
+        PasswordPolicy {
+            min_length: self.passwords.password_min_length.max(0) as usize,
+            required_characters: decode_required_characters(
+                &self.passwords.password_required_characters,
+            ),
+            breached_check: self.passwords.password_breached_check,
         }
     }
 
@@ -551,6 +589,12 @@ fn check_value(key: &str, value: &Value) -> AuthResult<()> {
             )),
         },
         "sms_template" => text(key, value, 1024),
+        "password_required_characters" => match value.as_str() {
+            Some(s) if s.len() <= 1024 => Ok(()),
+            _ => Err(AuthError::validation(
+                "password_required_characters must be a string of at most 1024 bytes",
+            )),
+        },
         k if k.starts_with("mailer_subjects_") || k.starts_with("mailer_templates_") => {
             if value.is_null() {
                 Ok(())
@@ -654,7 +698,9 @@ fn check_value(key: &str, value: &Value) -> AuthResult<()> {
         | "external_phone_enabled"
         | "external_anonymous_users_enabled"
         | "sms_autoconfirm"
-        | "update_password_require_reauthentication" => {
+        | "update_password_require_reauthentication"
+        | "password_breached_check"
+        | "sessions_single_per_user" => {
             if value.is_boolean() {
                 Ok(())
             } else {
@@ -665,6 +711,7 @@ fn check_value(key: &str, value: &Value) -> AuthResult<()> {
         }
         "password_min_length" => int_in(key, value, 6, 1024),
         "refresh_token_reuse_interval" => int_in(key, value, 0, 3600),
+        "audit_log_retention_days" => int_in(key, value, 0, 36_500),
         "sessions_timebox" | "sessions_inactivity_timeout" => {
             if value.is_null() {
                 Ok(())
@@ -732,6 +779,42 @@ mod tests {
     }
 
     #[test]
+    fn password_policy_from_settings() {
+        let s = Settings::default();
+        assert_eq!(
+            s.password_policy(),
+            PasswordPolicy {
+                min_length: 8,
+                required_characters: vec![],
+                breached_check: false,
+            }
+        );
+        assert!(!s.sessions.sessions_single_per_user);
+        assert_eq!(s.retention.audit_log_retention_days, 90);
+        let c = s
+            .apply(&json!({
+                "password_min_length": 12,
+                "password_required_characters": "abc:0-9\\:",
+                "password_breached_check": true,
+                "sessions_single_per_user": true,
+                "audit_log_retention_days": 0,
+            }))
+            .unwrap()
+            .settings;
+        assert_eq!(
+            c.password_policy(),
+            PasswordPolicy {
+                min_length: 12,
+                required_characters: vec!["abc".into(), "0-9:".into()],
+                breached_check: true,
+            }
+        );
+        assert!(c.sessions.sessions_single_per_user);
+        assert_eq!(c.retention.audit_log_retention_days, 0);
+        assert_eq!(Settings::from_stored(&c.to_json()).unwrap(), c);
+    }
+
+    #[test]
     fn secret_is_write_only_and_bounded() {
         let s = Settings::default();
         let secret = "x".repeat(40);
@@ -772,6 +855,13 @@ mod tests {
             json!({"trusted_roles": [1]}),
             json!({"jwt_leeway": 3600}),
             json!({"revocable_access_tokens": "yes"}),
+            json!({"password_required_characters": null}),
+            json!({"password_required_characters": ["abc"]}),
+            json!({"password_required_characters": "x".repeat(1025)}),
+            json!({"password_breached_check": 1}),
+            json!({"sessions_single_per_user": "true"}),
+            json!({"audit_log_retention_days": -1}),
+            json!({"audit_log_retention_days": 90.5}),
             json!([1, 2]),
             json!("jwt_exp"),
         ] {

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 use auth_core::admin::{self, AdminUserParams, Ban, LinkType};
 use auth_core::otp::TokenType;
-use auth_core::{email, password, phone, user, AuthError};
+use auth_core::{email, phone, user, AuthError};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde::Deserialize;
@@ -201,7 +201,7 @@ fn password_hash(inst: &Instance, p: &AdminUserParams) -> AuthResult<Option<Stri
         )),
         (Some(pw), None) => {
             let s = &inst.settings;
-            let pw = password::check_policy(Some(&pw), s.passwords.password_min_length as usize)?;
+            let pw = crate::password_policy::check(inst, Some(&pw))?;
             Ok(Some(hashing::hash(pw, s.argon2_cost())?))
         }
         (None, Some(h)) => {
@@ -762,10 +762,7 @@ fn _admin_generate_link(
                 let hash = match password.filter(|p| !p.is_empty()) {
                     Some(pw) => {
                         let s = &inst.settings;
-                        let pw = password::check_policy(
-                            Some(pw),
-                            s.passwords.password_min_length as usize,
-                        )?;
+                        let pw = crate::password_policy::check(&inst, Some(pw))?;
                         hashing::hash(pw, s.argon2_cost())?
                     }
                     None if link_type == Some("magiclink") => String::new(),

@@ -65,12 +65,20 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
                 hash.as_str().into(),
                 s.sessions.sessions_timebox.into(),
                 s.sessions.sessions_inactivity_timeout.into(),
+                s.sessions.sessions_single_per_user.into(),
             ],
         )?;
         let Some(locked) = db::typed::<LockedToken>(locked)? else {
             // Unknown, signed out meanwhile, or expired: only the last says more.
-            let expired = db::json(SESSION_EXISTS, &[hash.as_str().into()])?;
+            let expired = db::json(
+                SESSION_EXISTS,
+                &[
+                    hash.as_str().into(),
+                    s.sessions.sessions_single_per_user.into(),
+                ],
+            )?;
             return Err(match expired {
+                Some(serde_json::Value::Bool(true)) => AuthError::SessionEndedByNewerLogin,
                 Some(_) => AuthError::SessionExpired,
                 None => AuthError::RefreshTokenNotFound,
             });

@@ -3,7 +3,7 @@
 //! goes out through the outbox and the answer is the user without a session. Also the building
 //! blocks other flows create users with (`sign_in_with_otp`).
 
-use auth_core::{email, password, phone, pkce, redirect, user, AuthError};
+use auth_core::{email, phone, pkce, redirect, user, AuthError};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde::Deserialize;
@@ -256,7 +256,7 @@ fn sign_up_body(
         return Err(AuthError::SignupDisabled);
     }
     let address = read_address(&inst, email, phone, channel, true)?;
-    let password = password::check_policy(password, s.passwords.password_min_length as usize)?;
+    let password = crate::password_policy::check(&inst, password)?;
     let data = data.map(|d| d.to_value("data")).transpose()?;
     let data = user::check_metadata(data.as_ref())?;
     let challenge = pkce::read_challenge(code_challenge, code_challenge_method)?;

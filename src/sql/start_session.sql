@@ -1,8 +1,17 @@
 -- A session starts in one statement: the session, its first refresh token, the authentication
--- method, the sign-in times and the audit entry; it returns the user and the session's start.
+-- method, the sign-in times and the audit entry, and with $11 (sessions_single_per_user) the end
+-- of the user's other sessions; it returns the user and the session's start.
 -- $1 audit payload, $2 IP (text), $3 session id, $4 user id, $5 refresh token hash,
--- $6 user agent, $7 IP (inet), $8 instance id, $9 authentication method, $10 provider.
+-- $6 user agent, $7 IP (inet), $8 instance id, $9 authentication method, $10 provider,
+-- $11 end the others.
 WITH l AS ({{audit_insert}}),
+     -- Ended, not deleted: a refresh of theirs then says session_expired, and auth.cleanup()
+     -- removes them later. Locked in id order, as sign-outs lock, so that nothing deadlocks.
+     e AS (
+         UPDATE auth.sessions SET not_after = now(), updated_at = now()
+          WHERE id IN (SELECT o.id FROM auth.sessions o
+                        WHERE $11 AND o.user_id = $4 AND (o.not_after IS NULL OR o.not_after > now())
+                        ORDER BY o.id FOR UPDATE)),
      s AS (
          INSERT INTO auth.sessions (id, user_id, created_at, updated_at, aal, user_agent, ip)
          VALUES ($3, $4, now(), now(), 'aal1', $6, $7::inet)

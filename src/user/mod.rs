@@ -8,7 +8,7 @@ pub(crate) use change::resend_change;
 use std::sync::LazyLock;
 
 use auth_core::user::UserChanges;
-use auth_core::{password, AuthError};
+use auth_core::AuthError;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
@@ -116,7 +116,7 @@ fn update_user(attributes: Option<JsonbArg>) -> JsonB {
         let new_hash = match changes.password.as_deref() {
             None => None,
             Some(p) => {
-                let p = password::check_policy(Some(p), s.passwords.password_min_length as usize)?;
+                let p = crate::password_policy::check(&inst, Some(p))?;
                 if let Some(old) = current.hash.as_deref().filter(|h| !h.is_empty()) {
                     if hashing::verify(p, old) {
                         return Err(AuthError::SamePassword);
