@@ -99,6 +99,32 @@ REVOKE EXECUTE ON FUNCTION public.custom_access_token_hook(jsonb) FROM supabase_
 SELECT pg_temp.attempt($$SELECT auth.sign_in_with_password('editor@example.com', 'editor-password')$$) AS no_grant;
 SELECT pg_temp.attempt($$SELECT auth.configure('{"hook_send_email": "public.f; DROP TABLE auth.users"}')$$) AS injection;
 SELECT current_user AS back_to, current_setting('search_path') AS search_path;
+-- Nothing a hook sets outlives it, even without LOCAL: not claims (which a later transaction on
+-- the connection would trust), not search_path, not statement_timeout; its notices reach no one
+GRANT EXECUTE ON FUNCTION public.custom_access_token_hook(jsonb) TO supabase_auth_admin;
+CREATE OR REPLACE FUNCTION public.custom_access_token_hook(event jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('request.jwt.claims', '{"role": "service_role"}', false),
+            set_config('search_path', 'evil, public', false),
+            set_config('statement_timeout', '123456', false);
+    RAISE NOTICE 'a code: %', event->>'user_id';
+    RETURN event;
+END $$;
+SELECT auth.configure('{"hook_timeout_ms": 2000}') IS NOT NULL AS configured;
+SELECT auth.sign_in_with_password('editor@example.com', 'editor-password') ? 'access_token' AS signed_in;
+SELECT current_setting('request.jwt.claims', true) AS claims_after, current_setting('search_path') AS search_path,
+       current_setting('statement_timeout') AS statement_timeout;
+-- a hook that catches its cancel and goes on still ran out of time
+CREATE OR REPLACE FUNCTION public.custom_access_token_hook(event jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+BEGIN
+    BEGIN PERFORM pg_sleep(1); EXCEPTION WHEN query_canceled THEN NULL; END;
+    RETURN event;
+END $$;
+SELECT auth.configure('{"hook_timeout_ms": 100}') IS NOT NULL AS configured;
+SELECT pg_temp.attempt($$SELECT auth.sign_in_with_password('editor@example.com', 'editor-password')$$) AS caught_cancel;
+-- a hook role above its station is refused
+SELECT auth.configure('{"hook_role": "postgres", "hook_timeout_ms": 2000}') IS NOT NULL AS configured;
+SELECT pg_temp.attempt($$SELECT auth.sign_in_with_password('editor@example.com', 'editor-password')$$) AS superuser_role;
 ROLLBACK;
 
 -- before_user_created: reject with the hook's status and words; nothing is created
@@ -116,7 +142,7 @@ SELECT auth.sign_up('amy@open.example', 'amy-password-1')->'user'->>'email' AS a
 SELECT auth.sign_in_anonymously() ? 'access_token' AS anonymous_allowed;
 ROLLBACK;
 
--- send_email replaces the outbox: the hook gets GoTrue's payload, nothing is queued
+-- send_email replaces the outbox: the hook gets GoTrue's payload, nothing waits to be sent
 BEGIN;
 CREATE TABLE public.sent (payload jsonb);
 CREATE FUNCTION public.send_email(event jsonb) RETURNS jsonb LANGUAGE sql AS $$
@@ -130,7 +156,8 @@ SELECT auth.sign_up('mailed@example.com', 'mailed-password') IS NOT NULL AS sign
 SELECT payload->'email_data'->>'email_action_type' AS action, payload->'user'->>'email' AS email,
        length(payload->'email_data'->>'token') AS code_length, payload->'metadata'->>'name' AS hook
   FROM public.sent;
-SELECT count(*) - :queued_before AS queued FROM auth.outbox;
+-- kept as sent without its payload (no code stored), so the hourly mail limit counts it
+SELECT count(*) - :queued_before AS recorded, min(status) AS status, min(payload::text) AS payload FROM auth.outbox;
 SELECT auth.verify_otp('signup', (SELECT payload->'email_data'->>'token' FROM public.sent), email => 'mailed@example.com') ? 'access_token' AS verified;
 ROLLBACK;
 

@@ -15,13 +15,52 @@ BEGIN
 END
 $hooks$;
 
-CREATE  FUNCTION auth."admin_sign_out_user"(
-	"id" TEXT /* Option < & str > */
-) RETURNS void
+-- Private: passwords known to be breached (SHA-1 digests of HIBP's downloadable list), loaded by
+-- the owner (docs/passwords.md); used when `password_breached_check` is on.
+CREATE TABLE auth.breached_passwords (
+    hash bytea PRIMARY KEY CHECK (length(hash) = 20)
+);
+ALTER TABLE auth.breached_passwords ENABLE ROW LEVEL SECURITY;
+REVOKE ALL ON auth.breached_passwords FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('auth.breached_passwords', '');
+
+-- auth.cleanup() deletes audit entries past the retention by age, in batches.
+CREATE INDEX audit_log_entries_created_at_idx ON auth.audit_log_entries (created_at);
+
+CREATE  FUNCTION auth."sign_in_anonymously"(
+	"data" jsonb DEFAULT '{}' /* Option < JsonbArg > */
+) RETURNS jsonb /* JsonB */
 SECURITY DEFINER 
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'admin_sign_out_user_wrapper';
+AS 'MODULE_PATHNAME', 'sign_in_anonymously_wrapper';
+
+CREATE  FUNCTION auth."admin_delete_user"(
+	"id" TEXT, /* Option < & str > */
+	"should_soft_delete" bool DEFAULT false /* Option < bool > */
+) RETURNS jsonb /* JsonB */
+SECURITY DEFINER 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'admin_delete_user_wrapper';
+
+CREATE  FUNCTION auth."cleanup"(
+	"max_rows" INT DEFAULT 1000 /* Option < i32 > */
+) RETURNS jsonb /* JsonB */
+SECURITY DEFINER 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'cleanup_wrapper';
+
+CREATE  FUNCTION auth."admin_audit_log"(
+	"page" bigint DEFAULT 1, /* Option < i64 > */
+	"per_page" bigint DEFAULT 50, /* Option < i64 > */
+	"query" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+SECURITY DEFINER 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'admin_audit_log_wrapper';
 
 CREATE  FUNCTION auth."admin_update_user"(
 	"id" TEXT, /* Option < & str > */
@@ -32,13 +71,28 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'admin_update_user_wrapper';
 
-CREATE  FUNCTION auth."sign_in_anonymously"(
-	"data" jsonb DEFAULT '{}' /* Option < JsonbArg > */
+CREATE  FUNCTION auth."admin_list_users"(
+	"page" bigint DEFAULT 1, /* Option < i64 > */
+	"per_page" bigint DEFAULT 50, /* Option < i64 > */
+	"filter" TEXT DEFAULT NULL /* Option < & str > */
 ) RETURNS jsonb /* JsonB */
 SECURITY DEFINER 
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'sign_in_anonymously_wrapper';
+AS 'MODULE_PATHNAME', 'admin_list_users_wrapper';
+
+CREATE  FUNCTION auth."_admin_generate_link"(
+	"link_type" TEXT, /* Option < & str > */
+	"email" TEXT, /* Option < & str > */
+	"password" TEXT DEFAULT NULL, /* Option < & str > */
+	"data" jsonb DEFAULT NULL, /* Option < JsonbArg > */
+	"new_email" TEXT DEFAULT NULL, /* Option < & str > */
+	"redirect_to" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+SECURITY DEFINER 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_admin_generate_link_wrapper';
 
 CREATE  FUNCTION auth."admin_create_user"(
 	"attributes" jsonb /* Option < JsonbArg > */
@@ -47,6 +101,14 @@ SECURITY DEFINER
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'admin_create_user_wrapper';
+
+CREATE  FUNCTION auth."admin_sign_out_user"(
+	"id" TEXT /* Option < & str > */
+) RETURNS void
+SECURITY DEFINER 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'admin_sign_out_user_wrapper';
 
 CREATE  FUNCTION auth."admin_get_user"(
 	"id" TEXT /* Option < & str > */
@@ -65,48 +127,6 @@ SECURITY DEFINER
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'admin_invite_user_wrapper';
-
-CREATE  FUNCTION auth."_admin_generate_link"(
-	"link_type" TEXT, /* Option < & str > */
-	"email" TEXT, /* Option < & str > */
-	"password" TEXT DEFAULT NULL, /* Option < & str > */
-	"data" jsonb DEFAULT NULL, /* Option < JsonbArg > */
-	"new_email" TEXT DEFAULT NULL, /* Option < & str > */
-	"redirect_to" TEXT DEFAULT NULL /* Option < & str > */
-) RETURNS jsonb /* JsonB */
-SECURITY DEFINER 
-SET search_path TO pg_catalog, pg_temp
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', '_admin_generate_link_wrapper';
-
-CREATE  FUNCTION auth."admin_list_users"(
-	"page" bigint DEFAULT 1, /* Option < i64 > */
-	"per_page" bigint DEFAULT 50, /* Option < i64 > */
-	"filter" TEXT DEFAULT NULL /* Option < & str > */
-) RETURNS jsonb /* JsonB */
-SECURITY DEFINER 
-SET search_path TO pg_catalog, pg_temp
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'admin_list_users_wrapper';
-
-CREATE  FUNCTION auth."admin_delete_user"(
-	"id" TEXT, /* Option < & str > */
-	"should_soft_delete" bool DEFAULT false /* Option < bool > */
-) RETURNS jsonb /* JsonB */
-SECURITY DEFINER 
-SET search_path TO pg_catalog, pg_temp
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'admin_delete_user_wrapper';
-
-CREATE  FUNCTION auth."admin_audit_log"(
-	"page" bigint DEFAULT 1, /* Option < i64 > */
-	"per_page" bigint DEFAULT 50, /* Option < i64 > */
-	"query" TEXT DEFAULT NULL /* Option < & str > */
-) RETURNS jsonb /* JsonB */
-SECURITY DEFINER 
-SET search_path TO pg_catalog, pg_temp
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'admin_audit_log_wrapper';
 
 -- src/admin/api.sql
 -- The admin API. Granted to every API role: each function decides itself, from the token's
@@ -200,3 +220,9 @@ RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT auth.sign_in_anonymously(data) $$;
 REVOKE ALL ON FUNCTION auth_api.sign_in_anonymously(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth_api.sign_in_anonymously(jsonb) TO anon, authenticated, service_role;
+
+-- src/cleanup/api.sql
+-- cleanup: for the owner (pg_cron runs a job as the role that scheduled it) and service_role. No
+-- auth_api wrapper: it is maintenance, not something a client asks for over HTTP.
+REVOKE ALL ON FUNCTION auth.cleanup(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.cleanup(integer) TO service_role;

@@ -117,7 +117,8 @@ ADMIN = {
 ADMIN |= {"auth_api." + sig.split(".", 1)[1] for sig in ADMIN if not sig.startswith("auth._")}
 SIGNED_IN_API = {"auth_api.sign_out(text)", "auth_api.get_user()", "auth_api.update_user(jsonb)",
                  "auth_api.reauthenticate()"}
-SERVICE_ONLY = {"auth.sign_jwt(jsonb)", "auth.settings()", "auth.signing_keys()"}
+SERVICE_ONLY = {"auth.sign_jwt(jsonb)", "auth.settings()", "auth.signing_keys()",
+                "auth.cleanup(integer)"}
 # auth.outbox_claim/_sent/_failed: only auth_outbox_consumer (the shim's role), none of these.
 EXECUTE_ALLOWED = {
     "anon": EVERYONE | FLOWS | ADMIN,
@@ -532,6 +533,7 @@ def call_plans(ctx, me, other):
     P["auth.admin_generate_link" + GEN_LINK] = list(P["auth._admin_generate_link" + GEN_LINK])
     P["auth.admin_invite_user(text,jsonb,text)"] = [("a new address", "%s::text", [ctx.fresh_email()])]
     P["auth.sign_in_anonymously(jsonb)"] = [("no data", "", [])]
+    P["auth.cleanup(integer)"] = [("a batch of ten", "10", [])]
     for sig in sorted(ADMIN):
         if sig.startswith("auth_api."):
             P[sig] = list(P["auth." + sig.split(".", 1)[1]])
