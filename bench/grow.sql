@@ -3,7 +3,8 @@
 -- 1,000,000 users come with 10,000,000 refresh-token rows. Every grown user has the password
 -- bench-password-1 (one hash, made by a real sign-up, shared). The email flows' tables grow too:
 -- every user's confirmation mail sent a day ago stays in the outbox (as sent rows stay, its codes
--- wiped), and every tenth user has an expired code pending in one_time_tokens.
+-- wiped), and every tenth user has an expired code pending in one_time_tokens and a session that
+-- ended two days ago (what auth.cleanup() removes).
 \set QUIET on
 SELECT encrypted_password AS hash FROM auth.users WHERE email = 'bench-0@example.com' \gset
 SELECT count(*) AS have FROM auth.users WHERE email LIKE 'grow-%' \gset
@@ -17,8 +18,9 @@ SELECT id, 'authenticated', 'authenticated', email, :'hash', now(),
        '{"provider": "email", "providers": ["email"]}', '{}', now(), now() FROM grown;
 INSERT INTO auth.identities (provider_id, user_id, identity_data, provider, created_at, updated_at)
 SELECT id::text, id, jsonb_build_object('sub', id::text, 'email', email), 'email', now(), now() FROM grown;
-INSERT INTO auth.sessions (id, user_id, created_at, updated_at, aal)
-SELECT session_id, id, now(), now(), 'aal1' FROM grown;
+INSERT INTO auth.sessions (id, user_id, created_at, updated_at, aal, not_after)
+SELECT session_id, id, now(), now(), 'aal1',
+       CASE WHEN right(email, 13) = '0@example.com' THEN now() - interval '2 days' END FROM grown;
 INSERT INTO auth.refresh_tokens (token, user_id, revoked, session_id, parent, created_at, updated_at)
 SELECT md5(random()::text) || md5(random()::text), id::text, k < 10, session_id, NULL, now(), now()
   FROM grown, generate_series(1, 10) k;

@@ -172,6 +172,7 @@ def growth(out):
             d["signin_scattered_p50_ms"] = d["signin_scattered"]["signin"]["p50_ms"]
             d["otp_request_p50_ms"] = d["otp"]["otp_request"]["p50_ms"]
             d["otp_verify_p50_ms"] = d["otp"]["otp_verify"]["p50_ms"]
+            d["cleanup_ms"] = d.get("cleanup", {}).get("median_ms", float("nan"))
         b = s["base"]
         s["signin_vs_base"] = s["signin_p50_ms"] / b["signin_p50_ms"]
         s["signin_over_argon2_vs_base"] = s["signin_over_argon2"] / b["signin_over_argon2"]
@@ -195,6 +196,11 @@ def growth(out):
               f"| {ms(s['otp_request_p50_ms'])} ({ms(b['otp_request_p50_ms'])}) "
               f"| {ms(s['otp_verify_p50_ms'])} ({ms(b['otp_verify_p50_ms'])}) "
               f"| {s['signin_scattered_vs_base']:.2f}x, {s['otp_request_vs_base']:.2f}x, {s['otp_verify_vs_base']:.2f}x |")
+    print("\n| users | auth.cleanup(1000) ms, median of 3 (1k beside) | rows deleted by the 3 calls |")
+    print("| --- | --- | --- |")
+    for s in sizes:
+        b = s["base"]
+        print(f"| {s['users']:,} | {ms(s['cleanup_ms'])} ({ms(b['cleanup_ms'])}) | {s.get('cleanup', {}).get('deleted', '')} |")
     s = sizes[-1]
     print(f"\n{s['users']:,} users against 1,000 measured beside them (target: at most 1.2x slower):")
     print(f"  sign-in p50 latency {s['signin_vs_base']:.2f}x (each against the argon2id verify timed beside it: "
