@@ -144,6 +144,13 @@ INSERT INTO auth.flow_state (id, auth_code, code_challenge_method, code_challeng
                              created_at, updated_at, authentication_method)
 SELECT gen_random_uuid(), 'c', 's256', 'x', 'email', now() - a, now() - a, 'otp'
   FROM (VALUES (interval '25 hours'), (interval '30 hours'), (interval '1 hour')) t(a);
+-- outbox: sent two days ago (goes), sent now (stays), failed eight days ago (goes), failed
+-- yesterday (stays: the owner may still look at why), pending (stays)
+DELETE FROM auth.outbox;
+INSERT INTO auth.outbox (channel, action, recipient, payload, status, created_at)
+SELECT 'email', 'signup', 'x@example.com', '{}', st, now() - a
+  FROM (VALUES ('sent', interval '2 days'), ('sent', interval '0 days'), ('failed', interval '8 days'),
+               ('failed', interval '1 day'), ('pending', interval '3 days')) t(st, a);
 -- audit entries: two past the 90 days (go), one inside them and those of the sign-ups (stay)
 INSERT INTO auth.audit_log_entries (id, payload, created_at)
 SELECT gen_random_uuid(), '{}', now() - a
@@ -156,6 +163,7 @@ SELECT auth.cleanup(1);
 SELECT auth.cleanup();
 SELECT auth.cleanup();
 -- what stays
+SELECT status, round(extract(epoch FROM now() - created_at) / 86400) AS days_old FROM auth.outbox ORDER BY 1, 2;
 SELECT w.email, s.not_after IS NOT NULL AS ended FROM who w JOIN auth.sessions s ON s.id = w.session_id ORDER BY 1;
 SELECT w.email, t.revoked FROM auth.refresh_tokens t JOIN who w ON w.session_id = t.session_id ORDER BY 1, 2;
 SELECT w.email, t.token_type FROM auth.one_time_tokens t JOIN who w ON w.user_id = t.user_id ORDER BY 1, 2;
