@@ -32,6 +32,7 @@ static USER_BY_ID: LazyLock<String> =
 static LOCK_USER: &str = include_str!("lock_user.sql");
 static INSERT_USER: &str = include_str!("insert_user.sql");
 static SET_ADDRESS: &str = include_str!("set_address.sql");
+static CONFIRM_ADDRESS: &str = include_str!("confirm_address.sql");
 static SOFT_DELETE: &str = include_str!("soft_delete.sql");
 static AUDIT_LOG: &str = include_str!("audit_log.sql");
 static SIGN_OUT_USER: &str = include_str!("../sessions/sign_out_global.sql");
@@ -407,63 +408,49 @@ fn admin_update_user(id: Option<&str>, attributes: Option<JsonbArg>) -> JsonB {
             return Err(AuthError::AdminUserNotFound("User not found"));
         }
         let mut changed = Vec::new();
-        if let Some(e) = email
-            .as_deref()
-            .filter(|e| current.email.as_deref() != Some(e))
-        {
-            let confirm = p.email_confirm.unwrap_or(false);
-            db::json(
-                SET_ADDRESS,
-                &[
-                    user_id.into(),
-                    Some(e).into(),
-                    None::<&str>.into(),
-                    confirm.into(),
-                ],
-            )?
-            .ok_or(AuthError::EmailExists)?;
-            changed.push("email");
-        } else if p.email_confirm == Some(true) && current.email.is_some() {
-            db::exec(
-                "UPDATE auth.users SET email_confirmed_at = now(), updated_at = now() WHERE id = $1",
-                &[user_id.into()],
-            )?;
-            db::exec(
-                "UPDATE auth.identities SET identity_data = identity_data || \
-                 jsonb_build_object('email_verified', true), updated_at = now() \
-                 WHERE user_id = $1 AND provider = 'email'",
-                &[user_id.into()],
-            )?;
-            changed.push("email_confirm");
-        }
-        if let Some(ph) = phone
-            .as_deref()
-            .filter(|ph| current.phone.as_deref() != Some(ph))
-        {
-            let confirm = p.phone_confirm.unwrap_or(false);
-            db::json(
-                SET_ADDRESS,
-                &[
-                    user_id.into(),
-                    None::<&str>.into(),
-                    Some(ph).into(),
-                    confirm.into(),
-                ],
-            )?
-            .ok_or(AuthError::PhoneExists)?;
-            changed.push("phone");
-        } else if p.phone_confirm == Some(true) && current.phone.is_some() {
-            db::exec(
-                "UPDATE auth.users SET phone_confirmed_at = now(), updated_at = now() WHERE id = $1",
-                &[user_id.into()],
-            )?;
-            db::exec(
-                "UPDATE auth.identities SET identity_data = identity_data || \
-                 jsonb_build_object('phone_verified', true), updated_at = now() \
-                 WHERE user_id = $1 AND provider = 'phone'",
-                &[user_id.into()],
-            )?;
-            changed.push("phone_confirm");
+        // Each address: a new one is set (confirmed when asked), or the one the user has is
+        // confirmed.
+        let addresses = [
+            (
+                email.as_deref(),
+                current.email.as_deref(),
+                p.email_confirm,
+                "email",
+            ),
+            (
+                phone.as_deref(),
+                current.phone.as_deref(),
+                p.phone_confirm,
+                "phone",
+            ),
+        ];
+        for (new, old, confirm, kind) in addresses {
+            if let Some(address) = new.filter(|a| old != Some(*a)) {
+                let (e, ph) = match kind {
+                    "email" => (Some(address), None),
+                    _ => (None, Some(address)),
+                };
+                db::json(
+                    SET_ADDRESS,
+                    &[
+                        user_id.into(),
+                        e.into(),
+                        ph.into(),
+                        confirm.unwrap_or(false).into(),
+                    ],
+                )?
+                .ok_or(match kind {
+                    "email" => AuthError::EmailExists,
+                    _ => AuthError::PhoneExists,
+                })?;
+                changed.push(kind);
+            } else if confirm == Some(true) && old.is_some() {
+                db::exec(CONFIRM_ADDRESS, &[user_id.into(), kind.into()])?;
+                changed.push(match kind {
+                    "email" => "email_confirm",
+                    _ => "phone_confirm",
+                });
+            }
         }
         if let Some(hash) = hash {
             db::exec(
