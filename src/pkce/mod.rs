@@ -95,7 +95,8 @@ struct Flow {
 fn exchange_code_for_session(auth_code: Option<&str>, code_verifier: Option<&str>) -> JsonB {
     guard(move || {
         let inst = instance::get()?;
-        crate::rate_limit::limit(&inst, auth_core::rate_limit::Bucket::Token)?;
+        let req = request::current();
+        crate::rate_limit::check(&inst, auth_core::rate_limit::Bucket::Token, &req)?;
         let (Some(code), Some(verifier)) = (
             auth_code.filter(|c| !c.is_empty()),
             code_verifier.filter(|v| !v.is_empty()),
@@ -145,7 +146,7 @@ fn exchange_code_for_session(auth_code: Option<&str>, code_verifier: Option<&str
             &address,
             provider,
             amr_of(&flow.authentication_method),
-            &request::current(),
+            &req,
         )
         .map(JsonB)
     })

@@ -38,7 +38,9 @@ static ROTATE: LazyLock<String> = LazyLock::new(|| fragments::expand(include_str
 fn refresh_session(refresh_token: Option<&str>) -> JsonB {
     guard(move || {
         let inst = instance::get()?;
-        crate::rate_limit::limit(&inst, auth_core::rate_limit::Bucket::Token)?;
+        // The request's headers are read once: for the limit here and the audit entry below.
+        let req = request::current();
+        crate::rate_limit::check(&inst, auth_core::rate_limit::Bucket::Token, &req)?;
         let s = &inst.settings;
         let presented = refresh_token.map(str::trim).unwrap_or("");
         if presented.is_empty() {
@@ -95,7 +97,6 @@ fn refresh_session(refresh_token: Option<&str>) -> JsonB {
             .refresh_token_rotation_enabled
             .then(|| refresh::derive_child(key, presented));
         let child_hash = child.as_deref().map(refresh::hash);
-        let req = request::current();
         let entry = audit::Entry::new(
             Action::TokenRefreshed,
             &user_id,
