@@ -135,7 +135,7 @@ export async function followAll(url, { stopAt, login, consent = true, jar } = {}
 // The real authorization-code flow against the OIDC provider, as the relying
 // party would run it, for signInWithIdToken tests: aud is clientId, and the
 // nonce claim is exactly the nonce given (pass sha256 hex of the raw nonce to
-// mimic supabase-js). authMethod must match the provider's OIDC_CLIENT_AUTH_METHOD.
+// mimic supabase-js). authMethod: client_secret_post or client_secret_basic.
 export async function idTokenFor({
   issuer, clientId, clientSecret, redirectUri, login, nonce,
   scope = 'openid email profile', authMethod = 'client_secret_post',

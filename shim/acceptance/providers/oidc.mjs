@@ -9,9 +9,10 @@
 //   OIDC_CLIENT_ID            [auth-ext]
 //   OIDC_CLIENT_SECRET        [auth-ext-secret]
 //   OIDC_REDIRECT_URIS        [http://127.0.0.1:54611/callback]  comma-separated, exact match
-//   OIDC_CLIENT_AUTH_METHOD   [client_secret_post]  or client_secret_basic; the
-//                             token endpoint accepts only the one registered
 //
+// Client authentication at the token endpoint: the client is registered as
+// client_secret_post, and oidc-provider takes client_secret_basic for it just
+// as well (it treats the two as one); sending both at once is invalid_request.
 // Issuer http://127.0.0.1:PORT; discovery at /.well-known/openid-configuration,
 // authorize /auth, token /token, userinfo /me, JWKS /jwks. ID tokens are RS256
 // and carry sub, email, email_verified, name, picture, preferred_username (as
@@ -43,7 +44,6 @@ const CLIENT_ID = env.OIDC_CLIENT_ID || 'auth-ext';
 const CLIENT_SECRET = env.OIDC_CLIENT_SECRET || 'auth-ext-secret';
 const REDIRECT_URIS = (env.OIDC_REDIRECT_URIS || 'http://127.0.0.1:54611/callback')
   .split(',').map((s) => s.trim()).filter(Boolean);
-const AUTH_METHOD = env.OIDC_CLIENT_AUTH_METHOD || 'client_secret_post';
 
 // Listen first: with OIDC_PORT=0 the issuer is only known once bound.
 const server = http.createServer();
@@ -86,7 +86,7 @@ const provider = new Provider(issuer, {
     redirect_uris: REDIRECT_URIS,
     response_types: ['code'],
     grant_types: ['authorization_code', 'refresh_token'],
-    token_endpoint_auth_method: AUTH_METHOD,
+    token_endpoint_auth_method: 'client_secret_post',
   }],
   jwks: { keys: [signingJwk] },
   scopes: ['openid', 'email', 'profile', 'offline_access'],
