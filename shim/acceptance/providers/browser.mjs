@@ -119,7 +119,13 @@ async function walk(url, { stop, login, consent = true, jar = new CookieJar() })
       if (login === undefined) throw new Error(`a login page at ${next.url}, but no login name was given`);
       form.fields.login = login;
     }
-    next = { url: form.action, method: form.method, form: form.fields };
+    if (form.method === 'GET') {
+      const u = new URL(form.action);
+      u.search = new URLSearchParams(form.fields);
+      next = { url: u.href, method: 'GET' };
+    } else {
+      next = { url: form.action, method: form.method, form: form.fields };
+    }
   }
   throw new Error(`more than ${MAX_HOPS} hops:\n  ${trail.join('\n  ')}`);
 }
