@@ -63,6 +63,14 @@ pub enum AuthError {
         code: &'static str,
         message: String,
     },
+    /// The social-login and SSO flows' refusals (src/external/): GoTrue's status, code and
+    /// message for each (`bad_oauth_state`, `provider_disabled`, `identity_already_exists`, ...),
+    /// built by the constructors below so that each code is written in one place.
+    External {
+        status: u16,
+        code: &'static str,
+        message: String,
+    },
     /// 409 `conflict`: concurrent requests on the same rows could not be serialised.
     Conflict,
     /// 403 `otp_expired`: a one-time code or link that is wrong, used, expired or dead after too
@@ -113,6 +121,89 @@ impl AuthError {
         AuthError::BadJwt(msg.into())
     }
 
+    fn external(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        AuthError::External {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 400 `bad_oidc_token`: an ID token that fails a check; the message says which.
+    pub fn bad_oidc_token(msg: &str) -> Self {
+        Self::external(400, "bad_oidc_token", format!("Bad ID token: {msg}"))
+    }
+
+    /// 400 `bad_oauth_state`: a `state` that is unknown, used, expired or forged.
+    pub fn bad_oauth_state() -> Self {
+        Self::external(
+            400,
+            "bad_oauth_state",
+            "OAuth state is invalid or has expired",
+        )
+    }
+
+    /// 400 `bad_oauth_callback`: the provider's answer could not be used; the message says why.
+    pub fn bad_oauth_callback(msg: impl Into<String>) -> Self {
+        Self::external(400, "bad_oauth_callback", msg)
+    }
+
+    /// 400 `validation_failed`: a provider name auth_ext does not know or is not configured.
+    pub fn provider_not_supported() -> Self {
+        Self::external(
+            400,
+            "validation_failed",
+            "Unsupported provider: provider is not configured",
+        )
+    }
+
+    /// 400 `provider_disabled`.
+    pub fn provider_disabled(provider: &str) -> Self {
+        Self::external(
+            400,
+            "provider_disabled",
+            format!("Unsupported provider: {provider} is disabled"),
+        )
+    }
+
+    /// 404 `manual_linking_disabled`.
+    pub fn manual_linking_disabled() -> Self {
+        Self::external(404, "manual_linking_disabled", "Manual linking is disabled")
+    }
+
+    /// 422 `identity_already_exists`.
+    pub fn identity_already_exists() -> Self {
+        Self::external(
+            422,
+            "identity_already_exists",
+            "Identity is already linked to another user",
+        )
+    }
+
+    /// 404 `identity_not_found`.
+    pub fn identity_not_found() -> Self {
+        Self::external(404, "identity_not_found", "Identity doesn't exist")
+    }
+
+    /// 422 `single_identity_not_deletable`.
+    pub fn single_identity_not_deletable() -> Self {
+        Self::external(
+            422,
+            "single_identity_not_deletable",
+            "User must have at least 1 identity after unlinking",
+        )
+    }
+
+    /// 422 `provider_email_needs_verification`: a new user whose provider did not verify the
+    /// address; a confirmation mail was queued.
+    pub fn provider_email_needs_verification(provider: &str) -> Self {
+        Self::external(
+            422,
+            "provider_email_needs_verification",
+            format!("Unverified email with {provider}. A confirmation email has been sent to your {provider} email"),
+        )
+    }
+
     /// The HTTP status; the SQLSTATE is `PT` followed by it.
     pub fn status(&self) -> u16 {
         use AuthError::*;
@@ -148,7 +239,7 @@ impl AuthError {
             | AnonymousProviderDisabled => 422,
             Internal => 500,
             ReadOnly => 503,
-            Hook { status, .. } => *status,
+            Hook { status, .. } | External { status, .. } => *status,
         }
     }
 
@@ -196,7 +287,7 @@ impl AuthError {
             ReauthenticationNeeded => "reauthentication_needed",
             ReauthenticationNotValid => "reauthentication_not_valid",
             ReadOnly | Internal => "unexpected_failure",
-            Hook { code, .. } => code,
+            Hook { code, .. } | External { code, .. } => code,
         }
     }
 
@@ -254,7 +345,7 @@ impl AuthError {
             ReauthenticationNotValid => "Requires reauthentication".into(),
             ReadOnly => "auth_ext cannot write here: the database is read-only".into(),
             Internal => "Unexpected failure in auth_ext".into(),
-            Hook { message, .. } => message.clone(),
+            Hook { message, .. } | External { message, .. } => message.clone(),
         }
     }
 

@@ -9,6 +9,7 @@ pub mod client_ip;
 pub mod derived_keys;
 pub mod email;
 pub mod error;
+pub mod external;
 pub mod hooks;
 pub mod jwt;
 pub mod keys;
