@@ -30,13 +30,14 @@ SELECT pg_catalog.pg_extension_config_dump('auth.flow_state', '');
 SELECT pg_catalog.pg_extension_config_dump('auth.outbox', '');
 SELECT pg_catalog.pg_extension_config_dump('auth.outbox_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('auth.breached_passwords', '');
+SELECT pg_catalog.pg_extension_config_dump('auth.identity_providers', '');
 
 -- Least privilege: nothing on the tables for anon/authenticated. Each function's EXECUTE grants
 -- are made beside its code, in its capability's api.sql (src/<capability>/api.sql).
 REVOKE ALL ON ALL TABLES IN SCHEMA auth FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA auth FROM PUBLIC;
 REVOKE ALL ON FUNCTION auth._config_changed() FROM PUBLIC;
-GRANT USAGE ON SCHEMA auth TO anon, authenticated, service_role, auth_outbox_consumer;
+GRANT USAGE ON SCHEMA auth TO anon, authenticated, service_role, auth_outbox_consumer, auth_provider_broker;
 GRANT USAGE ON SCHEMA auth_api TO anon, authenticated, service_role;
 
 -- A function no api.sql mentions would be executable by PUBLIC (PostgreSQL's default): refuse to

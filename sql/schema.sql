@@ -277,6 +277,55 @@ BEGIN
 END
 $hooks$;
 
+-- Private: the identity providers of social login (src/external/), configured by the owner
+-- through auth.configure_provider(). `config` is core's ProviderConfig without the secret; the
+-- client secret has its own column and leaves the database only towards the shim's token
+-- exchange (auth.oauth_callback_take). The provider documents the shim fetched (a custom
+-- provider's discovery, the JWKS ID tokens are verified with) are kept with their expiry.
+CREATE TABLE auth.identity_providers (
+    name text PRIMARY KEY,
+    config jsonb NOT NULL,
+    secret text,
+    discovery jsonb,
+    discovery_expires_at timestamptz,
+    jwks jsonb,
+    jwks_expires_at timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Private: the social-login flows in progress, one per `state` handed to a provider (stored as
+-- its hex SHA-256), for 10 minutes and once: taken by the callback, deleted when it finishes.
+-- `provider_code_verifier` is the PKCE verifier towards the provider; `code_challenge` the
+-- app's own PKCE challenge (the callback then answers with ?code=); `link_user_id` the user a
+-- linkIdentity adds the identity to.
+CREATE TABLE auth.oauth_states (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    state_hash text NOT NULL UNIQUE,
+    provider text NOT NULL REFERENCES auth.identity_providers (name) ON DELETE CASCADE,
+    redirect_to text NOT NULL,
+    code_challenge text,
+    code_challenge_method auth.code_challenge_method,
+    provider_code_verifier text,
+    nonce text,
+    link_user_id uuid REFERENCES auth.users (id) ON DELETE CASCADE,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    taken_at timestamptz
+);
+CREATE INDEX oauth_states_created_at_idx ON auth.oauth_states (created_at);
+
+-- Whoever talks to identity providers for the database (the shim): granted by the owner to its
+-- login role (GRANT auth_provider_broker TO shim_login). It may take a flow's state (and with it
+-- the client secret), finish the flow with what the provider answered, and store the provider
+-- documents it fetched; nothing else.
+DO $broker$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'auth_provider_broker') THEN
+        CREATE ROLE auth_provider_broker NOLOGIN NOINHERIT;
+    END IF;
+END
+$broker$;
+
 -- Supabase enables RLS on every auth table and grants nothing to the API roles; so do we.
 ALTER TABLE auth.users ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.identities ENABLE ROW LEVEL SECURITY;
@@ -290,4 +339,5 @@ ALTER TABLE auth.one_time_tokens ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.flow_state ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.outbox ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.breached_passwords ENABLE ROW LEVEL SECURITY;
-
+ALTER TABLE auth.identity_providers ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.oauth_states ENABLE ROW LEVEL SECURITY;

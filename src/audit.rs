@@ -23,6 +23,9 @@ pub enum Action {
     RecoveryRequested,
     UserDeleted,
     UserInvited,
+    /// An external identity added to an existing user (automatic linking or linkIdentity).
+    IdentityLinked,
+    IdentityUnlinked,
 }
 
 impl Action {
@@ -38,6 +41,8 @@ impl Action {
             Action::RecoveryRequested => ("user_recovery_requested", "user"),
             Action::UserDeleted => ("user_deleted", "team"),
             Action::UserInvited => ("user_invited", "team"),
+            Action::IdentityLinked => ("identity_linked", "user"),
+            Action::IdentityUnlinked => ("identity_unlinked", "user"),
         }
     }
 }

@@ -9,6 +9,7 @@ mod admin;
 mod anonymous;
 mod claims;
 mod cleanup;
+mod external;
 mod jwt;
 mod keys;
 mod otp;

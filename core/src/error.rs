@@ -180,9 +180,14 @@ impl AuthError {
         )
     }
 
-    /// 404 `identity_not_found`.
+    /// 422 `identity_already_exists`: linkIdentity of an identity the caller already has.
+    pub fn identity_already_linked_here() -> Self {
+        Self::external(422, "identity_already_exists", "Identity is already linked")
+    }
+
+    /// 422 `identity_not_found`.
     pub fn identity_not_found() -> Self {
-        Self::external(404, "identity_not_found", "Identity doesn't exist")
+        Self::external(422, "identity_not_found", "Identity doesn't exist")
     }
 
     /// 422 `single_identity_not_deletable`.

@@ -65,6 +65,8 @@ pub struct SignupSettings {
     pub mailer_autoconfirm: bool,
     /// `sign_in_anonymously` (GoTrue's default: off).
     pub external_anonymous_users_enabled: bool,
+    /// `linkIdentity` / `unlinkIdentity` (GoTrue's `security_manual_linking_enabled`, off).
+    pub security_manual_linking_enabled: bool,
 }
 
 /// Password policy and the cost of new hashes.
@@ -359,6 +361,7 @@ impl Default for SignupSettings {
             disable_signup: false,
             mailer_autoconfirm: true,
             external_anonymous_users_enabled: false,
+            security_manual_linking_enabled: false,
         }
     }
 }
@@ -697,6 +700,7 @@ fn check_value(key: &str, value: &Value) -> AuthResult<()> {
         | "mailer_secure_email_change_enabled"
         | "external_phone_enabled"
         | "external_anonymous_users_enabled"
+        | "security_manual_linking_enabled"
         | "sms_autoconfirm"
         | "update_password_require_reauthentication"
         | "password_breached_check"

@@ -125,10 +125,10 @@ pub fn verify(token: &str, ring: &KeyRing, expected: &Expected) -> AuthResult<Va
     if claims.get("iat").and_then(Value::as_f64).is_none() {
         return Err(bad("the ID token has no iat claim"));
     }
-    if !claims
+    if claims
         .get("sub")
         .and_then(Value::as_str)
-        .is_some_and(|s| !s.is_empty())
+        .is_none_or(str::is_empty)
     {
         return Err(bad("the ID token has no subject"));
     }
