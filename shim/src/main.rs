@@ -8,6 +8,7 @@ mod db;
 mod delivery;
 mod error;
 mod extract;
+mod providers;
 mod routes;
 
 use std::net::SocketAddr;

@@ -76,6 +76,7 @@ pub(crate) fn auth_method(verify_type: auth_core::otp::VerifyType) -> &'static s
 fn amr_of(auth_method: &str) -> &'static str {
     match auth_method {
         "recovery" => "recovery",
+        "oauth" => "oauth",
         _ => "otp",
     }
 }
@@ -87,6 +88,10 @@ struct Flow {
     code_challenge: String,
     code_challenge_method: String,
     authentication_method: String,
+    provider_type: String,
+    /// A social login's provider tokens, returned once by the exchange (as GoTrue).
+    provider_access_token: Option<String>,
+    provider_refresh_token: Option<String>,
     age: f64,
 }
 
@@ -140,15 +145,32 @@ fn exchange_code_for_session(auth_code: Option<&str>, code_verifier: Option<&str
                 db::str_field(&who, "phone").unwrap_or("").to_owned(),
             ),
         };
-        start_session(
+        let oauth = flow.authentication_method == "oauth";
+        // A social login's session is the provider's (src/external/).
+        let provider = if oauth {
+            flow.provider_type.as_str()
+        } else {
+            provider
+        };
+        let mut session = start_session(
             &inst,
             user_id,
             &address,
             provider,
             amr_of(&flow.authentication_method),
             &req,
-        )
-        .map(JsonB)
+        )?;
+        if oauth {
+            for (key, token) in [
+                ("provider_token", &flow.provider_access_token),
+                ("provider_refresh_token", &flow.provider_refresh_token),
+            ] {
+                if let Some(t) = token.as_deref().filter(|t| !t.is_empty()) {
+                    session[key] = serde_json::Value::String(t.to_owned());
+                }
+            }
+        }
+        Ok(JsonB(session))
     })
 }
 

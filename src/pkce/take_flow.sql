@@ -4,4 +4,6 @@ DELETE FROM auth.flow_state WHERE auth_code = $1 AND auth_code_issued_at IS NOT 
 RETURNING jsonb_build_object(
     'user_id', user_id, 'code_challenge', code_challenge,
     'code_challenge_method', code_challenge_method, 'authentication_method', authentication_method,
+    'provider_type', provider_type, 'provider_access_token', provider_access_token,
+    'provider_refresh_token', provider_refresh_token,
     'age', extract(epoch FROM now() - auth_code_issued_at)::float8)

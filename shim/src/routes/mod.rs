@@ -2,6 +2,7 @@
 //! supabase-js looks for them relative to a project URL), and what wraps every request.
 
 mod admin;
+mod external;
 mod meta;
 mod otp;
 mod reply;
@@ -15,7 +16,7 @@ use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use deadpool_postgres::Pool;
 
@@ -52,6 +53,13 @@ fn endpoints() -> Router<Pool> {
         .route("/admin/generate_link", post(admin::generate_link))
         .route("/admin/audit", get(admin::audit))
         .route("/invite", post(admin::invite))
+        .route("/authorize", get(external::authorize))
+        .route(
+            "/callback",
+            get(external::callback).post(external::callback),
+        )
+        .route("/user/identities/authorize", get(external::link_identity))
+        .route("/user/identities/{id}", delete(external::unlink_identity))
         .route("/health", get(meta::health))
 }
 

@@ -1,5 +1,5 @@
 //! Sign-up and the token grants: `POST /signup`,
-//! `POST /token?grant_type=password|refresh_token|pkce`.
+//! `POST /token?grant_type=password|refresh_token|pkce|id_token`.
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -109,6 +109,7 @@ pub async fn token(
                 )
                 .await?)
         }
+        Some("id_token") => super::external::id_token_grant(&ctx, &body).await,
         Some(_) => Err(ApiError::validation("unsupported_grant_type")),
         None => Err(ApiError::validation("grant_type is required")),
     }
