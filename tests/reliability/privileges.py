@@ -115,15 +115,25 @@ ADMIN = {
     "auth.sign_in_anonymously(jsonb)",
 }
 ADMIN |= {"auth_api." + sig.split(".", 1)[1] for sig in ADMIN if not sig.startswith("auth._")}
+# Social login (0.7.0): anyone may start a flow or sign in with an ID token (the provider's
+# configuration decides); unlinking needs a signed-in caller (the function checks).
+# auth.oauth_callback_take/_finish and auth.provider_document_store: only auth_provider_broker
+# (the shim's role); configure_provider/remove_provider/providers: the owner only.
+SOCIAL = {
+    "auth.oauth_authorize(text,text,text,text,text,jsonb,boolean)",
+    "auth.sign_in_with_id_token(text,text,text,text,boolean)",
+}
+SOCIAL |= {"auth_api." + sig.split(".", 1)[1] for sig in SOCIAL}
+SIGNED_IN_SOCIAL = {"auth.unlink_identity(text)", "auth_api.unlink_identity(text)"}
 SIGNED_IN_API = {"auth_api.sign_out(text)", "auth_api.get_user()", "auth_api.update_user(jsonb)",
                  "auth_api.reauthenticate()"}
 SERVICE_ONLY = {"auth.sign_jwt(jsonb)", "auth.settings()", "auth.signing_keys()",
                 "auth.cleanup(integer)"}
 # auth.outbox_claim/_sent/_failed: only auth_outbox_consumer (the shim's role), none of these.
 EXECUTE_ALLOWED = {
-    "anon": EVERYONE | FLOWS | ADMIN,
-    "authenticated": EVERYONE | FLOWS | SIGNED_IN_API | ADMIN,
-    "service_role": EVERYONE | FLOWS | SIGNED_IN_API | SERVICE_ONLY | ADMIN,
+    "anon": EVERYONE | FLOWS | ADMIN | SOCIAL,
+    "authenticated": EVERYONE | FLOWS | SIGNED_IN_API | ADMIN | SOCIAL | SIGNED_IN_SOCIAL,
+    "service_role": EVERYONE | FLOWS | SIGNED_IN_API | SERVICE_ONLY | ADMIN | SOCIAL | SIGNED_IN_SOCIAL,
     PLAIN: EVERYONE,  # what PUBLIC has
 }
 
@@ -621,6 +631,10 @@ class SecretIndex:
 
     def load(self, conn):
         """Reads every secret as superuser (the caller's transaction sees its own writes)."""
+        for name, secret in q(conn, "SELECT name, secret FROM auth.identity_providers"):
+            if secret:
+                self.add("provider client secret", f"client secret of provider {name}",
+                         secret.encode())
         for kid, alg, status, secret, private in q(conn, """
                 SELECT kid, algorithm, status, secret, private_key FROM auth.signing_keys"""):
             if secret is not None:

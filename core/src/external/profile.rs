@@ -119,23 +119,26 @@ pub fn from_api(flavor: Flavor, user: &Value, emails: Option<&Value>) -> AuthRes
     build(subject, email, verified, user, fields)
 }
 
-/// GitHub: the primary address if verified, else the first verified one; the profile's public
-/// address (unverified as far as anyone knows) when the list has none.
+/// GitHub: the primary address if verified, else the first verified one; with none verified,
+/// the primary (then the profile's public) address, unverified, which never links and asks for
+/// a confirmation (as GoTrue, which takes the primary address whatever its state).
 fn github_email(user: &Value, emails: Option<&Value>) -> (Option<String>, bool) {
     let list = emails
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
     let verified = |e: &&Value| truthy(e.get("verified"));
+    let primary = |e: &&Value| truthy(e.get("primary"));
     let chosen = list
         .iter()
         .filter(verified)
-        .find(|e| truthy(e.get("primary")))
+        .find(primary)
         .or_else(|| list.iter().find(verified));
-    match chosen.and_then(|e| text(e.get("email"))) {
-        Some(email) => (Some(email), true),
-        None => (text(user.get("email")), false),
+    if let Some(email) = chosen.and_then(|e| text(e.get("email"))) {
+        return (Some(email), true);
     }
+    let unverified = list.iter().find(primary).and_then(|e| text(e.get("email")));
+    (unverified.or_else(|| text(user.get("email"))), false)
 }
 
 fn build(
@@ -201,9 +204,14 @@ mod tests {
         assert!(p.email_verified);
         assert_eq!(p.claims["user_name"], "octo");
         assert_eq!(p.claims["avatar_url"], "https://a/1");
-        // No verified address: the public one, unverified.
+        // No verified address: the primary one, unverified; with no list, the public one.
         let none = json!([{"email": "u@x.co", "primary": true, "verified": false}]);
         let p = from_api(Flavor::Github, &user, Some(&none)).unwrap();
+        assert_eq!(
+            (p.email.as_deref(), p.email_verified),
+            (Some("u@x.co"), false)
+        );
+        let p = from_api(Flavor::Github, &user, Some(&json!([]))).unwrap();
         assert_eq!(
             (p.email.as_deref(), p.email_verified),
             (Some("public@x.co"), false)
