@@ -61,11 +61,11 @@ fn oauth_authorize(
     code_challenge: default!(Option<&str>, "NULL"),
     code_challenge_method: default!(Option<&str>, "NULL"),
     params: default!(Option<JsonbArg>, "NULL"),
-    link: default!(bool, false),
+    link: default!(Option<bool>, "false"),
 ) -> JsonB {
     guard(move || {
         let inst = instance::get()?;
-        let link_user = if link {
+        let link_user = if link == Some(true) {
             if !inst.settings.signup.security_manual_linking_enabled {
                 return Err(AuthError::manual_linking_disabled());
             }

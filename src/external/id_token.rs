@@ -25,7 +25,7 @@ fn sign_in_with_id_token(
     id_token: Option<&str>,
     nonce: default!(Option<&str>, "NULL"),
     access_token: default!(Option<&str>, "NULL"),
-    link_identity: default!(bool, false),
+    link_identity: default!(Option<bool>, "false"),
 ) -> JsonB {
     guard(move || {
         let inst = instance::get()?;
@@ -39,7 +39,7 @@ fn sign_in_with_id_token(
                 "provider or client_id and issuer required",
             ));
         }
-        let link_to = if link_identity {
+        let link_to = if link_identity == Some(true) {
             Some(crate::caller::signed_in_caller()?.user_id)
         } else {
             None

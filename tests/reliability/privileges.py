@@ -544,6 +544,27 @@ def call_plans(ctx, me, other):
     P["auth.admin_invite_user(text,jsonb,text)"] = [("a new address", "%s::text", [ctx.fresh_email()])]
     P["auth.sign_in_anonymously(jsonb)"] = [("no data", "", [])]
     P["auth.cleanup(integer)"] = [("a batch of ten", "10", [])]
+    # Social login (0.7.0): no provider is configured here, so the flows refuse at once; the
+    # broker's and the owner's functions are what the matrix is about.
+    P["auth.oauth_authorize(text,text,text,text,text,jsonb,boolean)"] = [
+        ("an unconfigured provider", "%s::text", ["github"])]
+    P["auth.sign_in_with_id_token(text,text,text,text,boolean)"] = [
+        ("a token of an unconfigured provider", two, ["google", me.access])]
+    P["auth.unlink_identity(text)"] = [("the other user's id as an identity", "%s::text", [other.id])]
+    P["auth.oauth_callback_take(text)"] = [("a forged state", "%s::text", ["forged-state"])]
+    P["auth.oauth_callback_finish(text,text,jsonb,jsonb,text,text)"] = [
+        ("a forged state with a user for the other user's address", "%s::text, NULL, %s::jsonb",
+         ["forged-state", json.dumps({"id": 1, "email": other.email})])]
+    P["auth.provider_document_store(text,text,jsonb,bigint)"] = [
+        ("a JWKS for an unconfigured provider", "%s::text, %s::text, %s::jsonb",
+         ["github", "jwks", '{"keys": []}'])]
+    P["auth.configure_provider(text,jsonb)"] = [
+        ("a provider", "%s::text, %s::jsonb", ["github", '{"enabled": false}'])]
+    P["auth.remove_provider(text)"] = [("a provider", "%s::text", ["github"])]
+    P["auth.providers()"] = [("no arguments", "", [])]
+    for sig in sorted(SOCIAL | SIGNED_IN_SOCIAL):
+        if sig.startswith("auth_api."):
+            P[sig] = list(P["auth." + sig.split(".", 1)[1]])
     for sig in sorted(ADMIN):
         if sig.startswith("auth_api."):
             P[sig] = list(P["auth." + sig.split(".", 1)[1]])
