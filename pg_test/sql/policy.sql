@@ -144,6 +144,11 @@ INSERT INTO auth.flow_state (id, auth_code, code_challenge_method, code_challeng
                              created_at, updated_at, authentication_method)
 SELECT gen_random_uuid(), 'c', 's256', 'x', 'email', now() - a, now() - a, 'otp'
   FROM (VALUES (interval '25 hours'), (interval '30 hours'), (interval '1 hour')) t(a);
+-- social-login states: two begun hours ago (go), one begun now (stays: a flow lives 10 minutes)
+INSERT INTO auth.identity_providers (name, config, secret) VALUES ('github', '{"enabled": true, "client_id": "c"}', 's');
+INSERT INTO auth.oauth_states (state_hash, provider, redirect_to, created_at)
+SELECT 'hash-' || a, 'github', 'http://localhost:3000', now() - a
+  FROM (VALUES (interval '2 hours'), (interval '3 hours'), (interval '0 hours')) t(a);
 -- outbox: sent two days ago (goes), sent now (stays), failed eight days ago (goes), failed
 -- yesterday (stays: the owner may still look at why), pending (stays)
 DELETE FROM auth.outbox;

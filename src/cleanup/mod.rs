@@ -1,5 +1,6 @@
 //! `auth.cleanup`: deletes what the flows leave behind once it can no longer matter (ended
-//! sessions, spent refresh tokens, expired one-time tokens and flow states, sent mail, old audit
+//! sessions, spent refresh tokens, expired one-time tokens, flow states and social-login states,
+//! sent mail, old audit
 //! entries),
 //! in bounded batches that concurrent runs share without waiting on each other.
 
@@ -22,6 +23,7 @@ static REFRESH_TOKENS: LazyLock<String> =
     LazyLock::new(|| fragments::expand(include_str!("refresh_tokens.sql")));
 static ONE_TIME_TOKENS: &str = include_str!("one_time_tokens.sql");
 static FLOW_STATE: &str = include_str!("flow_state.sql");
+static OAUTH_STATES: &str = include_str!("oauth_states.sql");
 static AUDIT_LOG_ENTRIES: &str = include_str!("audit_log_entries.sql");
 static OUTBOX: &str = include_str!("outbox.sql");
 
@@ -34,7 +36,7 @@ const MAX_ROWS: i32 = 100_000;
 
 /// `auth.cleanup(max_rows)`: deletes at most `max_rows` rows from each table, oldest first, and
 /// returns how many went from each (`{"sessions": n, "refresh_tokens": n, "one_time_tokens": n,
-/// "flow_state": n, "outbox": n, "audit_log_entries": n}`; a session's refresh tokens, which go with it, are
+/// "flow_state": n, "oauth_states": n, "outbox": n, "audit_log_entries": n}`; a session's refresh tokens, which go with it, are
 /// not counted). Rows that a concurrent run has locked are skipped (`FOR UPDATE SKIP LOCKED`),
 /// so runs never wait on each other; a backlog takes several calls. Schedule it with pg_cron:
 ///
@@ -86,6 +88,7 @@ fn cleanup(max_rows: default!(Option<i32>, 1000)) -> JsonB {
             ],
         )?;
         let flow_state = db::exec(FLOW_STATE, &[max_rows.into()])?;
+        let oauth_states = db::exec(OAUTH_STATES, &[max_rows.into()])?;
         let outbox = db::exec(OUTBOX, &[max_rows.into()])?;
         let retention_days = s.retention.audit_log_retention_days;
         let audit_log_entries = if retention_days > 0 {
@@ -101,6 +104,7 @@ fn cleanup(max_rows: default!(Option<i32>, 1000)) -> JsonB {
             "refresh_tokens": refresh_tokens,
             "one_time_tokens": one_time_tokens,
             "flow_state": flow_state,
+            "oauth_states": oauth_states,
             "outbox": outbox,
             "audit_log_entries": audit_log_entries,
         })))
