@@ -298,7 +298,8 @@ CREATE TABLE auth.identity_providers (
 -- its hex SHA-256), for 10 minutes and once: taken by the callback, deleted when it finishes.
 -- `provider_code_verifier` is the PKCE verifier towards the provider; `code_challenge` the
 -- app's own PKCE challenge (the callback then answers with ?code=); `link_user_id` the user a
--- linkIdentity adds the identity to.
+-- linkIdentity adds the identity to, from the session `link_session_id` (which must still be in
+-- force when the flow finishes).
 CREATE TABLE auth.oauth_states (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     state_hash text NOT NULL UNIQUE,
@@ -309,6 +310,7 @@ CREATE TABLE auth.oauth_states (
     provider_code_verifier text,
     nonce text,
     link_user_id uuid REFERENCES auth.users (id) ON DELETE CASCADE,
+    link_session_id uuid,
     created_at timestamptz NOT NULL DEFAULT now(),
     taken_at timestamptz
 );

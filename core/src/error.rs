@@ -180,6 +180,16 @@ impl AuthError {
         )
     }
 
+    /// 422 `provider_email_needs_verification`: the provider did not verify an address another
+    /// user holds; there is nothing to confirm (GoTrue's second wording).
+    pub fn provider_email_unverified(provider: &str) -> Self {
+        Self::external(
+            422,
+            "provider_email_needs_verification",
+            format!("Unverified email with {provider}. Verify the email with {provider} in order to sign in"),
+        )
+    }
+
     /// 422 `identity_already_exists`: linkIdentity of an identity the caller already has.
     pub fn identity_already_linked_here() -> Self {
         Self::external(422, "identity_already_exists", "Identity is already linked")

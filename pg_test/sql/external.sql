@@ -207,11 +207,11 @@ SELECT payload->>'action' AS action, payload->'traits'->>'provider' AS provider
 -- With mailer_autoconfirm off, an address counts as GoTrue's only when the provider verified it
 SELECT auth.configure('{"mailer_autoconfirm": false}') IS NOT NULL AS autoconfirm_off;
 -- (4) no link by an unverified address: another GitHub user whose only address is Ada's,
--- unverified, gets a NEW user with NO address (Ada's is not taken over)
-SELECT pg_temp.masked(pg_temp.github('{"id": 666, "login": "mallory", "email": "ada@example.com"}',
-       '[{"email": "ada@example.com", "primary": true, "verified": false}]')->>'location') AS location;
-SELECT u.email IS NULL AS no_email, u.email_confirmed_at IS NULL AS unconfirmed, u.raw_app_meta_data AS app_metadata
-  FROM auth.identities i JOIN auth.users u ON u.id = i.user_id WHERE i.provider = 'github' AND i.provider_id = '666';
+-- unverified, is refused (GoTrue's provider_email_needs_verification): not linked to Ada, and no
+-- address-less user made that could never sign in
+SELECT pg_temp.attempt($$SELECT pg_temp.github('{"id": 666, "login": "mallory", "email": "ada@example.com"}',
+       '[{"email": "ada@example.com", "primary": true, "verified": false}]')$$) AS mallory;
+SELECT count(*) AS mallory_identities FROM auth.identities WHERE provider = 'github' AND provider_id = '666';
 SELECT count(*) AS ada_identities FROM auth.identities WHERE user_id = :'ada';
 -- an unverified address no one holds (GitHub's public profile address; unverified entries of
 -- the emails list are not used): the user is kept, a confirmation mail goes out, and there is
@@ -291,6 +291,38 @@ SELECT pg_temp.attempt(format($$SELECT auth.oauth_callback_finish(%L, userinfo =
 SELECT auth.unlink_identity((SELECT id::text FROM auth.identities WHERE provider = 'github' AND provider_id = '42')) AS unlinked;
 SELECT u.email, u.email_confirmed_at IS NOT NULL AS confirmed, u.raw_app_meta_data AS app_metadata
   FROM auth.users u WHERE u.id = :'octo';
+-- An address a provider did not verify never becomes the account's, so it cannot be confirmed
+-- for the attacker later: Mallory links a GitLab identity naming the victim's address (GitLab did
+-- not confirm it) and unlinks her GitHub; her account keeps no address, and the victim's verified
+-- sign-in makes a user of its own (an unverified identity's address pulls no one in)
+SELECT set_config('request.jwt.claims', '', true) IS NOT NULL AS claims_cleared;
+SELECT substring(pg_temp.github('{"id": 100, "login": "mallory"}',
+       '[{"email": "mallory@evil.example", "primary": true, "verified": true}]')->>'location'
+       FROM 'access_token=([^&]+)') AS mallory_token \gset
+SELECT set_config('request.jwt.claims', auth.verify_jwt(:'mallory_token')::text, true) IS NOT NULL AS as_mallory;
+SELECT auth.oauth_authorize('gitlab', link => true) AS a \gset
+SELECT set_config('request.jwt.claims', '', true) IS NOT NULL AS callback_without_claims;
+SELECT pg_temp.state_of(:'a') AS state \gset
+SELECT auth.oauth_callback_take(:'state') IS NOT NULL AS taken;
+SELECT auth.oauth_callback_finish(:'state', userinfo => '{"id": 200, "username": "m", "email": "target@corp.example"}') ? 'location' AS linked;
+SELECT set_config('request.jwt.claims', auth.verify_jwt(:'mallory_token')::text, true) IS NOT NULL AS as_mallory;
+SELECT auth.unlink_identity((SELECT id::text FROM auth.identities WHERE provider = 'github' AND provider_id = '100')) AS unlinked;
+SELECT u.email IS NULL AS no_address, u.email_confirmed_at IS NULL AS unconfirmed
+  FROM auth.users u JOIN auth.identities i ON i.user_id = u.id WHERE i.provider = 'gitlab' AND i.provider_id = '200';
+SELECT set_config('request.jwt.claims', '', true) IS NOT NULL AS claims_cleared;
+SELECT pg_temp.masked(pg_temp.github('{"id": 300, "login": "target"}',
+       '[{"email": "target@corp.example", "primary": true, "verified": true}]')->>'location') AS victim_location;
+SELECT count(DISTINCT user_id) AS distinct_users FROM auth.identities
+ WHERE (provider = 'gitlab' AND provider_id = '200') OR (provider = 'github' AND provider_id = '300');
+-- a link flow finishes only while the session that asked for it is in force
+SELECT set_config('request.jwt.claims', auth.verify_jwt(:'octo_token')::text, true) IS NOT NULL AS as_octo;
+SELECT auth.oauth_authorize('gitlab', link => true) AS a \gset
+SELECT set_config('request.jwt.claims', '', true) IS NOT NULL AS callback_without_claims;
+SELECT pg_temp.state_of(:'a') AS state \gset
+UPDATE auth.sessions SET not_after = now() - interval '1 second'
+ WHERE id = (auth.verify_jwt(:'octo_token')->>'session_id')::uuid;
+SELECT auth.oauth_callback_take(:'state') IS NOT NULL AS taken;
+SELECT pg_temp.attempt(format($$SELECT auth.oauth_callback_finish(%L, userinfo => '{"id": 201, "username": "o2", "email": "o2@gitlab.example", "confirmed_at": "2020-01-01"}')$$, :'state')) AS session_ended;
 -- linking needs a signed-in caller and manual linking on
 SELECT set_config('request.jwt.claims', '', true) IS NOT NULL AS claims_cleared;
 SELECT pg_temp.attempt($$SELECT auth.oauth_authorize('github', link => true)$$) AS no_caller;

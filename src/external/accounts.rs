@@ -71,6 +71,7 @@ pub(crate) fn sign_in(
     inst: &Instance,
     provider: &str,
     profile: &Profile,
+    email_optional: bool,
     redirect_to: &str,
     req: &RequestInfo,
 ) -> AuthResult<Outcome> {
@@ -132,6 +133,11 @@ pub(crate) fn sign_in(
             if s.signup.disable_signup {
                 return Err(AuthError::SignupDisabled);
             }
+            // An unverified address another user holds: GoTrue makes an address-less user and
+            // refuses it a session; nothing is made here (the user could never sign in).
+            if new_email.is_none() && email.is_some() && !email_optional {
+                return Err(AuthError::provider_email_unverified(provider));
+            }
             let user_id = db::uuid(uuid::Uuid::new_v4());
             crate::hooks::before_user_created(
                 inst,
@@ -174,18 +180,23 @@ pub(crate) fn sign_in(
     let address = account.email.clone().unwrap_or_default();
     if account.email.is_some() && !account.confirmed {
         // Whoever registered this address without proving it loses the account's other ways
-        // in; the provider's user takes it over (and confirms it, if the provider vouched).
+        // in; the provider's user takes it over, and confirms it only when the provider vouched
+        // for this very address (not for another one it knows the user by).
+        let proven =
+            verified && account.email.as_deref().map(str::to_lowercase).as_deref() == email;
         db::exec(
             CLAIM_UNCONFIRMED,
             &[
                 user_id.into(),
                 db::uuid(kept_identity).into(),
                 JsonB(profile.claims.clone()).into(),
-                verified.into(),
+                proven.into(),
             ],
         )?;
+        // The sessions the claim ended may include the one this transaction's claims name.
+        crate::claims::forget_session_checks();
         db::exec(PROVIDERS_LIST, &[user_id.into()])?;
-        if verified {
+        if proven {
             audit::record(
                 Action::UserSignedUp,
                 &account.id.to_string(),

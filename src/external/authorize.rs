@@ -2,6 +2,7 @@
 //! a flow's state, kept here, and the provider's authorization URL the browser is sent to.
 
 use auth_core::external::{self, AuthorizeRequest, Flavor};
+use auth_core::rate_limit::Bucket;
 use auth_core::{pkce, AuthError};
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -12,6 +13,7 @@ use crate::db;
 use crate::error::{guard, AuthResult};
 use crate::ffi::jsonb::JsonbArg;
 use crate::instance;
+use crate::request;
 use crate::signup::link_target;
 
 static INSERT_STATE: &str = include_str!("insert_state.sql");
@@ -65,13 +67,19 @@ fn oauth_authorize(
 ) -> JsonB {
     guard(move || {
         let inst = instance::get()?;
-        let link_user = if link == Some(true) {
+        // Each flow stores a state: starting them is limited per address as sign-ins are.
+        crate::rate_limit::check(&inst, Bucket::Token, &request::current())?;
+        let (link_user, link_session) = if link == Some(true) {
             if !inst.settings.signup.security_manual_linking_enabled {
                 return Err(AuthError::manual_linking_disabled());
             }
-            Some(crate::caller::signed_in_caller()?.user_id)
+            let caller = crate::caller::signed_in_caller()?;
+            // The flow finishes only while this session is in force (a stolen, short-lived
+            // token must not become a lasting way in through a linked identity).
+            let session = caller.session_id.ok_or(AuthError::SessionNotFound)?;
+            (Some(caller.user_id), Some(session))
         } else {
-            None
+            (None, None)
         };
         let p = load_provider(provider)?;
         if !p.has_secret {
@@ -108,6 +116,7 @@ fn oauth_authorize(
                 verifier.as_deref().into(),
                 nonce.as_deref().into(),
                 link_user.into(),
+                link_session.into(),
             ],
         )?;
         let client_id = p.client_id()?;

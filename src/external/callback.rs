@@ -93,6 +93,7 @@ struct TakenState {
     code_challenge_method: Option<String>,
     nonce: Option<String>,
     link_user_id: Option<uuid::Uuid>,
+    link_session_live: bool,
     age: f64,
 }
 
@@ -107,6 +108,8 @@ pub(super) fn profile_from(
     expected_nonce: NonceRule,
     access_token: Option<&str>,
 ) -> AuthResult<Result<Profile, Value>> {
+    // Only OpenID providers' ID tokens are read (GitLab hands one out for `openid` too).
+    let id_token_text = id_token_text.filter(|_| p.flavor.is_oidc());
     let Some(token) = id_token_text.filter(|t| !t.is_empty()) else {
         if p.flavor.is_oidc() {
             // Providers read through userinfo (GoTrue's keycloak): the broker's answer.
@@ -136,6 +139,7 @@ pub(super) fn profile_from(
     };
     let expected = Expected {
         issuers: &endpoints.issuers,
+        any_azure_tenant: endpoints.any_azure_tenant,
         audiences: &audiences,
         nonce,
         skip_nonce_check: skip,
@@ -226,6 +230,9 @@ fn oauth_callback_finish(
         if flow.age > STATE_LIFETIME_SECS as f64 {
             return Err(AuthError::bad_oauth_state());
         }
+        if !flow.link_session_live {
+            return Err(AuthError::SessionNotFound);
+        }
         let p = load_provider(Some(&flow.provider))?;
         let userinfo = userinfo.map(|u| u.to_value("userinfo")).transpose()?;
         let emails = emails.map(|e| e.to_value("emails")).transpose()?;
@@ -251,7 +258,14 @@ fn oauth_callback_finish(
         }
         let outcome = match flow.link_user_id {
             Some(target) => accounts::link(&inst, db::uuid(target), &p.name, &profile, &req)?,
-            None => accounts::sign_in(&inst, &p.name, &profile, &flow.redirect_to, &req)?,
+            None => accounts::sign_in(
+                &inst,
+                &p.name,
+                &profile,
+                p.config.email_optional,
+                &flow.redirect_to,
+                &req,
+            )?,
         };
         let location = match outcome {
             Outcome::NeedsVerification(refusal) => {

@@ -70,7 +70,14 @@ fn sign_in_with_id_token(
         let target = crate::signup::link_target(&inst, None);
         let outcome = match link_to {
             Some(user) => accounts::link(&inst, user, &p.name, &profile, &req)?,
-            None => accounts::sign_in(&inst, &p.name, &profile, &target, &req)?,
+            None => accounts::sign_in(
+                &inst,
+                &p.name,
+                &profile,
+                p.config.email_optional,
+                &target,
+                &req,
+            )?,
         };
         match outcome {
             Outcome::SignedIn { user_id, email } => {

@@ -24,6 +24,8 @@ const LEEWAY: i64 = 60;
 pub struct Expected<'a> {
     /// Accepted issuers (exact match; Azure's per-tenant issuer is configured explicitly).
     pub issuers: &'a [String],
+    /// Any Azure tenant's issuer is accepted (Azure's multi-tenant endpoints).
+    pub any_azure_tenant: bool,
     /// Accepted audiences: the provider's client ids.
     pub audiences: &'a [String],
     /// The nonce the client says it used: compared with the token's `nonce` as given and as the
@@ -106,7 +108,9 @@ pub fn verify(token: &str, ring: &KeyRing, expected: &Expected) -> AuthResult<Va
             other => other,
         })?;
     let issuer = claims.get("iss").and_then(Value::as_str).unwrap_or("");
-    if !expected.issuers.iter().any(|i| i == issuer) {
+    let issuer_ok = expected.issuers.iter().any(|i| i == issuer)
+        || (expected.any_azure_tenant && super::providers::is_azure_tenant_issuer(issuer));
+    if !issuer_ok {
         return Err(bad("the ID token's issuer is not the provider's"));
     }
     let audience_ok = match claims.get("aud") {
@@ -206,6 +210,7 @@ mod tests {
     fn expected<'a>(issuers: &'a [String], audiences: &'a [String]) -> Expected<'a> {
         Expected {
             issuers,
+            any_azure_tenant: false,
             audiences,
             nonce: None,
             skip_nonce_check: false,

@@ -138,6 +138,7 @@ mod tests {
             userinfo: None,
             emails: None,
             issuers: vec![],
+            any_azure_tenant: false,
             jwks_uri: None,
         };
         let extra = vec![("prompt".to_string(), "consent&x=1".to_string())];

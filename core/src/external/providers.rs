@@ -230,6 +230,9 @@ pub struct Endpoints {
     pub emails: Option<String>,
     /// OpenID Connect: the accepted `iss` values and where the keys are.
     pub issuers: Vec<String>,
+    /// Azure's multi-tenant endpoints (`common`, `organizations`): any tenant's issuer
+    /// (`https://login.microsoftonline.com/<tenant>/v2.0`), as GoTrue accepts.
+    pub any_azure_tenant: bool,
     pub jwks_uri: Option<String>,
 }
 
@@ -287,7 +290,9 @@ fn builtin(flavor: Flavor, base: Option<&str>) -> [Option<String>; 6] {
                 Some(format!("{web}/oauth2/v2.0/token")),
                 None,
                 None,
-                base.map(|b| format!("{b}/v2.0")),
+                // A tenant's URL pins its issuer; `common` and `organizations` take any tenant.
+                base.filter(|b| !b.ends_with("/common") && !b.ends_with("/organizations"))
+                    .map(|b| format!("{b}/v2.0")),
                 Some(format!("{web}/discovery/v2.0/keys")),
             ]
         }
@@ -363,6 +368,12 @@ impl Endpoints {
                 "{issuer}/.well-known/openid-configuration"
             )));
         }
+        let any_azure_tenant = flavor == Flavor::Azure && issuer.is_none();
+        let mut issuers: Vec<String> = issuer.into_iter().collect();
+        // Google's tokens say either form.
+        if flavor == Flavor::Google && issuers.iter().any(|i| i == "https://accounts.google.com") {
+            issuers.push("accounts.google.com".into());
+        }
         Ok(Endpoints {
             authorize,
             token,
@@ -372,9 +383,27 @@ impl Endpoints {
                 .or(doc("userinfo_endpoint"))
                 .or(userinfo),
             emails: config.emails_url.clone().or(emails),
-            issuers: issuer.into_iter().collect(),
+            issuers,
+            any_azure_tenant,
             jwks_uri,
         })
+    }
+}
+
+/// An Azure tenant's issuer: `https://login.microsoftonline.com/<tenant>/v2.0`.
+pub fn is_azure_tenant_issuer(iss: &str) -> bool {
+    let Some(rest) = iss.strip_prefix("https://login.microsoftonline.com/") else {
+        return false;
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    match rest.strip_suffix("/v2.0") {
+        Some(tenant) => {
+            !tenant.is_empty()
+                && tenant
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        }
+        None => false,
     }
 }
 
@@ -477,7 +506,40 @@ mod tests {
         let (flavor, config) =
             ProviderConfig::parse("google", &json!({"client_id": "id"})).unwrap();
         let e = Endpoints::resolve(flavor, &config, None).unwrap();
-        assert_eq!(e.issuers, vec!["https://accounts.google.com".to_string()]);
+        assert_eq!(e.issuers[0], "https://accounts.google.com");
+    }
+
+    #[test]
+    fn azure_and_google_issuers() {
+        let (flavor, config) = ProviderConfig::parse("azure", &json!({"client_id": "id"})).unwrap();
+        let e = Endpoints::resolve(flavor, &config, None).unwrap();
+        assert!(e.any_azure_tenant && e.issuers.is_empty());
+        assert!(is_azure_tenant_issuer(
+            "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0"
+        ));
+        for bad in [
+            "https://login.microsoftonline.com/v2.0",
+            "https://login.microsoftonline.com/a/b/v2.0",
+            "https://evil.example/t/v2.0",
+            "https://login.microsoftonline.com.evil.example/t/v2.0",
+        ] {
+            assert!(!is_azure_tenant_issuer(bad), "{bad}");
+        }
+        let (flavor, config) = ProviderConfig::parse(
+            "azure",
+            &json!({"client_id": "id", "url": "https://login.microsoftonline.com/contoso"}),
+        )
+        .unwrap();
+        let e = Endpoints::resolve(flavor, &config, None).unwrap();
+        assert!(!e.any_azure_tenant);
+        assert_eq!(
+            e.issuers,
+            vec!["https://login.microsoftonline.com/contoso/v2.0".to_string()]
+        );
+        let (flavor, config) =
+            ProviderConfig::parse("google", &json!({"client_id": "id"})).unwrap();
+        let e = Endpoints::resolve(flavor, &config, None).unwrap();
+        assert!(e.issuers.contains(&"accounts.google.com".to_string()));
     }
 
     #[test]

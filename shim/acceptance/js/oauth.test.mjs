@@ -128,12 +128,16 @@ test('a verified address links the new identity to the user who holds it; an unv
   const { error } = await client().signInWithPassword({ email, password: 'a-Password-1' })
   assert.equal(error, null)
 
-  // An address the provider did not verify, held by another user: a new user, without it.
+  // An address the provider did not verify, held by another user: no link, no new user, no
+  // session (GoTrue's provider_email_needs_verification).
   const victim = fresh('victim') + '-unverified'
   const victimUser = await admin('POST', '/admin/users', { email: `${victim}@example.com`, password: 'a-Password-1', email_confirm: true })
-  const stranger = await sessionFrom((await landing(await oauthUrl(client(), 'custom:local'), victim)).landed)
-  assert.notEqual(stranger.user.id, victimUser.body.id)
-  assert.equal(stranger.user.email, '')
+  assert.equal(victimUser.status, 200)
+  const refused = (await landing(await oauthUrl(client(), 'custom:local'), victim)).landed
+  assert.equal(query(refused).error_code, 'provider_email_needs_verification', refused)
+  assert.equal(fragment(refused).access_token, undefined)
+  const victimAfter = await admin('GET', `/admin/users/${victimUser.body.id}`)
+  assert.deepEqual(victimAfter.body.identities.map((i) => i.provider), ['email'], 'nothing linked')
 })
 
 test('an unverified address nobody holds: the user is kept, a confirmation mail goes out, no session yet', async () => {
