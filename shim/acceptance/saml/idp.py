@@ -219,8 +219,11 @@ class Handler(BaseHTTPRequestHandler):
     idp: IdP  # set by serve()
     protocol_version = "HTTP/1.1"
 
+    quiet = False
+
     def log_message(self, fmt, *args):
-        sys.stderr.write("saml-idp: " + (fmt % args) + "\n")
+        if not self.quiet:
+            sys.stderr.write("saml-idp: " + (fmt % args) + "\n")
 
     def send(self, status, body, ctype="text/html; charset=utf-8"):
         data = body.encode() if isinstance(body, str) else body
@@ -311,11 +314,12 @@ class Handler(BaseHTTPRequestHandler):
         self.send(200, json.dumps({"SAMLResponse": samlkit.b64(xml), "xml": xml}), "application/json")
 
 
-def serve(port, env=os.environ):
-    """Starts the IdP on 127.0.0.1:port (0 = a free one) in this process; returns (httpd, idp)."""
+def serve(port, env=os.environ, quiet=False):
+    """The IdP on 127.0.0.1:port (0 = a free one), not yet serving: (httpd, idp).
+    quiet: no request log on stderr."""
     httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     idp = IdP(httpd.server_address[1], env)
-    httpd.RequestHandlerClass = type("BoundHandler", (Handler,), {"idp": idp})
+    httpd.RequestHandlerClass = type("BoundHandler", (Handler,), {"idp": idp, "quiet": quiet})
     return httpd, idp
 
 
