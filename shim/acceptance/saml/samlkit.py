@@ -5,22 +5,25 @@ pysaml2 through the xmlsec1 binary).
 The account rule is the one of ../providers/accounts.mjs: login X is
 X@example.com; alice, bob and carol have fixed names.
 """
+import atexit
 import base64
 import datetime as dt
 import os
 import re
+import shutil
 import tempfile
 import warnings
 
+# before pysaml2 is imported (so the imports below are not at the top)
 warnings.filterwarnings("ignore", message=".*CFB has been moved")  # pysaml2 7.5 with cryptography >= 46
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
-from saml2 import saml, samlp, xmldsig
-from saml2.s_utils import sid
-from saml2.sigver import CryptoBackendXmlSec1, SecurityContext, get_xmlsec_binary, pre_signature_part
+from cryptography import x509  # noqa: E402
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
+from cryptography.x509.oid import NameOID  # noqa: E402
+from saml2 import saml, samlp, xmldsig  # noqa: E402
+from saml2.s_utils import sid  # noqa: E402
+from saml2.sigver import CryptoBackendXmlSec1, SecurityContext, get_xmlsec_binary, pre_signature_part  # noqa: E402
 
 # ---------------------------------------------------------------- accounts
 
@@ -66,6 +69,7 @@ class KeyPair:
             .sign(key, hashes.SHA256())
         )
         self.dir = tempfile.mkdtemp(prefix="saml-key-")
+        atexit.register(shutil.rmtree, self.dir, True)
         self.key_file = os.path.join(self.dir, "key.pem")
         self.cert_file = os.path.join(self.dir, "cert.pem")
         with open(self.key_file, "wb") as f:

@@ -53,16 +53,19 @@ def start(env):
     return httpd, idp
 
 
-def sp_client(idp, allow_unsolicited=False):
+def sp_client(idp, allow_unsolicited=False, signing_keys=None):
+    """A pysaml2 SP; signing_keys (a samlkit.KeyPair): it signs its AuthnRequests, as GoTrue does."""
     conf = SPConfig()
+    keys = {"key_file": signing_keys.key_file, "cert_file": signing_keys.cert_file} if signing_keys else {}
     conf.load({
+        **keys,
         "entityid": SP_ENTITY,
         "service": {"sp": {
             "endpoints": {"assertion_consumer_service": [(SP_ACS, BINDING_HTTP_POST)]},
             # like GoTrue (crewjam/saml): a signed Response or a signed Assertion
             "want_response_signed": False, "want_assertions_signed": False,
             "want_assertions_or_response_signed": True,
-            "allow_unsolicited": allow_unsolicited, "authn_requests_signed": False,
+            "allow_unsolicited": allow_unsolicited, "authn_requests_signed": bool(signing_keys),
         }},
         "metadata": {"inline": [idp.metadata]},
         "allow_unknown_attributes": True,  # email, name, groups: basic names pysaml2 has no converter for
@@ -111,7 +114,7 @@ def parse(client, b64, outstanding):
     try:
         r = client.parse_authn_request_response(b64, BINDING_HTTP_POST, outstanding=outstanding)
         if r is None or r.assertion is None or r.name_id is None:
-            return Exception("no verified assertion (pysaml2 returned " + ("None" if r is None else "no assertion") + ")")
+            return Exception(f"no verified assertion (pysaml2 returned {'None' if r is None else 'no assertion'})")
         return r
     except Exception as e:  # noqa: BLE001 -- any exception is a refusal
         return e
@@ -171,6 +174,18 @@ def idp_checks(idp, client):
     r4 = parse(sp_client(idp, allow_unsolicited=True), post4["SAMLResponse"], {})
     check("IdP-initiated login", not isinstance(r4, Exception) and r4.name_id.text == "carol@example.com"
           and post4["RelayState"] == "https://app.example/home", repr(r4) if isinstance(r4, Exception) else "")
+
+    # signed AuthnRequests (the IdP does not check their signatures, nor trip on them)
+    signer = sp_client(idp, signing_keys=samlkit.KeyPair("sp"))
+    _, info = signer.prepare_for_authenticate(entityid=idp.entity_id, binding=BINDING_HTTP_REDIRECT, sign=True)
+    location = dict(info["headers"])["Location"]
+    status, page = http(location)
+    check("signed redirect AuthnRequest -> login form",
+          "Signature=" in location and status == 200 and "login" in forms(page))
+    _, req5 = signer.create_authn_request(idp.sso_url, sign=True)
+    status, page = http(idp.sso_url, {"SAMLRequest": base64.b64encode(str(req5).encode()).decode()})
+    check("signed POST AuthnRequest -> login form",
+          "Signature" in str(req5) and status == 200 and "login" in forms(page))
     return post["SAMLResponse"], reqid
 
 
@@ -240,20 +255,25 @@ def kit_checks(idp, original):
         print(f"info kit: {name}: signatures xmlsec1 verifies: {signatures_verifying(v, idp.keys.cert_file)}")
     for name in ["unsigned", "other_user", "stranger_key"]:
         v = attacks.VARIANTS[name][0](original, victim="alice")
-        check(f"kit: {name} has no signature the IdP's key verifies", not any(signatures_verifying(v, idp.keys.cert_file)))
+        check(f"kit: {name} has no signature the IdP's key verifies",
+              not any(signatures_verifying(v, idp.keys.cert_file)))
     ci = attacks.comment_injection(original, idp=idp.base, victim="alice")
     check("kit: comment_injection keeps a valid signature",
-          all(signatures_verifying(ci, idp.keys.cert_file)) and "alice@example.com<!---->.evil.com" in base64.b64decode(ci).decode())
+          all(signatures_verifying(ci, idp.keys.cert_file))
+          and "alice@example.com<!---->.evil.com" in base64.b64decode(ci).decode())
     v = base64.b64decode(attacks.xxe(original))  # the file entity alone: lxml refuses network ones
-    nid = etree.fromstring(v, etree.XMLParser(resolve_entities=True, load_dtd=True)).find(f"{{{attacks.NS['saml']}}}Assertion//{{{attacks.NS['saml']}}}NameID")
-    check("kit: xxe reads a local file in a parser that resolves entities", nid.text.startswith("mallory@example.com") and nid.text != "mallory@example.com")
+    doc = etree.fromstring(v, etree.XMLParser(resolve_entities=True, load_dtd=True))
+    nid = doc.find("saml:Assertion/saml:Subject/saml:NameID", attacks.NS).text
+    check("kit: xxe reads a local file in a parser that resolves entities",
+          nid.startswith("mallory@example.com") and nid != "mallory@example.com", repr(nid))
     v = base64.b64decode(attacks.xxe(original, idp=idp.base))
     sax = xml.sax.make_parser()
     sax.setFeature(xml.sax.handler.feature_external_ges, True)
     sax.parse(io.BytesIO(v))
     check("kit: xxe reaches the canary in a parser that fetches external entities", canary_hits(idp) != [])
+    big = attacks.huge(original)
     check("kit: huge is over 5 MB and keeps valid signatures",
-          len(attacks.huge(original)) > 5 << 20 and all(signatures_verifying(attacks.huge(original), idp.keys.cert_file)))
+          len(base64.b64decode(big)) > 5 << 20 and all(signatures_verifying(big, idp.keys.cert_file)))
 
 
 MUST_REFUSE = ["unsigned", "other_user", "xsw1", "xsw2", "xsw3", "xsw4", "xsw5", "xsw6", "xsw7", "xsw8",
