@@ -30,6 +30,14 @@ ensure_deps() {
         apt-get update -qq
         apt-get install -y -qq postgresql-15 postgresql-server-dev-15 libclang-dev clang sudo pgbouncer >/dev/null
     fi
+    # The tests' fixed ports (54300-54700) lie in the kernel's ephemeral range: an outgoing
+    # connection that happens to take one makes a test server's bind fail. Reserve them.
+    local reserved=/proc/sys/net/ipv4/ip_local_reserved_ports
+    if [ "$(id -u)" = 0 ] && [ -w "$reserved" ] && ! grep -q "54300-54700" "$reserved"; then
+        local current
+        current=$(cat "$reserved")
+        echo "${current:+$current,}54300-54700" >"$reserved" 2>/dev/null || true
+    fi
     # Debian starts a default cluster on 5432; ours use their own ports, so leave it alone.
     if ! cargo pgrx --version 2>/dev/null | grep -q "$PGRX_VERSION"; then
         say "installing cargo-pgrx $PGRX_VERSION (about 7 minutes)"

@@ -110,3 +110,29 @@ pub(crate) fn start_session(
         method,
     )
 }
+
+/// The implicit flow's redirect: `to` with the session in its fragment (GoTrue's
+/// `AsRedirectURL`: `access_token`, `expires_at`, `expires_in`, `refresh_token`,
+/// `token_type`, then `extra`, sorted by key).
+pub(crate) fn session_fragment(to: &str, session: &Value, extra: &[(&str, &str)]) -> String {
+    let field = |k: &str| match &session[k] {
+        Value::String(t) => t.clone(),
+        other => other.to_string(),
+    };
+    let (at, rt, ei, ea) = (
+        field("access_token"),
+        field("refresh_token"),
+        field("expires_in"),
+        field("expires_at"),
+    );
+    let mut pairs = vec![
+        ("access_token", at.as_str()),
+        ("expires_at", ea.as_str()),
+        ("expires_in", ei.as_str()),
+        ("refresh_token", rt.as_str()),
+        ("token_type", "bearer"),
+    ];
+    pairs.extend_from_slice(extra);
+    pairs.sort_by(|a, b| a.0.cmp(b.0));
+    auth_core::redirect::with_fragment(to, &pairs)
+}

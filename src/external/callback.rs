@@ -179,31 +179,14 @@ fn session_fragment(
     session: &Value,
     provider_tokens: (Option<&str>, Option<&str>),
 ) -> String {
-    let field = |k: &str| match &session[k] {
-        Value::String(t) => t.clone(),
-        other => other.to_string(),
-    };
-    let (at, rt, ei, ea) = (
-        field("access_token"),
-        field("refresh_token"),
-        field("expires_in"),
-        field("expires_at"),
-    );
-    let mut pairs = vec![
-        ("access_token", at.as_str()),
-        ("expires_at", ea.as_str()),
-        ("expires_in", ei.as_str()),
-        ("refresh_token", rt.as_str()),
-        ("token_type", "bearer"),
-    ];
+    let mut extra = Vec::new();
     if let Some(t) = provider_tokens.0.filter(|t| !t.is_empty()) {
-        pairs.push(("provider_token", t));
+        extra.push(("provider_token", t));
     }
     if let Some(t) = provider_tokens.1.filter(|t| !t.is_empty()) {
-        pairs.push(("provider_refresh_token", t));
+        extra.push(("provider_refresh_token", t));
     }
-    pairs.sort_by(|a, b| a.0.cmp(b.0));
-    redirect::with_fragment(to, &pairs)
+    crate::session_start::session_fragment(to, session, &extra)
 }
 
 /// Finishes a flow with the provider's answer: `{"location": url}` (the session in the

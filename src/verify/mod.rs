@@ -226,27 +226,7 @@ fn _verify_link(
             }
             Verified::SignedIn { .. } => {
                 let s = session(&inst, vtype, &v)?;
-                let field = |k: &str| match &s[k] {
-                    Value::String(t) => t.clone(),
-                    other => other.to_string(),
-                };
-                let (at, rt, ei, ea) = (
-                    field("access_token"),
-                    field("refresh_token"),
-                    field("expires_in"),
-                    field("expires_at"),
-                );
-                redirect::with_fragment(
-                    &to,
-                    &[
-                        ("access_token", at.as_str()),
-                        ("expires_at", ea.as_str()),
-                        ("expires_in", ei.as_str()),
-                        ("refresh_token", rt.as_str()),
-                        ("token_type", "bearer"),
-                        ("type", vtype.as_str()),
-                    ],
-                )
+                crate::session_start::session_fragment(&to, &s, &[("type", vtype.as_str())])
             }
             Verified::FirstOfTwo => redirect::with_fragment(&to, &[("message", FIRST_OF_TWO)]),
         };
