@@ -55,7 +55,7 @@ fn configure_provider(name: Option<&str>, config: Option<JsonbArg>) -> JsonB {
             .map(|c| c.to_value("config"))
             .transpose()?
             .unwrap_or_else(|| json!({}));
-        let (_, parsed) = ProviderConfig::parse(&name, &value)?;
+        let (_, parsed) = ProviderConfig::parse_new(&name, &value)?;
         if let Some(object) = value.as_object_mut() {
             object.remove("secret");
         }

@@ -158,7 +158,20 @@ fn http_url(field: &str, value: &str) -> AuthResult<()> {
 }
 
 impl ProviderConfig {
-    /// Parses and checks an owner's configuration of provider `name`.
+    /// Parses and checks an owner's configuration of provider `name`, as `auth.configure_provider`
+    /// receives it: [`ProviderConfig::parse`] and the owner's `jwks`, whose keys are imported
+    /// (which costs tens of milliseconds for RSA keys, so it is done here, not at every read).
+    pub fn parse_new(name: &str, config: &Value) -> AuthResult<(Flavor, ProviderConfig)> {
+        let (flavor, parsed) = Self::parse(name, config)?;
+        if let Some(jwks) = &parsed.jwks {
+            crate::external::id_token::provider_ring(jwks).map_err(|_| {
+                AuthError::validation("jwks must be a JWKS with a usable signing key")
+            })?;
+        }
+        Ok((flavor, parsed))
+    }
+
+    /// Parses and checks a configuration of provider `name` (a stored one when a flow reads it).
     pub fn parse(name: &str, config: &Value) -> AuthResult<(Flavor, ProviderConfig)> {
         let flavor = Flavor::of(name).ok_or_else(|| {
             AuthError::validation(
@@ -202,11 +215,6 @@ impl ProviderConfig {
         }
         if self.scopes.as_ref().is_some_and(|s| s.len() > 1024) {
             return Err(AuthError::validation("scopes are too long"));
-        }
-        if let Some(jwks) = &self.jwks {
-            crate::external::id_token::provider_ring(jwks).map_err(|_| {
-                AuthError::validation("jwks must be a JWKS with a usable signing key")
-            })?;
         }
         if matches!(flavor, Flavor::Oidc) && self.issuer.is_none() {
             return Err(AuthError::validation(
