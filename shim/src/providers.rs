@@ -146,14 +146,19 @@ fn form_escape(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
+/// A GET of a provider's JSON.
+fn get_json(url: &str) -> reqwest::RequestBuilder {
+    CLIENT
+        .get(url)
+        .header(ACCEPT, "application/json")
+        .header(USER_AGENT, AGENT)
+}
+
 /// A user API's answer (userinfo, GitHub's /user and /user/emails), with the provider's access
 /// token.
 pub async fn user_api(url: &str, access_token: &str) -> Result<Value, ProviderFailure> {
-    let response = CLIENT
-        .get(url)
+    let response = get_json(url)
         .bearer_auth(access_token)
-        .header(ACCEPT, "application/json")
-        .header(USER_AGENT, AGENT)
         .send()
         .await
         .map_err(failed)?;
@@ -167,13 +172,7 @@ pub async fn user_api(url: &str, access_token: &str) -> Result<Value, ProviderFa
 
 /// A public document (discovery, JWKS) and how long it may be kept (Cache-Control max-age).
 pub async fn document(url: &str) -> Result<(Value, Option<i64>), ProviderFailure> {
-    let response = CLIENT
-        .get(url)
-        .header(ACCEPT, "application/json")
-        .header(USER_AGENT, AGENT)
-        .send()
-        .await
-        .map_err(failed)?;
+    let response = get_json(url).send().await.map_err(failed)?;
     if !response.status().is_success() {
         return Err(ProviderFailure(
             "the provider's document could not be fetched",

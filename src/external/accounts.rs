@@ -42,7 +42,6 @@ struct Account {
     email: Option<String>,
     confirmed: bool,
     banned: bool,
-    is_anonymous: bool,
 }
 
 fn account(user_id: pgrx::Uuid) -> AuthResult<Account> {
@@ -63,6 +62,44 @@ pub(crate) enum Outcome {
 fn identity_id(row: Option<serde_json::Value>) -> AuthResult<uuid::Uuid> {
     row.and_then(|v| v.as_str().and_then(|s| s.parse().ok()))
         .ok_or(AuthError::Internal)
+}
+
+/// Adds the provider's identity to `user_id` (its claims merged into the user's metadata with
+/// `merge`); returns the identity's id.
+fn add_identity(
+    user_id: pgrx::Uuid,
+    provider: &str,
+    profile: &Profile,
+    merge: bool,
+) -> AuthResult<uuid::Uuid> {
+    identity_id(db::json(
+        ADD_IDENTITY,
+        &[
+            user_id.into(),
+            provider.into(),
+            profile.subject.as_str().into(),
+            JsonB(profile.claims.clone()).into(),
+            merge.into(),
+        ],
+    )?)
+}
+
+/// The `identity_linked` audit entry (GoTrue's traits).
+fn record_linked(
+    user_id: pgrx::Uuid,
+    email: Option<&str>,
+    identity: uuid::Uuid,
+    provider: &str,
+    profile: &Profile,
+    req: &RequestInfo,
+) -> AuthResult<()> {
+    audit::record(
+        Action::IdentityLinked,
+        &user_id.to_string(),
+        email,
+        json!({"identity_id": identity, "provider": provider, "provider_id": profile.subject}),
+        req,
+    )
 }
 
 /// Signs a provider's user in: finds, links or creates the account (GoTrue's rules), guards an
@@ -109,24 +146,8 @@ pub(crate) fn sign_in(
         }
         Decision::Link(holder) => {
             let user_id = db::uuid(holder);
-            let id = db::json(
-                ADD_IDENTITY,
-                &[
-                    user_id.into(),
-                    provider.into(),
-                    profile.subject.as_str().into(),
-                    JsonB(profile.claims.clone()).into(),
-                    true.into(),
-                ],
-            )?;
-            let id = identity_id(id)?;
-            audit::record(
-                Action::IdentityLinked,
-                &holder.to_string(),
-                email,
-                json!({"identity_id": id, "provider": provider, "provider_id": profile.subject}),
-                req,
-            )?;
+            let id = add_identity(user_id, provider, profile, true)?;
+            record_linked(user_id, email, id, provider, profile, req)?;
             (user_id, id)
         }
         Decision::Create { email: new_email } => {
@@ -254,17 +275,7 @@ pub(crate) fn link(
     if account.banned {
         return Err(AuthError::UserBanned);
     }
-    let id = db::json(
-        ADD_IDENTITY,
-        &[
-            target.into(),
-            provider.into(),
-            profile.subject.as_str().into(),
-            JsonB(profile.claims.clone()).into(),
-            false.into(),
-        ],
-    )?;
-    let id = identity_id(id)?;
+    let id = add_identity(target, provider, profile, false)?;
     let mut address = account.email.clone().unwrap_or_default();
     if account.email.is_none() {
         if let Some(email) = profile.email.as_deref() {
@@ -277,15 +288,8 @@ pub(crate) fn link(
             address = email.to_owned();
         }
     }
-    let _ = account.is_anonymous;
     db::exec(PROVIDERS_LIST, &[target.into()])?;
-    audit::record(
-        Action::IdentityLinked,
-        &account.id.to_string(),
-        Some(&address),
-        json!({"identity_id": id, "provider": provider, "provider_id": profile.subject}),
-        req,
-    )?;
+    record_linked(target, Some(&address), id, provider, profile, req)?;
     Ok(Outcome::SignedIn {
         user_id: target,
         email: address,

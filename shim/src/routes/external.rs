@@ -68,6 +68,14 @@ async fn with_documents(ctx: &Ctx, make: impl Fn() -> SqlCall) -> Result<Option<
     ))
 }
 
+/// A linking call runs as the bearer's holder; the others as nobody (the flow names no user).
+fn as_caller_if(link: bool, ctx: &Ctx, call: SqlCall) -> SqlCall {
+    match (link, ctx.bearer()) {
+        (true, Ok(token)) => call.bearer(token),
+        _ => call,
+    }
+}
+
 fn provider_failed(f: ProviderFailure) -> ApiError {
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "unexpected_failure", f.0)
 }
@@ -93,10 +101,7 @@ async fn authorize_url(
             .arg_or_default("code_challenge_method", get("code_challenge_method"))
             .jsonb("params", extra.clone())
             .bool_or_default("link", Some(link));
-        match (link, ctx.bearer()) {
-            (true, Ok(token)) => call.bearer(token),
-            _ => call,
-        }
+        as_caller_if(link, ctx, call)
     })
     .await?;
     answer
@@ -151,10 +156,7 @@ pub async fn id_token_grant(ctx: &Ctx, body: &Value) -> ApiResult {
             .arg_or_default("nonce", text("nonce"))
             .arg_or_default("access_token", text("access_token"))
             .bool_or_default("link_identity", Some(link));
-        match (link, ctx.bearer()) {
-            (true, Ok(token)) => call.bearer(token),
-            _ => call,
-        }
+        as_caller_if(link, ctx, call)
     })
     .await?;
     if let Some(refusal) = answer.as_ref().and_then(|a| a.get("refusal")) {
