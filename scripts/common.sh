@@ -24,11 +24,15 @@ ensure_deps() {
     command -v clang >/dev/null || missing+=(clang libclang-dev)
     command -v sudo >/dev/null || missing+=(sudo)
     command -v pgbouncer >/dev/null || missing+=(pgbouncer)
+    # SAML: the shim verifies XML signatures with libxmlsec1; the test IdP (pysaml2) signs with xmlsec1.
+    command -v xmlsec1 >/dev/null || missing+=(xmlsec1)
+    pkg-config --exists xmlsec1 2>/dev/null || missing+=(libxmlsec1-dev libxml2-dev pkg-config)
     if [ ${#missing[@]} -gt 0 ]; then
         say "installing ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq
-        apt-get install -y -qq postgresql-15 postgresql-server-dev-15 libclang-dev clang sudo pgbouncer >/dev/null
+        apt-get install -y -qq postgresql-15 postgresql-server-dev-15 libclang-dev clang sudo pgbouncer \
+            xmlsec1 libxmlsec1-dev libxml2-dev pkg-config >/dev/null
     fi
     # The tests' fixed ports (54300-54700) lie in the kernel's ephemeral range: an outgoing
     # connection that happens to take one makes a test server's bind fail. Reserve them.

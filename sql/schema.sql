@@ -221,7 +221,9 @@ CREATE TABLE auth.flow_state (
     created_at timestamptz,
     updated_at timestamptz,
     authentication_method text NOT NULL,
-    auth_code_issued_at timestamptz
+    auth_code_issued_at timestamptz,
+    -- Ours: the end of the session the exchange starts (an SSO IdP's SessionNotOnOrAfter).
+    session_not_after timestamptz
 );
 CREATE INDEX idx_auth_code ON auth.flow_state (auth_code);
 CREATE INDEX idx_user_id_auth_method ON auth.flow_state (user_id, authentication_method);
@@ -316,6 +318,75 @@ CREATE TABLE auth.oauth_states (
 );
 CREATE INDEX oauth_states_created_at_idx ON auth.oauth_states (created_at);
 
+-- SAML 2.0 single sign-on (src/sso/), in Supabase's shape: an SSO provider, the e-mail domains
+-- that lead to it, and its SAML identity provider (the IdP's metadata as given; what the database
+-- needs from it is parsed when needed, never stored twice). Managed by the admin API.
+CREATE TABLE auth.sso_providers (
+    id uuid NOT NULL PRIMARY KEY,
+    resource_id text,
+    created_at timestamptz,
+    updated_at timestamptz,
+    disabled boolean,
+    CONSTRAINT "resource_id not empty" CHECK (resource_id IS NULL OR char_length(resource_id) > 0)
+);
+CREATE UNIQUE INDEX sso_providers_resource_id_idx ON auth.sso_providers (lower(resource_id));
+CREATE TABLE auth.sso_domains (
+    id uuid NOT NULL PRIMARY KEY,
+    sso_provider_id uuid NOT NULL REFERENCES auth.sso_providers (id) ON DELETE CASCADE,
+    domain text NOT NULL,
+    created_at timestamptz,
+    updated_at timestamptz,
+    CONSTRAINT "domain not empty" CHECK (char_length(domain) > 0)
+);
+CREATE INDEX sso_domains_sso_provider_id_idx ON auth.sso_domains (sso_provider_id);
+CREATE UNIQUE INDEX sso_domains_domain_idx ON auth.sso_domains (lower(domain));
+CREATE TABLE auth.saml_providers (
+    id uuid NOT NULL PRIMARY KEY,
+    sso_provider_id uuid NOT NULL REFERENCES auth.sso_providers (id) ON DELETE CASCADE,
+    entity_id text NOT NULL UNIQUE,
+    metadata_xml text NOT NULL,
+    metadata_url text,
+    attribute_mapping jsonb,
+    created_at timestamptz,
+    updated_at timestamptz,
+    name_id_format text,
+    CONSTRAINT "entity_id not empty" CHECK (char_length(entity_id) > 0),
+    CONSTRAINT "metadata_xml not empty" CHECK (char_length(metadata_xml) > 0),
+    CONSTRAINT "metadata_url not empty" CHECK (metadata_url IS NULL OR char_length(metadata_url) > 0)
+);
+CREATE INDEX saml_providers_sso_provider_id_idx ON auth.saml_providers (sso_provider_id);
+
+-- Private: the SAML sign-ins in progress, one per AuthnRequest (`request_id`), named by the
+-- RelayState (the row's id) for saml_relay_state_validity_period and once: `taken_at` is set
+-- when the ACS takes it, the row deleted when the sign-in finishes. Ours beside Supabase's
+-- columns: the app's PKCE challenge (the ACS then answers with ?code=) and `taken_at`.
+CREATE TABLE auth.saml_relay_states (
+    id uuid NOT NULL PRIMARY KEY,
+    sso_provider_id uuid NOT NULL REFERENCES auth.sso_providers (id) ON DELETE CASCADE,
+    request_id text NOT NULL,
+    for_email text,
+    redirect_to text,
+    created_at timestamptz,
+    updated_at timestamptz,
+    flow_state_id uuid REFERENCES auth.flow_state (id) ON DELETE CASCADE,
+    code_challenge text,
+    code_challenge_method auth.code_challenge_method,
+    taken_at timestamptz,
+    CONSTRAINT "request_id not empty" CHECK (char_length(request_id) > 0)
+);
+CREATE INDEX saml_relay_states_sso_provider_id_idx ON auth.saml_relay_states (sso_provider_id);
+CREATE INDEX saml_relay_states_created_at_idx ON auth.saml_relay_states (created_at DESC);
+
+-- Private: the assertions taken, by the IdP's assertion ID, until they expire: a response
+-- posted twice (an IdP-initiated one has no relay state to spend) signs in once.
+CREATE TABLE auth.saml_assertions_seen (
+    sso_provider_id uuid NOT NULL REFERENCES auth.sso_providers (id) ON DELETE CASCADE,
+    assertion_id text NOT NULL,
+    not_on_or_after timestamptz NOT NULL,
+    PRIMARY KEY (sso_provider_id, assertion_id)
+);
+CREATE INDEX saml_assertions_seen_not_on_or_after_idx ON auth.saml_assertions_seen (not_on_or_after);
+
 -- Whoever talks to identity providers for the database (the shim): granted by the owner to its
 -- login role (GRANT auth_provider_broker TO shim_login). It may take a flow's state (and with it
 -- the client secret), finish the flow with what the provider answered, and store the provider
@@ -343,3 +414,8 @@ ALTER TABLE auth.outbox ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.breached_passwords ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.identity_providers ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.oauth_states ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.sso_providers ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.sso_domains ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.saml_providers ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.saml_relay_states ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.saml_assertions_seen ENABLE ROW LEVEL SECURITY;

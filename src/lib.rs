@@ -21,6 +21,7 @@ mod refresh;
 mod sessions;
 mod settings;
 mod signup;
+mod sso;
 mod user;
 mod verify;
 

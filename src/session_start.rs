@@ -67,6 +67,20 @@ pub(crate) fn start_session(
     method: &str,
     req: &RequestInfo,
 ) -> AuthResult<Value> {
+    start_session_until(inst, user_id, email, provider, method, None, req)
+}
+
+/// `start_session` for a session that ends at `not_after` (unix seconds) at the latest: an SSO
+/// identity provider's `SessionNotOnOrAfter`.
+pub(crate) fn start_session_until(
+    inst: &Instance,
+    user_id: pgrx::Uuid,
+    email: &str,
+    provider: &str,
+    method: &str,
+    not_after: Option<i64>,
+    req: &RequestInfo,
+) -> AuthResult<Value> {
     let s = &inst.settings;
     let session_id = uuid::Uuid::new_v4();
     let refresh_token = refresh::generate();
@@ -91,6 +105,7 @@ pub(crate) fn start_session(
             method.into(),
             provider.into(),
             s.sessions.sessions_single_per_user.into(),
+            not_after.map(|t| t as f64).into(),
         ],
     )?
     .ok_or(AuthError::UserNotFound)?;

@@ -219,6 +219,26 @@ impl AuthError {
         )
     }
 
+    /// 400 `saml_assertion_no_user_id`: neither a `subject-id` attribute nor a persistent
+    /// NameID names the user.
+    pub fn saml_assertion_no_user_id() -> Self {
+        Self::external(
+            400,
+            "saml_assertion_no_user_id",
+            "SAML Assertion did not contain a persistent Subject Identifier attribute or Subject NameID uniquely identifying this user",
+        )
+    }
+
+    /// 400 `saml_assertion_no_email`: no valid email address in the mapping, the usual
+    /// attributes or an emailAddress NameID.
+    pub fn saml_assertion_no_email() -> Self {
+        Self::external(
+            400,
+            "saml_assertion_no_email",
+            "SAML Assertion does not contain an email address",
+        )
+    }
+
     /// The HTTP status; the SQLSTATE is `PT` followed by it.
     pub fn status(&self) -> u16 {
         use AuthError::*;

@@ -25,6 +25,7 @@ pub mod refresh;
 pub mod rows;
 pub mod settings;
 pub mod sign_in;
+pub mod sso;
 pub mod templates;
 pub mod user;
 pub mod webhook;

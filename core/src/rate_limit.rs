@@ -25,13 +25,15 @@ pub enum Bucket {
     Otp,
     /// Anonymous sign-ins (`rate_limit_anonymous_users`).
     AnonymousUsers,
+    /// SSO sign-ins started, `/sso` (`rate_limit_sso`).
+    Sso,
 }
 
 impl Bucket {
     /// The window, seconds.
     pub fn window_s(self) -> i64 {
         match self {
-            Bucket::Token | Bucket::Verify | Bucket::Otp => 300,
+            Bucket::Token | Bucket::Verify | Bucket::Otp | Bucket::Sso => 300,
             Bucket::AnonymousUsers => 3600,
         }
     }
@@ -44,6 +46,7 @@ impl Bucket {
             Bucket::Verify => r.rate_limit_verify,
             Bucket::Otp => r.rate_limit_otp,
             Bucket::AnonymousUsers => r.rate_limit_anonymous_users,
+            Bucket::Sso => r.rate_limit_sso,
         }
     }
 
@@ -54,6 +57,7 @@ impl Bucket {
             Bucket::Verify => "verify",
             Bucket::Otp => "otp",
             Bucket::AnonymousUsers => "anonymous",
+            Bucket::Sso => "sso",
         }
     }
 }

@@ -33,6 +33,8 @@ pub struct Settings {
     pub hooks: HookSettings,
     #[serde(flatten)]
     pub retention: RetentionSettings,
+    #[serde(flatten)]
+    pub sso: SsoSettings,
 }
 
 /// Access tokens: how they are signed and verified.
@@ -194,6 +196,8 @@ pub struct RateLimitSettings {
     pub rate_limit_otp: i64,
     /// Anonymous sign-ins per hour and address.
     pub rate_limit_anonymous_users: i64,
+    /// SSO sign-ins started (`/sso`) per 5 minutes and address.
+    pub rate_limit_sso: i64,
     /// Password attempts on one account before the backoff starts.
     pub sign_in_backoff_free_attempts: i64,
     /// The longest wait between password attempts on one account, seconds; 0 is off.
@@ -254,6 +258,26 @@ impl HookSettings {
     }
 }
 
+/// SAML 2.0 single sign-on (GoTrue's `GOTRUE_SAML_*`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SsoSettings {
+    /// `/sso`, the ACS and the SSO admin API at all (GoTrue's `saml_enabled`, off).
+    pub saml_enabled: bool,
+    /// Seconds from `/sso` within which the IdP's answer must arrive (GoTrue's
+    /// `SAML_RELAY_STATE_VALIDITY_PERIOD`).
+    pub saml_relay_state_validity_period: i64,
+}
+
+impl Default for SsoSettings {
+    fn default() -> Self {
+        SsoSettings {
+            saml_enabled: false,
+            saml_relay_state_validity_period: 120,
+        }
+    }
+}
+
 /// What `auth.cleanup()` keeps (src/cleanup/).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -277,6 +301,7 @@ impl Default for RateLimitSettings {
             rate_limit_verify: 30,
             rate_limit_otp: 30,
             rate_limit_anonymous_users: 30,
+            rate_limit_sso: 30,
             sign_in_backoff_free_attempts: 5,
             sign_in_backoff_max_seconds: 60,
         }
@@ -622,7 +647,8 @@ fn check_value(key: &str, value: &Value) -> AuthResult<()> {
         | "rate_limit_token_refresh"
         | "rate_limit_verify"
         | "rate_limit_otp"
-        | "rate_limit_anonymous_users" => int_in(key, value, 0, 1_000_000_000),
+        | "rate_limit_anonymous_users"
+        | "rate_limit_sso" => int_in(key, value, 0, 1_000_000_000),
         "sign_in_backoff_free_attempts" => int_in(key, value, 1, 1000),
         "sign_in_backoff_max_seconds" => int_in(key, value, 0, DAY),
         "otp_max_attempts" => int_in(key, value, 1, 100),
@@ -701,6 +727,7 @@ fn check_value(key: &str, value: &Value) -> AuthResult<()> {
         | "external_phone_enabled"
         | "external_anonymous_users_enabled"
         | "security_manual_linking_enabled"
+        | "saml_enabled"
         | "sms_autoconfirm"
         | "update_password_require_reauthentication"
         | "password_breached_check"
@@ -716,6 +743,7 @@ fn check_value(key: &str, value: &Value) -> AuthResult<()> {
         "password_min_length" => int_in(key, value, 6, 1024),
         "refresh_token_reuse_interval" => int_in(key, value, 0, 3600),
         "audit_log_retention_days" => int_in(key, value, 0, 36_500),
+        "saml_relay_state_validity_period" => int_in(key, value, 10, DAY),
         "sessions_timebox" | "sessions_inactivity_timeout" => {
             if value.is_null() {
                 Ok(())

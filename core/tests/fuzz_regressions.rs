@@ -88,6 +88,11 @@ fn replay_flow_inputs() {
     replay("flow_inputs");
 }
 
+#[test]
+fn replay_sso_inputs() {
+    replay("sso_inputs");
+}
+
 /// The generated token seeds are what they claim: the valid ones verify, each of the others is
 /// refused; and every generated seed passes its harness.
 #[test]

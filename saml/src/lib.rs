@@ -14,4 +14,6 @@ pub mod request;
 mod verify;
 mod xml;
 
-pub use verify::{peek_issuer, verify_response, verify_response_with, Assertion, Attribute, Layers, Refusal};
+pub use verify::{
+    peek_issuer, verify_response, verify_response_with, Assertion, Attribute, Layers, Refusal,
+};

@@ -50,7 +50,10 @@ impl AuthnRequest<'_> {
             s.push_str(r#" ForceAuthn="true""#);
         }
         s.push('>');
-        s.push_str(&format!("<saml:Issuer>{}</saml:Issuer>", escape(self.sp_entity_id)));
+        s.push_str(&format!(
+            "<saml:Issuer>{}</saml:Issuer>",
+            escape(self.sp_entity_id)
+        ));
         s.push_str(&format!(
             r#"<samlp:NameIDPolicy Format="{}" AllowCreate="true"/>"#,
             escape(self.name_id_format.unwrap_or(NAMEID_PERSISTENT))
@@ -72,7 +75,11 @@ impl AuthnRequest<'_> {
         if let Some(rs) = relay_state {
             query.append_pair("RelayState", rs);
         }
-        let sep = if self.idp_sso_url.contains('?') { '&' } else { '?' };
+        let sep = if self.idp_sso_url.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
         format!("{}{}{}", self.idp_sso_url, sep, query.finish())
     }
 }
@@ -131,16 +138,23 @@ mod tests {
         let url = req.redirect_url(Some("rs-1"));
         assert!(url.starts_with("http://idp.test/sso?tenant=1&SAMLRequest="));
         let query = url.split_once('&').unwrap().1;
-        let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
         assert_eq!(pairs[1], ("RelayState".into(), "rs-1".into()));
         let deflated = STANDARD.decode(&pairs[0].1).unwrap();
         let mut xml = String::new();
-        DeflateDecoder::new(&deflated[..]).read_to_string(&mut xml).unwrap();
+        DeflateDecoder::new(&deflated[..])
+            .read_to_string(&mut xml)
+            .unwrap();
         assert_eq!(xml, req.xml());
         let doc = roxmltree::Document::parse(&xml).unwrap();
         let root = doc.root_element();
         assert_eq!(root.attribute("ID"), Some("_abc"));
-        assert_eq!(root.attribute("AssertionConsumerServiceURL"), Some("http://sp.test/sso/saml/acs?x=<y>"));
+        assert_eq!(
+            root.attribute("AssertionConsumerServiceURL"),
+            Some("http://sp.test/sso/saml/acs?x=<y>")
+        );
         assert_eq!(root.attribute("IssueInstant"), Some("2023-11-14T22:13:20Z"));
     }
 
@@ -153,8 +167,15 @@ mod tests {
 
     #[test]
     fn metadata_is_well_formed() {
-        let xml = sp_metadata("http://sp.test/sso/saml/metadata", "http://sp.test/sso/saml/acs", None);
+        let xml = sp_metadata(
+            "http://sp.test/sso/saml/metadata",
+            "http://sp.test/sso/saml/acs",
+            None,
+        );
         let doc = roxmltree::Document::parse(&xml).unwrap();
-        assert_eq!(doc.root_element().attribute("entityID"), Some("http://sp.test/sso/saml/metadata"));
+        assert_eq!(
+            doc.root_element().attribute("entityID"),
+            Some("http://sp.test/sso/saml/metadata")
+        );
     }
 }

@@ -23,7 +23,9 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use roxmltree::Node;
-use samael::crypto::{AllowedSignatureAlgorithm, CertificateDer, CryptoProvider, ReduceMode, XmlSec};
+use samael::crypto::{
+    AllowedSignatureAlgorithm, CertificateDer, CryptoProvider, ReduceMode, XmlSec,
+};
 
 use crate::xml::{self, child, children, is, text, ASSERTION, DSIG, PROTOCOL, XML_NS};
 
@@ -182,7 +184,10 @@ fn decode(xml_b64: &str) -> Result<String, Refusal> {
         return Err(Refusal::TooLarge);
     }
     // The form field may be wrapped at 76 columns.
-    let compact: String = xml_b64.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let compact: String = xml_b64
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
     let bytes = STANDARD.decode(compact).map_err(|_| Refusal::NotBase64)?;
     if xml::declares_dtd(&bytes) {
         return Err(Refusal::Dtd);
@@ -231,8 +236,13 @@ fn time(node: Node<'_, '_>, attr: &str) -> Result<Option<DateTime<Utc>>, Refusal
 /// Step 3: the shape of one Signature, a child of `parent` (the Response or the Assertion).
 fn check_signature_shape(sig: Node<'_, '_>, parent: Node<'_, '_>) -> Result<(), Refusal> {
     use Refusal::SignatureShape as Shape;
-    let id = parent.attribute("ID").ok_or(Shape("signed element without an ID"))?;
-    if sig.descendants().any(|n| is(n, DSIG, "Object") || is(n, DSIG, "Manifest")) {
+    let id = parent
+        .attribute("ID")
+        .ok_or(Shape("signed element without an ID"))?;
+    if sig
+        .descendants()
+        .any(|n| is(n, DSIG, "Object") || is(n, DSIG, "Manifest"))
+    {
         return Err(Shape("ds:Object or ds:Manifest in a signature"));
     }
     let signed_info = child(sig, DSIG, "SignedInfo").ok_or(Shape("no SignedInfo"))?;
@@ -267,7 +277,9 @@ fn check_signature_shape(sig: Node<'_, '_>, parent: Node<'_, '_>) -> Result<(), 
         return Err(Shape("not an enveloped signature"));
     }
     if transforms.iter().any(|t| *t != ENVELOPED && *t != EXC_C14N) {
-        return Err(Shape("a transform other than enveloped-signature and exclusive C14N"));
+        return Err(Shape(
+            "a transform other than enveloped-signature and exclusive C14N",
+        ));
     }
     let digest = child(reference, DSIG, "DigestMethod")
         .and_then(|n| n.attribute("Algorithm"))
@@ -351,10 +363,16 @@ pub fn verify_response_with(
     if status != SUCCESS {
         return Err(Refusal::Status(status.to_owned()));
     }
-    if doc.descendants().any(|n| is(n, ASSERTION, "EncryptedAssertion")) {
+    if doc
+        .descendants()
+        .any(|n| is(n, ASSERTION, "EncryptedAssertion"))
+    {
         return Err(Refusal::EncryptedAssertion);
     }
-    let assertions: Vec<Node> = doc.descendants().filter(|n| is(*n, ASSERTION, "Assertion")).collect();
+    let assertions: Vec<Node> = doc
+        .descendants()
+        .filter(|n| is(*n, ASSERTION, "Assertion"))
+        .collect();
     let assertion = match assertions.as_slice() {
         [] => return Err(Refusal::NoAssertion),
         [a] => *a,
@@ -362,7 +380,9 @@ pub fn verify_response_with(
         _ => return Err(Refusal::TooManyAssertions),
     };
     if layers.one_assertion && assertion.parent() != Some(root) {
-        return Err(Refusal::SignatureShape("the assertion is not a child of the response"));
+        return Err(Refusal::SignatureShape(
+            "the assertion is not a child of the response",
+        ));
     }
     let mut ids = HashSet::new();
     for n in doc.descendants().filter(|n| n.is_element()) {
@@ -379,7 +399,10 @@ pub fn verify_response_with(
     // 3. Where the signatures are and what they reference.
     let mut response_signed = false;
     let mut assertion_signed = false;
-    let signatures: Vec<Node> = doc.descendants().filter(|n| is(*n, DSIG, "Signature")).collect();
+    let signatures: Vec<Node> = doc
+        .descendants()
+        .filter(|n| is(*n, DSIG, "Signature"))
+        .collect();
     if signatures.is_empty() {
         return Err(Refusal::Unsigned);
     }
@@ -389,7 +412,11 @@ pub fn verify_response_with(
             match parent {
                 Some(p) if p == root && !response_signed => response_signed = true,
                 Some(p) if p == assertion && !assertion_signed => assertion_signed = true,
-                _ => return Err(Refusal::SignatureShape("a signature outside the response and its assertion")),
+                _ => {
+                    return Err(Refusal::SignatureShape(
+                        "a signature outside the response and its assertion",
+                    ))
+                }
             }
             check_signature_shape(sig, parent.expect("matched above"))?;
         }
@@ -397,7 +424,10 @@ pub fn verify_response_with(
             return Err(Refusal::Unsigned);
         }
     }
-    let assertion_id = assertion.attribute("ID").ok_or(Refusal::NoAssertion)?.to_owned();
+    let assertion_id = assertion
+        .attribute("ID")
+        .ok_or(Refusal::NoAssertion)?
+        .to_owned();
 
     // 4. The signatures, by libxmlsec1, with the IdP's certificates only.
     let certs = certificates(idp_cert_pem);
@@ -419,8 +449,12 @@ pub fn verify_response_with(
         response_signed = is(signed_root, PROTOCOL, "Response");
     }
     let (response, assertion) = if response_signed {
-        if !is(signed_root, PROTOCOL, "Response") || signed_root.attribute("ID") != root.attribute("ID") {
-            return Err(Refusal::SignatureShape("the signed element is not the response"));
+        if !is(signed_root, PROTOCOL, "Response")
+            || signed_root.attribute("ID") != root.attribute("ID")
+        {
+            return Err(Refusal::SignatureShape(
+                "the signed element is not the response",
+            ));
         }
         let mut found = children(signed_root, ASSERTION, "Assertion");
         let a = found.next().ok_or(Refusal::NoAssertion)?;
@@ -430,12 +464,16 @@ pub fn verify_response_with(
         (Some(signed_root), a)
     } else {
         if !is(signed_root, ASSERTION, "Assertion") {
-            return Err(Refusal::SignatureShape("the signed element is not the assertion"));
+            return Err(Refusal::SignatureShape(
+                "the signed element is not the assertion",
+            ));
         }
         (None, signed_root)
     };
     if assertion.attribute("ID") != Some(assertion_id.as_str()) {
-        return Err(Refusal::SignatureShape("the signed assertion is not the one posted"));
+        return Err(Refusal::SignatureShape(
+            "the signed assertion is not the one posted",
+        ));
     }
 
     // The Response's own fields: trusted when it is signed; else consistency checks only.
@@ -459,7 +497,9 @@ pub fn verify_response_with(
         }
     }
 
-    let issuer = child(assertion, ASSERTION, "Issuer").map(text).unwrap_or_default();
+    let issuer = child(assertion, ASSERTION, "Issuer")
+        .map(text)
+        .unwrap_or_default();
     if issuer != idp_entity_id {
         return Err(Refusal::WrongIssuer);
     }
@@ -536,9 +576,9 @@ pub fn verify_response_with(
     }
     let restrictions: Vec<Node> = children(conditions, ASSERTION, "AudienceRestriction").collect();
     if restrictions.is_empty()
-        || !restrictions.iter().all(|r| {
-            children(*r, ASSERTION, "Audience").any(|a| text(a) == sp_entity_id)
-        })
+        || !restrictions
+            .iter()
+            .all(|r| children(*r, ASSERTION, "Audience").any(|a| text(a) == sp_entity_id))
     {
         return Err(Refusal::WrongAudience);
     }
@@ -593,18 +633,42 @@ mod tests {
 
     #[test]
     fn refuses_before_parsing() {
-        assert_eq!(verify_response(&"A".repeat(MAX_RESPONSE_B64 + 4), "idp", CERT, "sp", "acs", None, now()), Err(Refusal::TooLarge));
-        assert_eq!(verify_response("%%%", "idp", CERT, "sp", "acs", None, now()), Err(Refusal::NotBase64));
-        assert_eq!(run(r#"<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>"#), Err(Refusal::Dtd));
+        assert_eq!(
+            verify_response(
+                &"A".repeat(MAX_RESPONSE_B64 + 4),
+                "idp",
+                CERT,
+                "sp",
+                "acs",
+                None,
+                now()
+            ),
+            Err(Refusal::TooLarge)
+        );
+        assert_eq!(
+            verify_response("%%%", "idp", CERT, "sp", "acs", None, now()),
+            Err(Refusal::NotBase64)
+        );
+        assert_eq!(
+            run(r#"<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>"#),
+            Err(Refusal::Dtd)
+        );
         assert_eq!(run("<r>"), Err(Refusal::NotXml));
         assert_eq!(run("<r/>"), Err(Refusal::NotAResponse));
     }
 
     #[test]
     fn refuses_the_envelope() {
-        let resp = |body: &str| format!(r#"<samlp:Response {NS} ID="_1" Version="2.0">{body}</samlp:Response>"#);
+        let resp = |body: &str| {
+            format!(r#"<samlp:Response {NS} ID="_1" Version="2.0">{body}</samlp:Response>"#)
+        };
         let failed = r#"<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Requester"/></samlp:Status>"#;
-        assert_eq!(run(&resp(failed)), Err(Refusal::Status("urn:oasis:names:tc:SAML:2.0:status:Requester".into())));
+        assert_eq!(
+            run(&resp(failed)),
+            Err(Refusal::Status(
+                "urn:oasis:names:tc:SAML:2.0:status:Requester".into()
+            ))
+        );
         assert_eq!(run(&resp(OK)), Err(Refusal::NoAssertion));
         let two = format!(r#"{OK}<saml:Assertion ID="_a"/><saml:Assertion ID="_b"/>"#);
         assert_eq!(run(&resp(&two)), Err(Refusal::TooManyAssertions));
@@ -617,7 +681,10 @@ mod tests {
     }
 
     fn signature(uri: &str, transforms: &[&str]) -> String {
-        let t: String = transforms.iter().map(|a| format!(r#"<ds:Transform Algorithm="{a}"/>"#)).collect();
+        let t: String = transforms
+            .iter()
+            .map(|a| format!(r#"<ds:Transform Algorithm="{a}"/>"#))
+            .collect();
         format!(
             r#"<ds:Signature><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="{EXC_C14N}"/><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><ds:Reference URI="{uri}"><ds:Transforms>{t}</ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue>AA==</ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue>AA==</ds:SignatureValue></ds:Signature>"#
         )
@@ -626,14 +693,22 @@ mod tests {
     #[test]
     fn refuses_misplaced_or_odd_signatures() {
         let resp = |sig: &str, inner: &str| {
-            format!(r#"<samlp:Response {NS} ID="_1" Version="2.0">{sig}{OK}<saml:Assertion ID="_a">{inner}</saml:Assertion></samlp:Response>"#)
+            format!(
+                r#"<samlp:Response {NS} ID="_1" Version="2.0">{sig}{OK}<saml:Assertion ID="_a">{inner}</saml:Assertion></samlp:Response>"#
+            )
         };
         let good = [ENVELOPED, EXC_C14N];
         let shape = |r: Result<Assertion, Refusal>| matches!(r, Err(Refusal::SignatureShape(_)));
         // A reference to another element than the signature's parent.
         assert!(shape(run(&resp(&signature("#_a", &good), ""))));
         // An XPath transform.
-        assert!(shape(run(&resp(&signature("#_1", &[ENVELOPED, "http://www.w3.org/TR/1999/REC-xpath-19991116"]), ""))));
+        assert!(shape(run(&resp(
+            &signature(
+                "#_1",
+                &[ENVELOPED, "http://www.w3.org/TR/1999/REC-xpath-19991116"]
+            ),
+            ""
+        ))));
         // Not enveloped.
         assert!(shape(run(&resp(&signature("#_1", &[EXC_C14N]), ""))));
         // Two signatures on the assertion.
@@ -643,7 +718,10 @@ mod tests {
         let deep = format!("<saml:Subject>{}</saml:Subject>", signature("#_a", &good));
         assert!(shape(run(&resp("", &deep))));
         // Well shaped, but the certificate is no certificate: libxmlsec1 says no.
-        assert_eq!(run(&resp(&signature("#_1", &good), "")), Err(Refusal::BadSignature));
+        assert_eq!(
+            run(&resp(&signature("#_1", &good), "")),
+            Err(Refusal::BadSignature)
+        );
     }
 
     #[test]
@@ -651,6 +729,8 @@ mod tests {
         let two = format!("{CERT}{CERT}");
         assert_eq!(certificates(&two).len(), 2);
         assert_eq!(certificates("AAAA").len(), 1);
-        assert!(certificates("-----BEGIN CERTIFICATE-----\n%%\n-----END CERTIFICATE-----").is_empty());
+        assert!(
+            certificates("-----BEGIN CERTIFICATE-----\n%%\n-----END CERTIFICATE-----").is_empty()
+        );
     }
 }

@@ -25,7 +25,11 @@ pub fn parse(text: &str) -> Result<Document<'_>, roxmltree::Error> {
 /// Whether the bytes declare a DTD or an entity anywhere: refused before any parser sees them
 /// (XXE, billion laughs), whatever the parser's own settings.
 pub fn declares_dtd(bytes: &[u8]) -> bool {
-    let find = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle));
+    let find = |needle: &[u8]| {
+        bytes
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+    };
     find(b"<!DOCTYPE") || find(b"<!ENTITY")
 }
 
@@ -41,7 +45,11 @@ pub fn children<'a, 'i>(
     node.children().filter(move |c| is(*c, ns, name))
 }
 
-pub fn child<'a, 'i>(node: Node<'a, 'i>, ns: &'static str, name: &'static str) -> Option<Node<'a, 'i>> {
+pub fn child<'a, 'i>(
+    node: Node<'a, 'i>,
+    ns: &'static str,
+    name: &'static str,
+) -> Option<Node<'a, 'i>> {
     children(node, ns, name).next()
 }
 

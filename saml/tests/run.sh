@@ -4,9 +4,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
-# saml/ is outside the workspace (it needs libxmlsec1-dev): built on its own.
-cargo build -q --manifest-path saml/Cargo.toml --example saml_cli
-TARGET="${CARGO_TARGET_DIR:-$ROOT/saml/target}"
+cargo build -q -p auth_saml --example saml_cli
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 VENV="$ROOT/build/saml-venv"
 if [ ! -x "$VENV/bin/python" ]; then
     python3.11 -m venv "$VENV"

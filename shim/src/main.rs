@@ -10,6 +10,7 @@ mod error;
 mod extract;
 mod providers;
 mod routes;
+mod saml;
 
 use std::net::SocketAddr;
 use std::time::Duration;

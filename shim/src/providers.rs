@@ -181,6 +181,45 @@ pub async fn document(url: &str) -> Result<(Value, Option<i64>), ProviderFailure
     read_json(response).await
 }
 
+/// Why a SAML IdP's metadata could not be fetched; GoTrue's `saml_metadata_fetch_failed` when
+/// the IdP answered with another status.
+#[derive(Debug)]
+pub enum MetadataFetch {
+    Status(u16),
+    Failed(ProviderFailure),
+}
+
+/// A SAML IdP's metadata document (`metadata_url`, HTTPS only: the database checks it first).
+pub async fn saml_metadata(url: &str) -> Result<String, MetadataFetch> {
+    let response = CLIENT
+        .get(url)
+        .header(ACCEPT, "application/xml;charset=UTF-8")
+        .header(USER_AGENT, AGENT)
+        .send()
+        .await
+        .map_err(|e| MetadataFetch::Failed(failed(e)))?;
+    if response.status() != reqwest::StatusCode::OK {
+        return Err(MetadataFetch::Status(response.status().as_u16()));
+    }
+    let mut response = response;
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|_| {
+        MetadataFetch::Failed(ProviderFailure("the IdP's metadata could not be read"))
+    })? {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_ANSWER_BYTES {
+            return Err(MetadataFetch::Failed(ProviderFailure(
+                "the IdP's metadata is too large",
+            )));
+        }
+    }
+    String::from_utf8(body).map_err(|_| {
+        MetadataFetch::Failed(ProviderFailure(
+            "SAML Metadata XML contains invalid UTF-8 characters, which are not supported at this time",
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

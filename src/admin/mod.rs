@@ -41,12 +41,12 @@ static SIGN_OUT_USER: &str = include_str!("../sessions/sign_out_global.sql");
 const ADMIN_ACTOR_ID: &str = "00000000-0000-0000-0000-000000000000";
 
 /// Who the admin is (for the audit log): the token's role, or the database role.
-struct Admin {
+pub(crate) struct Admin {
     name: String,
 }
 
 /// Refuses anyone but an admin (`not_admin`).
-fn require_admin(inst: &Instance) -> AuthResult<Admin> {
+pub(crate) fn require_admin(inst: &Instance) -> AuthResult<Admin> {
     if let Some(claims) = crate::claims::current()? {
         let role = claims.raw.get("role").and_then(Value::as_str);
         if admin::is_admin_role(role, &inst.settings.trust.jwt_admin_roles) {

@@ -24,6 +24,8 @@ static REFRESH_TOKENS: LazyLock<String> =
 static ONE_TIME_TOKENS: &str = include_str!("one_time_tokens.sql");
 static FLOW_STATE: &str = include_str!("flow_state.sql");
 static OAUTH_STATES: &str = include_str!("oauth_states.sql");
+static SAML_RELAY_STATES: &str = include_str!("saml_relay_states.sql");
+static SAML_ASSERTIONS_SEEN: &str = include_str!("saml_assertions_seen.sql");
 static AUDIT_LOG_ENTRIES: &str = include_str!("audit_log_entries.sql");
 static OUTBOX: &str = include_str!("outbox.sql");
 
@@ -36,7 +38,8 @@ const MAX_ROWS: i32 = 100_000;
 
 /// `auth.cleanup(max_rows)`: deletes at most `max_rows` rows from each table, oldest first, and
 /// returns how many went from each (`{"sessions": n, "refresh_tokens": n, "one_time_tokens": n,
-/// "flow_state": n, "oauth_states": n, "outbox": n, "audit_log_entries": n}`; a session's refresh tokens, which go with it, are
+/// "flow_state": n, "oauth_states": n, "saml_relay_states": n, "saml_assertions_seen": n,
+/// "outbox": n, "audit_log_entries": n}`; a session's refresh tokens, which go with it, are
 /// not counted). Rows that a concurrent run has locked are skipped (`FOR UPDATE SKIP LOCKED`),
 /// so runs never wait on each other; a backlog takes several calls. Schedule it with pg_cron:
 ///
@@ -89,6 +92,12 @@ fn cleanup(max_rows: default!(Option<i32>, 1000)) -> JsonB {
         )?;
         let flow_state = db::exec(FLOW_STATE, &[max_rows.into()])?;
         let oauth_states = db::exec(OAUTH_STATES, &[max_rows.into()])?;
+        let relay_state_age = (s.sso.saml_relay_state_validity_period + 3600) as f64;
+        let saml_relay_states = db::exec(
+            SAML_RELAY_STATES,
+            &[max_rows.into(), relay_state_age.into()],
+        )?;
+        let saml_assertions_seen = db::exec(SAML_ASSERTIONS_SEEN, &[max_rows.into()])?;
         let outbox = db::exec(OUTBOX, &[max_rows.into()])?;
         let retention_days = s.retention.audit_log_retention_days;
         let audit_log_entries = if retention_days > 0 {
@@ -105,6 +114,8 @@ fn cleanup(max_rows: default!(Option<i32>, 1000)) -> JsonB {
             "one_time_tokens": one_time_tokens,
             "flow_state": flow_state,
             "oauth_states": oauth_states,
+            "saml_relay_states": saml_relay_states,
+            "saml_assertions_seen": saml_assertions_seen,
             "outbox": outbox,
             "audit_log_entries": audit_log_entries,
         })))

@@ -20,8 +20,8 @@ use crate::signup::{send_confirmation, Address};
 static FOUND: &str = include_str!("found.sql");
 static INSERT_USER: &str = include_str!("insert_user.sql");
 static ADD_IDENTITY: &str = include_str!("add_identity.sql");
-static REFRESH_IDENTITY: &str = include_str!("refresh_identity.sql");
-static PROVIDERS_LIST: &str = include_str!("providers_list.sql");
+pub(crate) static REFRESH_IDENTITY: &str = include_str!("refresh_identity.sql");
+pub(crate) static PROVIDERS_LIST: &str = include_str!("providers_list.sql");
 static ACCOUNT: &str = include_str!("account.sql");
 static CLAIM_UNCONFIRMED: &str = include_str!("claim_unconfirmed.sql");
 static LINK_ADDRESS: &str = include_str!("link_address.sql");
@@ -37,14 +37,14 @@ struct FoundRow {
 /// The user a sign-in resolved to (src/external/account.sql), locked.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Account {
+pub(crate) struct Account {
     id: uuid::Uuid,
-    email: Option<String>,
+    pub(crate) email: Option<String>,
     confirmed: bool,
-    banned: bool,
+    pub(crate) banned: bool,
 }
 
-fn account(user_id: pgrx::Uuid) -> AuthResult<Account> {
+pub(crate) fn account(user_id: pgrx::Uuid) -> AuthResult<Account> {
     db::typed(db::json(ACCOUNT, &[user_id.into()])?)?.ok_or(AuthError::UserNotFound)
 }
 
@@ -59,14 +59,14 @@ pub(crate) enum Outcome {
 }
 
 /// The identity's id (the row the takeover guard keeps).
-fn identity_id(row: Option<serde_json::Value>) -> AuthResult<uuid::Uuid> {
+pub(crate) fn identity_id(row: Option<serde_json::Value>) -> AuthResult<uuid::Uuid> {
     row.and_then(|v| v.as_str().and_then(|s| s.parse().ok()))
         .ok_or(AuthError::Internal)
 }
 
 /// Adds the provider's identity to `user_id` (its claims merged into the user's metadata with
 /// `merge`); returns the identity's id.
-fn add_identity(
+pub(crate) fn add_identity(
     user_id: pgrx::Uuid,
     provider: &str,
     profile: &Profile,
@@ -85,7 +85,7 @@ fn add_identity(
 }
 
 /// The `identity_linked` audit entry (GoTrue's traits).
-fn record_linked(
+pub(crate) fn record_linked(
     user_id: pgrx::Uuid,
     email: Option<&str>,
     identity: uuid::Uuid,

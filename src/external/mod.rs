@@ -13,7 +13,7 @@
 //! - `identities`: `DELETE /user/identities/{id}`.
 //! - `documents`: the provider documents the broker fetched (discovery, JWKS).
 
-mod accounts;
+pub(crate) mod accounts;
 mod authorize;
 mod callback;
 mod configure;

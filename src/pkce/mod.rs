@@ -12,7 +12,7 @@ use crate::db;
 use crate::error::{guard, AuthResult};
 use crate::instance;
 use crate::request;
-use crate::session_start::start_session;
+use crate::session_start::start_session_until;
 
 static START_FLOW: &str = include_str!("start_flow.sql");
 static ISSUE_CODE: &str = include_str!("issue_code.sql");
@@ -77,6 +77,7 @@ fn amr_of(auth_method: &str) -> &'static str {
     match auth_method {
         "recovery" => "recovery",
         "oauth" => "oauth",
+        "sso/saml" => "sso/saml",
         _ => "otp",
     }
 }
@@ -92,6 +93,8 @@ struct Flow {
     /// A social login's provider tokens, returned once by the exchange (as GoTrue).
     provider_access_token: Option<String>,
     provider_refresh_token: Option<String>,
+    /// An SSO sign-in's session ends when the IdP said (SessionNotOnOrAfter).
+    session_not_after: Option<i64>,
     age: f64,
 }
 
@@ -146,18 +149,19 @@ fn exchange_code_for_session(auth_code: Option<&str>, code_verifier: Option<&str
             ),
         };
         let oauth = flow.authentication_method == "oauth";
-        // A social login's session is the provider's (src/external/).
-        let provider = if oauth {
+        // A social login's or SSO sign-in's session is the provider's (src/external/, src/sso/).
+        let provider = if oauth || flow.authentication_method == "sso/saml" {
             flow.provider_type.as_str()
         } else {
             provider
         };
-        let mut session = start_session(
+        let mut session = start_session_until(
             &inst,
             user_id,
             &address,
             provider,
             amr_of(&flow.authentication_method),
+            flow.session_not_after,
             &req,
         )?;
         if oauth {

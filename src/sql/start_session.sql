@@ -3,7 +3,7 @@
 -- of the user's other sessions; it returns the user and the session's start.
 -- $1 audit payload, $2 IP (text), $3 session id, $4 user id, $5 refresh token hash,
 -- $6 user agent, $7 IP (inet), $8 instance id, $9 authentication method, $10 provider,
--- $11 end the others.
+-- $11 end the others, $12 the session's end (unix seconds, or NULL: none).
 WITH l AS ({{audit_insert}}),
      -- Ended, not deleted: a refresh of theirs then says session_expired, and auth.cleanup()
      -- removes them later. Locked in id order, as sign-outs lock, so that nothing deadlocks.
@@ -13,8 +13,8 @@ WITH l AS ({{audit_insert}}),
                         WHERE $11 AND o.user_id = $4 AND (o.not_after IS NULL OR o.not_after > now())
                         ORDER BY o.id FOR UPDATE)),
      s AS (
-         INSERT INTO auth.sessions (id, user_id, created_at, updated_at, aal, user_agent, ip)
-         VALUES ($3, $4, now(), now(), 'aal1', $6, $7::inet)
+         INSERT INTO auth.sessions (id, user_id, created_at, updated_at, aal, user_agent, ip, not_after)
+         VALUES ($3, $4, now(), now(), 'aal1', $6, $7::inet, to_timestamp($12::float8))
          RETURNING id, created_at),
      r AS (
          INSERT INTO auth.refresh_tokens (instance_id, token, user_id, revoked, parent, session_id)

@@ -51,6 +51,7 @@ struct LockedUser {
     #[serde(deserialize_with = "auth_core::rows::required")]
     session_age: Option<f64>,
     is_anonymous: bool,
+    is_sso_user: bool,
 }
 
 /// GoTrue: a password change needs the reauthentication nonce when the session is older than
@@ -83,6 +84,17 @@ fn update_user(attributes: Option<JsonbArg>) -> JsonB {
         let current_email = current.email.as_deref().filter(|e| !e.is_empty());
         let current_phone = current.phone.as_deref().filter(|p| !p.is_empty());
         let changes = UserChanges::read(&attributes, current_email, current_phone)?;
+        // An SSO user's address, phone and password are the IdP's to manage (GoTrue's rule).
+        if current.is_sso_user
+            && (changes.password.is_some() || changes.email.is_some() || changes.phone.is_some())
+        {
+            return Err(AuthError::External {
+                status: 422,
+                code: "user_sso_managed",
+                message: "Updating email, phone, password of a SSO account only possible via SSO"
+                    .into(),
+            });
+        }
         if current.is_anonymous
             && changes.password.is_some()
             && changes.email.is_none()

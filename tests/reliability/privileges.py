@@ -125,15 +125,27 @@ SOCIAL = {
 }
 SOCIAL |= {"auth_api." + sig.split(".", 1)[1] for sig in SOCIAL}
 SIGNED_IN_SOCIAL = {"auth.unlink_identity(text)", "auth_api.unlink_identity(text)"}
+# SAML SSO (0.8.0): anyone may start a sign-in and read our SP names; the admin functions are
+# granted to every API role and refuse non-admins (not_admin); auth.saml_acs_take/_finish: only
+# auth_provider_broker.
+SSO = {
+    "auth.sso_start(text,text,text,text,text)", "auth.sso_service_provider()",
+    "auth.admin_sso_providers()", "auth.admin_sso_provider(text)",
+    "auth.admin_create_sso_provider(jsonb,text)", "auth.admin_update_sso_provider(text,jsonb,text)",
+    "auth.admin_delete_sso_provider(text)",
+    "auth_api.sso_start(text,text,text,text,text)", "auth_api.admin_sso_providers()",
+    "auth_api.admin_sso_provider(text)", "auth_api.admin_create_sso_provider(jsonb)",
+    "auth_api.admin_update_sso_provider(text,jsonb)", "auth_api.admin_delete_sso_provider(text)",
+}
 SIGNED_IN_API = {"auth_api.sign_out(text)", "auth_api.get_user()", "auth_api.update_user(jsonb)",
                  "auth_api.reauthenticate()"}
 SERVICE_ONLY = {"auth.sign_jwt(jsonb)", "auth.settings()", "auth.signing_keys()",
                 "auth.cleanup(integer)"}
 # auth.outbox_claim/_sent/_failed: only auth_outbox_consumer (the shim's role), none of these.
 EXECUTE_ALLOWED = {
-    "anon": EVERYONE | FLOWS | ADMIN | SOCIAL,
-    "authenticated": EVERYONE | FLOWS | SIGNED_IN_API | ADMIN | SOCIAL | SIGNED_IN_SOCIAL,
-    "service_role": EVERYONE | FLOWS | SIGNED_IN_API | SERVICE_ONLY | ADMIN | SOCIAL | SIGNED_IN_SOCIAL,
+    "anon": EVERYONE | FLOWS | ADMIN | SOCIAL | SSO,
+    "authenticated": EVERYONE | FLOWS | SIGNED_IN_API | ADMIN | SOCIAL | SIGNED_IN_SOCIAL | SSO,
+    "service_role": EVERYONE | FLOWS | SIGNED_IN_API | SERVICE_ONLY | ADMIN | SOCIAL | SIGNED_IN_SOCIAL | SSO,
     PLAIN: EVERYONE,  # what PUBLIC has
 }
 
@@ -562,6 +574,31 @@ def call_plans(ctx, me, other):
         ("a provider", "%s::text, %s::jsonb", ["github", '{"enabled": false}'])]
     P["auth.remove_provider(text)"] = [("a provider", "%s::text", ["github"])]
     P["auth.providers()"] = [("no arguments", "", [])]
+    # SAML SSO (0.8.0): SAML is off here, so every entry point refuses at once
+    # (saml_provider_disabled); the matrix is about who may call them at all.
+    P["auth.sso_start(text,text,text,text,text)"] = [("the other user's domain", "NULL, %s::text",
+                                                      [other.email.split("@")[1]])]
+    P["auth.sso_service_provider()"] = [("no arguments", "", [])]
+    P["auth.saml_acs_take(text,text)"] = [("a forged relay state", "%s::text", [str(uuid.uuid4())])]
+    P["auth.saml_acs_finish(text,jsonb)"] = [
+        ("an assertion naming the other user's address", "NULL, %s::jsonb",
+         [json.dumps({"assertion_id": "a", "issuer": "https://idp.example", "name_id": other.email,
+                      "name_id_format": "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+                      "attributes": [], "session_not_on_or_after": None,
+                      "not_on_or_after": 4102444800, "in_response_to": None})])]
+    P["auth.admin_sso_providers()"] = [("no arguments", "", [])]
+    P["auth.admin_sso_provider(text)"] = [("an unknown id", "%s::text", [str(uuid.uuid4())])]
+    P["auth.admin_create_sso_provider(jsonb,text)"] = [
+        ("a provider for the other user's domain", "%s::jsonb",
+         [json.dumps({"type": "saml", "metadata_xml": "<x/>", "domains": [other.email.split("@")[1]]})])]
+    P["auth.admin_update_sso_provider(text,jsonb,text)"] = [
+        ("an unknown id", "%s::text, %s::jsonb", [str(uuid.uuid4()), '{"disabled": true}'])]
+    P["auth.admin_delete_sso_provider(text)"] = [("an unknown id", "%s::text", [str(uuid.uuid4())])]
+    for sig in sorted(SSO):
+        if sig.startswith("auth_api."):
+            base = sig.split(".", 1)[1].split("(")[0]
+            full = next(k for k in P if k.startswith("auth." + base + "("))
+            P[sig] = list(P[full])
     for sig in sorted(SOCIAL | SIGNED_IN_SOCIAL):
         if sig.startswith("auth_api."):
             P[sig] = list(P["auth." + sig.split(".", 1)[1]])

@@ -47,12 +47,13 @@ pub struct Seed {
     pub verifies: Option<bool>,
 }
 
-pub const TARGETS: [&str; 5] = [
+pub const TARGETS: [&str; 6] = [
     "verify_token",
     "parse_settings",
     "import_key",
     "request_inputs",
     "flow_inputs",
+    "sso_inputs",
 ];
 
 /// Runs the harness of `target` on one input.
@@ -63,6 +64,7 @@ pub fn run(target: &str, data: &[u8]) {
         "import_key" => import_key(data),
         "request_inputs" => request_inputs(data),
         "flow_inputs" => flow_inputs(data),
+        "sso_inputs" => sso_inputs(data),
         _ => panic!("no fuzz target {target}"),
     }
 }
@@ -1111,6 +1113,7 @@ pub fn seeds(target: &str) -> Vec<Seed> {
         "import_key" => import_key_seeds(),
         "request_inputs" => request_inputs_seeds(),
         "flow_inputs" => flow_inputs_seeds(),
+        "sso_inputs" => sso_inputs_seeds(),
         _ => panic!("no fuzz target {target}"),
     }
 }
@@ -1393,5 +1396,222 @@ pub fn flow_inputs_seeds() -> Vec<Seed> {
         ),
         seed("pkce-missing-method", 3, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM\n\n"),
         seed("pkce-bad-charset", 3, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw+cM\nS256\nx"),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// sso_inputs: an IdP's metadata and the verified assertion the shim hands over
+
+/// The entity id `sso_inputs` hands to `profile`.
+pub const SSO_ENTITY_ID: &str = "https://idp.fuzz.example/metadata";
+
+/// The whole input (UTF-8) goes to:
+/// - `sso::metadata::parse`: accepted metadata has a trimmed, non-empty entity id, an absolute
+///   http(s) SSO URL, at least one well-formed PEM certificate (no duplicates) and no negative
+///   cache duration; a refusal's message is short (it never quotes the document);
+/// - `serde_json` then `Assertion::from_json` and `profile`: the input is the assertion, or
+///   `{"assertion": ..., "mapping": ...}`; without a mapping, a fixed one. An accepted profile has
+///   the assertion's `user_id()` as subject, a valid lower-case email, `email_verified`, and
+///   `iss`, `sub`, `email` claims that the mapping cannot override; a refusal is a 400 with one
+///   of the SSO codes;
+/// - the small helpers (`normalize_domain`, `email_domain`, `check_name_id_format`,
+///   `parse_datetime`, `parse_duration`): an accepted domain is its own normal form.
+pub fn sso_inputs(data: &[u8]) {
+    use auth_core::sso::{self, metadata, Assertion, AttributeMapping};
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+
+    match metadata::parse(text) {
+        Ok(m) => {
+            assert!(!m.entity_id.is_empty() && m.entity_id.trim() == m.entity_id);
+            assert!(m.entity_id.len() <= metadata::MAX_ENTITY_ID_BYTES);
+            let url = url_scheme(&m.sso_url);
+            assert!(
+                url == "http" || url == "https",
+                "an SSO URL that is not http(s)"
+            );
+            assert!(!m.certificates.is_empty(), "metadata without a certificate");
+            for (i, pem) in m.certificates.iter().enumerate() {
+                assert!(pem.starts_with("-----BEGIN CERTIFICATE-----\n"));
+                assert!(pem.ends_with("\n-----END CERTIFICATE-----\n"));
+                assert!(pem.lines().all(|l| l.len() <= 64));
+                assert!(
+                    !m.certificates[..i].contains(pem),
+                    "a duplicate certificate"
+                );
+            }
+            assert!(m.cache_duration_s.is_none_or(|d| d >= 0));
+        }
+        Err(e) => assert!(
+            e.to_string().len() <= 160,
+            "a metadata refusal too long to be a fixed message: {e}"
+        ),
+    }
+
+    if let Ok(value) = serde_json::from_str::<Value>(text) {
+        let (assertion, mapping) = match value.get("assertion") {
+            Some(a) => (
+                a.clone(),
+                value.get("mapping").cloned().unwrap_or(Value::Null),
+            ),
+            None => (
+                value.clone(),
+                json!({"keys": {
+                    "email": {"name": "upn"},
+                    "name": {"name": "displayName", "names": ["cn"], "default": "anonymous"},
+                    "groups": {"name": "memberOf", "array": true},
+                    "sub": {"name": "sub"},
+                    "iss": {"name": "nope", "default": "https://forged.example"},
+                }}),
+            ),
+        };
+        let mapping = AttributeMapping::parse(&mapping).unwrap_or_default();
+        if let Ok(a) = Assertion::from_json(&assertion) {
+            match a.profile(&mapping, SSO_ENTITY_ID) {
+                Ok(p) => {
+                    assert_eq!(Some(&p.subject), a.user_id().as_ref());
+                    let email = p.email.as_deref().expect("a profile without an email");
+                    assert_eq!(
+                        auth_core::email::normalize(Some(email)).as_deref(),
+                        Ok(email)
+                    );
+                    assert!(p.email_verified);
+                    assert_eq!(p.claims["iss"], SSO_ENTITY_ID);
+                    assert_eq!(p.claims["sub"], p.subject.as_str());
+                    assert_eq!(p.claims["email"], email);
+                    assert_eq!(p.claims["email_verified"], true);
+                    assert!(a.attributes.len() <= sso::assertion::MAX_ATTRIBUTES);
+                }
+                Err(e) => {
+                    assert_eq!(e.status(), 400);
+                    assert!(
+                        matches!(
+                            e.code(),
+                            "validation_failed"
+                                | "saml_assertion_no_user_id"
+                                | "saml_assertion_no_email"
+                        ),
+                        "unexpected refusal {e}"
+                    );
+                }
+            }
+        }
+    }
+
+    if let Ok(d) = sso::normalize_domain(text) {
+        assert!(d.len() <= sso::MAX_DOMAIN_LEN && d.contains('.'));
+        assert!(!d.contains(['@', '/', ':']) && d.trim() == d);
+        assert_eq!(sso::normalize_domain(&d).as_deref(), Ok(d.as_str()));
+    }
+    if let Some(d) = sso::email_domain(text) {
+        assert!(!d.is_empty() && !d.contains('@'));
+    }
+    if sso::check_name_id_format(Some(text)).is_ok() {
+        assert!(text.is_empty() || sso::NAME_ID_FORMATS.contains(&text));
+    }
+    let _ = metadata::parse_datetime(text);
+    assert!(metadata::parse_duration(text).is_none_or(|d| d >= 0));
+}
+
+fn url_scheme(u: &str) -> &str {
+    u.split_once(':').map_or("", |(s, _)| s)
+}
+
+pub fn sso_inputs_seeds() -> Vec<Seed> {
+    let seed = |name: &str, text: String| Seed {
+        name: format!("seed-{name}"),
+        bytes: text.into_bytes(),
+        verifies: None,
+    };
+    // A self-signed P-256 certificate made for these seeds.
+    const CERT: &str = "MIIBjTCCATOgAwIBAgIUEjEycdUgXtBqmpJSMuqK+dW3i3IwCgYIKoZIzj0EAwIwHDEaMBgGA1UEAwwRaWRwLWIuZXhhbXBsZS5jb20wHhcNMjYxMjAyMTE0NDU1WhcNMzYxMTI5MTE0NDU1WjAcMRowGAYDVQQDDBFpZHAtYi5leGFtcGxlLmNvbTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABJ/XvgfaTcmyRH9OSu9m7rzpQB1fyVP+nol/+Nudy5Y6qLvyPTGHVVkkMAZIJa8NidSDBSEXMJ9LTlXRXVixOfSjUzBRMB0GA1UdDgQWBBSNFXw3NlOPeno9ZQoGj5ICDZA5KDAfBgNVHSMEGDAWgBSNFXw3NlOPeno9ZQoGj5ICDZA5KDAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0gAMEUCIQDjww81EE+r6i4IOb/CMUJViLnT+VBLUlP8Fo3nXpUQ9AIgNYjUwyUtrG68gWglLL4mJLrxzSUrRmdk9S0FjfKP9is=";
+    let entity = format!(
+        r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{SSO_ENTITY_ID}" validUntil="2026-12-01T10:00:00.5+01:00" cacheDuration="P0Y0M1DT2H">
+  <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>
+{}
+{}
+    </ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+    <md:KeyDescriptor use="encryption"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>MAYCAQcCAQg=</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://idp.fuzz.example/sso/post"/>
+    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.fuzz.example/sso/redirect"/>
+  </md:IDPSSODescriptor>
+</md:EntityDescriptor>"#,
+        &CERT[..76],
+        &CERT[76..]
+    );
+    let assertion = |name_id: &str, format: &str, attributes: Value| {
+        json!({
+            "assertion_id": "_3f1c0d2e", "issuer": SSO_ENTITY_ID,
+            "name_id": name_id, "name_id_format": format,
+            "attributes": attributes,
+            "session_not_on_or_after": 1_800_000_000, "not_on_or_after": 1_700_000_300,
+            "in_response_to": "_0123456789abcdef0123456789abcdef"
+        })
+    };
+    let persistent = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent";
+    let email_format = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+    let transient = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
+    vec![
+        seed("metadata-realistic", entity.clone()),
+        seed(
+            "metadata-entities-descriptor",
+            format!(
+                r#"<EntitiesDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" validUntil="2027-01-01T00:00:00Z">{entity}</EntitiesDescriptor>"#
+            ),
+        ),
+        seed(
+            "metadata-pysaml2",
+            format!(
+                r#"<?xml version='1.0' encoding='UTF-8'?><ns0:EntityDescriptor xmlns:ns0="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ns1="http://www.w3.org/2000/09/xmldsig#" entityID="https://pysaml2.example.org/idp.xml"><ns0:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><ns0:KeyDescriptor><ns1:KeyInfo><ns1:X509Data><ns1:X509Certificate>{CERT}</ns1:X509Certificate></ns1:X509Data></ns1:KeyInfo></ns0:KeyDescriptor><ns0:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="http://localhost:8088/sso/redirect" /></ns0:IDPSSODescriptor></ns0:EntityDescriptor>"#
+            ),
+        ),
+        seed(
+            "metadata-xxe",
+            r#"<?xml version="1.0"?><!DOCTYPE md [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="&xxe;"/>"#.into(),
+        ),
+        seed("metadata-undeclared-entity", entity.replace(SSO_ENTITY_ID, "&ext;")),
+        seed(
+            "assertion-mapped",
+            json!({
+                "assertion": assertion("u-1", persistent, json!([
+                    {"name": "urn:oid:2.5.4.3", "friendly_name": "cn", "values": ["Ada"]},
+                    {"name": "groups", "friendly_name": null, "values": ["", "admins", "staff"]},
+                    {"name": "mail", "friendly_name": null, "values": ["Ada@Example.COM"]},
+                ])),
+                "mapping": {"keys": {
+                    "name": {"name": "cn"},
+                    "groups": {"names": ["nope", "groups"], "array": true},
+                    "tier": {"name": "tier", "default": {"level": 1}},
+                    "email": {"name": "absent"},
+                }},
+            })
+            .to_string(),
+        ),
+        seed(
+            "assertion-subject-id",
+            assertion("", "", json!([
+                {"name": "urn:oasis:names:tc:SAML:attribute:subject-id", "friendly_name": null, "values": ["sid@corp.example"]},
+                {"name": "upn", "friendly_name": null, "values": ["ada@corp.example"]},
+                {"name": "sub", "friendly_name": null, "values": ["forged"]},
+            ]))
+            .to_string(),
+        ),
+        seed(
+            "assertion-email-name-id",
+            assertion(" Ada@Example.com ", email_format, json!([])).to_string(),
+        ),
+        seed(
+            "assertion-transient",
+            assertion("_t", transient, json!([{"name": "email", "friendly_name": null, "values": ["a@b.co"]}])).to_string(),
+        ),
+        seed(
+            "assertion-invalid-email",
+            assertion("u-2", persistent, json!([{"name": "mail", "friendly_name": null, "values": ["not an address"]}])).to_string(),
+        ),
+        seed("domain", " Corp.Example.COM ".into()),
+        seed("duration", "PT5M30S".into()),
+        seed("datetime", "2026-12-01T10:00:00+01:00".into()),
     ]
 }

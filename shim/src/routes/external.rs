@@ -177,7 +177,7 @@ fn refusal_error(refusal: &Value) -> ApiError {
 
 /// GoTrue's `error` for a refusal in a redirect: `access_denied` for the refusals of the user,
 /// else by status (its OAuth map; anything else is `server_error`).
-fn oauth_error(error: &ApiError) -> &'static str {
+pub(super) fn oauth_error(error: &ApiError) -> &'static str {
     match error.code.as_str() {
         "signup_disabled" | "user_banned" | "provider_email_needs_verification" => {
             return "access_denied"

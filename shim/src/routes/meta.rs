@@ -34,7 +34,7 @@ pub async fn settings(ctx: Ctx) -> ApiResult {
         "mailer_autoconfirm": setting("mailer_autoconfirm", true),
         "phone_autoconfirm": setting("sms_autoconfirm", false),
         "sms_provider": "",
-        "saml_enabled": false,
+        "saml_enabled": setting("saml_enabled", false),
     })))
 }
 

@@ -6,6 +6,7 @@ mod external;
 mod meta;
 mod otp;
 mod reply;
+mod sso;
 mod token;
 mod user;
 mod verify;
@@ -60,6 +61,19 @@ fn endpoints() -> Router<Pool> {
         )
         .route("/user/identities/authorize", get(external::link_identity))
         .route("/user/identities/{id}", delete(external::unlink_identity))
+        .route("/sso", post(sso::start))
+        .route("/sso/saml/acs", post(sso::acs))
+        .route("/sso/saml/metadata", get(sso::metadata))
+        .route(
+            "/admin/sso/providers",
+            get(sso::list_providers).post(sso::create_provider),
+        )
+        .route(
+            "/admin/sso/providers/{id}",
+            get(sso::get_provider)
+                .put(sso::update_provider)
+                .delete(sso::delete_provider),
+        )
         .route("/health", get(meta::health))
 }
 
