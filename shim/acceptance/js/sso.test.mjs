@@ -612,7 +612,19 @@ test('XXE (no fetch: the canary stays silent), billion laughs, a 5 MB response: 
   const canary = async () => (await (await fetch(`${IDP}/__control/canary`)).json()).hits.filter((h) => h.includes('xxe'))
   const hitsBefore = await canary()
   await each(['xxe', 'billion_laughs', 'huge'], async (name) => {
-    const { res } = await attack(name, victim)
+    let res
+    try {
+      ({ res } = await attack(name, victim))
+    } catch (e) {
+      // The shim answers 413 as soon as the body passes its limit and closes the connection
+      // while the client still sends: fetch reports that as a failure. A refusal, provided
+      // the shim is still up and nobody was signed in.
+      if (name !== 'huge') throw e
+      const health = await fetch(`${url}/health`)
+      assert.equal(health.status, 200, `huge: the shim is down after a 5 MB post (${e.message})`)
+      await noUser(`${victim}@example.com`, name)
+      return
+    }
     if (name === 'huge' && [400, 413].includes(res.status)) return // refused by the body limit before the ACS
     refused(res, name, name === 'huge' ? undefined : 'validation_failed')
     assert.ok(res.ms < 10_000, `${name}: refused in ${res.ms} ms, more than 10 s`)

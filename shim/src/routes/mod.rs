@@ -25,6 +25,8 @@ use crate::error::ApiError;
 
 /// Bodies larger than this are refused with 413 before they are read.
 const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The SAML ACS's limit (see the route).
+const ACS_MAX_BODY_BYTES: usize = 384 * 1024;
 const API_VERSION_HEADER: &str = "x-supabase-api-version";
 
 fn endpoints() -> Router<Pool> {
@@ -62,7 +64,6 @@ fn endpoints() -> Router<Pool> {
         .route("/user/identities/authorize", get(external::link_identity))
         .route("/user/identities/{id}", delete(external::unlink_identity))
         .route("/sso", post(sso::start))
-        .route("/sso/saml/acs", post(sso::acs))
         .route("/sso/saml/metadata", get(sso::metadata))
         .route(
             "/admin/sso/providers",
@@ -77,15 +78,26 @@ fn endpoints() -> Router<Pool> {
         .route("/health", get(meta::health))
 }
 
+/// The SAML ACS, with its own body limit: an IdP's signed response with its attributes
+/// outgrows MAX_BODY_BYTES (auth_saml refuses more than 256 KiB of base64, which form encoding
+/// can stretch by a third).
+fn acs() -> Router<Pool> {
+    Router::new().route("/sso/saml/acs", post(sso::acs)).layer(
+        tower_http::limit::RequestBodyLimitLayer::new(ACS_MAX_BODY_BYTES),
+    )
+}
+
 pub fn router(pool: Pool) -> Router {
     Router::new()
         .merge(endpoints())
         .nest("/auth/v1", endpoints())
-        .fallback(|| async { ApiError::not_found() })
-        .layer(middleware::from_fn(log_and_echo_version))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
         ))
+        .merge(acs())
+        .nest("/auth/v1", acs())
+        .fallback(|| async { ApiError::not_found() })
+        .layer(middleware::from_fn(log_and_echo_version))
         .with_state(pool)
 }
 
