@@ -1,0 +1,249 @@
+-- auth_ext 0.7.0 -> 0.8.0
+--
+-- SAML 2.0 single sign-on (src/sso/): SSO providers, their domains and SAML IdPs (Supabase's
+-- tables), the sign-ins in progress and the assertions taken (private), the end of an SSO
+-- session carried through a PKCE exchange (auth.flow_state.session_not_after), and the SSO
+-- functions with their grants and auth_api wrappers. The rest is code (cleanup's new counts, the
+-- user_sso_managed rule, settings): install the new library, run this update, recycle
+-- connections opened before.
+
+-- SAML 2.0 single sign-on (src/sso/), in Supabase's shape: an SSO provider, the e-mail domains
+-- that lead to it, and its SAML identity provider (the IdP's metadata as given; what the database
+-- needs from it is parsed when needed, never stored twice). Managed by the admin API.
+CREATE TABLE auth.sso_providers (
+    id uuid NOT NULL PRIMARY KEY,
+    resource_id text,
+    created_at timestamptz,
+    updated_at timestamptz,
+    disabled boolean,
+    CONSTRAINT "resource_id not empty" CHECK (resource_id IS NULL OR char_length(resource_id) > 0)
+);
+CREATE UNIQUE INDEX sso_providers_resource_id_idx ON auth.sso_providers (lower(resource_id));
+CREATE TABLE auth.sso_domains (
+    id uuid NOT NULL PRIMARY KEY,
+    sso_provider_id uuid NOT NULL REFERENCES auth.sso_providers (id) ON DELETE CASCADE,
+    domain text NOT NULL,
+    created_at timestamptz,
+    updated_at timestamptz,
+    CONSTRAINT "domain not empty" CHECK (char_length(domain) > 0)
+);
+CREATE INDEX sso_domains_sso_provider_id_idx ON auth.sso_domains (sso_provider_id);
+CREATE UNIQUE INDEX sso_domains_domain_idx ON auth.sso_domains (lower(domain));
+CREATE TABLE auth.saml_providers (
+    id uuid NOT NULL PRIMARY KEY,
+    sso_provider_id uuid NOT NULL REFERENCES auth.sso_providers (id) ON DELETE CASCADE,
+    entity_id text NOT NULL UNIQUE,
+    metadata_xml text NOT NULL,
+    metadata_url text,
+    attribute_mapping jsonb,
+    created_at timestamptz,
+    updated_at timestamptz,
+    name_id_format text,
+    CONSTRAINT "entity_id not empty" CHECK (char_length(entity_id) > 0),
+    CONSTRAINT "metadata_xml not empty" CHECK (char_length(metadata_xml) > 0),
+    CONSTRAINT "metadata_url not empty" CHECK (metadata_url IS NULL OR char_length(metadata_url) > 0)
+);
+CREATE INDEX saml_providers_sso_provider_id_idx ON auth.saml_providers (sso_provider_id);
+
+-- Private: the SAML sign-ins in progress, one per AuthnRequest (`request_id`), named by the
+-- RelayState (the row's id) for saml_relay_state_validity_period and once: `taken_at` is set
+-- when the ACS takes it, the row deleted when the sign-in finishes. Ours beside Supabase's
+-- columns: the app's PKCE challenge (the ACS then answers with ?code=) and `taken_at`.
+CREATE TABLE auth.saml_relay_states (
+    id uuid NOT NULL PRIMARY KEY,
+    sso_provider_id uuid NOT NULL REFERENCES auth.sso_providers (id) ON DELETE CASCADE,
+    request_id text NOT NULL,
+    for_email text,
+    redirect_to text,
+    created_at timestamptz,
+    updated_at timestamptz,
+    flow_state_id uuid REFERENCES auth.flow_state (id) ON DELETE CASCADE,
+    code_challenge text,
+    code_challenge_method auth.code_challenge_method,
+    taken_at timestamptz,
+    CONSTRAINT "request_id not empty" CHECK (char_length(request_id) > 0)
+);
+CREATE INDEX saml_relay_states_sso_provider_id_idx ON auth.saml_relay_states (sso_provider_id);
+CREATE INDEX saml_relay_states_created_at_idx ON auth.saml_relay_states (created_at DESC);
+
+-- Private: the assertions taken, by the IdP's assertion ID, until they expire: a response
+-- posted twice (an IdP-initiated one has no relay state to spend) signs in once.
+CREATE TABLE auth.saml_assertions_seen (
+    sso_provider_id uuid NOT NULL REFERENCES auth.sso_providers (id) ON DELETE CASCADE,
+    assertion_id text NOT NULL,
+    not_on_or_after timestamptz NOT NULL,
+    PRIMARY KEY (sso_provider_id, assertion_id)
+);
+CREATE INDEX saml_assertions_seen_not_on_or_after_idx ON auth.saml_assertions_seen (not_on_or_after);
+
+ALTER TABLE auth.sso_providers ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.sso_domains ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.saml_providers ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.saml_relay_states ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.saml_assertions_seen ENABLE ROW LEVEL SECURITY;
+-- As a fresh install's finalize.sql leaves every auth table: nothing for PUBLIC.
+REVOKE ALL ON auth.sso_providers, auth.sso_domains, auth.saml_providers, auth.saml_relay_states,
+              auth.saml_assertions_seen FROM PUBLIC;
+
+-- Ours: the end of the session the exchange starts (an SSO IdP's SessionNotOnOrAfter).
+ALTER TABLE auth.flow_state ADD COLUMN session_not_after timestamptz;
+
+-- src/sso/start.rs:22
+-- auth_ext::sso::start::sso_start
+CREATE  FUNCTION auth."sso_start"(
+	"provider_id" TEXT DEFAULT NULL, /* Option < & str > */
+	"domain" TEXT DEFAULT NULL, /* Option < & str > */
+	"redirect_to" TEXT DEFAULT NULL, /* Option < & str > */
+	"code_challenge" TEXT DEFAULT NULL, /* Option < & str > */
+	"code_challenge_method" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+SECURITY DEFINER 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'sso_start_wrapper';
+
+-- src/sso/start.rs:88
+-- auth_ext::sso::start::sso_service_provider
+CREATE  FUNCTION auth."sso_service_provider"() RETURNS jsonb /* JsonB */
+STRICT STABLE SECURITY DEFINER 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'sso_service_provider_wrapper';
+
+-- src/sso/acs.rs:111
+-- auth_ext::sso::acs::saml_acs_take
+CREATE  FUNCTION auth."saml_acs_take"(
+	"relay_state" TEXT, /* Option < & str > */
+	"issuer" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+SECURITY DEFINER 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'saml_acs_take_wrapper';
+
+-- src/sso/acs.rs:161
+-- auth_ext::sso::acs::saml_acs_finish
+CREATE  FUNCTION auth."saml_acs_finish"(
+	"relay_state" TEXT, /* Option < & str > */
+	"assertion" jsonb /* Option < JsonbArg > */
+) RETURNS jsonb /* JsonB */
+SECURITY DEFINER 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'saml_acs_finish_wrapper';
+
+-- src/sso/admin.rs:164
+-- auth_ext::sso::admin::admin_sso_providers
+CREATE  FUNCTION auth."admin_sso_providers"() RETURNS jsonb /* JsonB */
+STRICT SECURITY DEFINER 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'admin_sso_providers_wrapper';
+
+-- src/sso/admin.rs:177
+-- auth_ext::sso::admin::admin_sso_provider
+CREATE  FUNCTION auth."admin_sso_provider"(
+	"id" TEXT /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+SECURITY DEFINER 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'admin_sso_provider_wrapper';
+
+-- src/sso/admin.rs:189
+-- auth_ext::sso::admin::admin_create_sso_provider
+CREATE  FUNCTION auth."admin_create_sso_provider"(
+	"params" jsonb, /* Option < JsonbArg > */
+	"fetched_metadata" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+SECURITY DEFINER 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'admin_create_sso_provider_wrapper';
+
+-- src/sso/admin.rs:231
+-- auth_ext::sso::admin::admin_update_sso_provider
+CREATE  FUNCTION auth."admin_update_sso_provider"(
+	"id" TEXT, /* Option < & str > */
+	"params" jsonb, /* Option < JsonbArg > */
+	"fetched_metadata" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+SECURITY DEFINER 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'admin_update_sso_provider_wrapper';
+
+-- src/sso/admin.rs:286
+-- auth_ext::sso::admin::admin_delete_sso_provider
+CREATE  FUNCTION auth."admin_delete_sso_provider"(
+	"id" TEXT /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+SECURITY DEFINER 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'admin_delete_sso_provider_wrapper';
+
+-- SAML SSO. Anyone may start a sign-in (the provider's domains decide where it goes).
+REVOKE ALL ON FUNCTION auth.sso_start(text, text, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.sso_start(text, text, text, text, text) TO anon, authenticated, service_role;
+REVOKE ALL ON FUNCTION auth.sso_service_provider() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.sso_service_provider() TO anon, authenticated, service_role;
+
+-- The broker's (the shim's): it takes a relay state and the IdP's certificates, and hands
+-- over an assertion it verified. Never the API roles.
+REVOKE ALL ON FUNCTION auth.saml_acs_take(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.saml_acs_take(text, text) TO auth_provider_broker;
+REVOKE ALL ON FUNCTION auth.saml_acs_finish(text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.saml_acs_finish(text, jsonb) TO auth_provider_broker;
+
+-- The admin API's (each function refuses anyone but an admin with 403 not_admin, as
+-- src/admin/api.sql explains).
+REVOKE ALL ON FUNCTION auth.admin_sso_providers() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.admin_sso_providers() TO anon, authenticated, service_role;
+REVOKE ALL ON FUNCTION auth.admin_sso_provider(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.admin_sso_provider(text) TO anon, authenticated, service_role;
+REVOKE ALL ON FUNCTION auth.admin_create_sso_provider(jsonb, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.admin_create_sso_provider(jsonb, text) TO anon, authenticated, service_role;
+REVOKE ALL ON FUNCTION auth.admin_update_sso_provider(text, jsonb, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.admin_update_sso_provider(text, jsonb, text) TO anon, authenticated, service_role;
+REVOKE ALL ON FUNCTION auth.admin_delete_sso_provider(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.admin_delete_sso_provider(text) TO anon, authenticated, service_role;
+
+-- PostgREST: /rpc/sso_start and /rpc/admin_*sso* in the API schema.
+CREATE FUNCTION auth_api.sso_start(provider_id text DEFAULT NULL, domain text DEFAULT NULL,
+    redirect_to text DEFAULT NULL, code_challenge text DEFAULT NULL,
+    code_challenge_method text DEFAULT NULL)
+RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT auth.sso_start(provider_id, domain, redirect_to, code_challenge, code_challenge_method) $$;
+REVOKE ALL ON FUNCTION auth_api.sso_start(text, text, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth_api.sso_start(text, text, text, text, text) TO anon, authenticated, service_role;
+
+CREATE FUNCTION auth_api.admin_sso_providers()
+RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT auth.admin_sso_providers() $$;
+CREATE FUNCTION auth_api.admin_sso_provider(id text)
+RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT auth.admin_sso_provider(id) $$;
+CREATE FUNCTION auth_api.admin_create_sso_provider(params jsonb)
+RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT auth.admin_create_sso_provider(params) $$;
+CREATE FUNCTION auth_api.admin_update_sso_provider(id text, params jsonb)
+RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT auth.admin_update_sso_provider(id, params) $$;
+CREATE FUNCTION auth_api.admin_delete_sso_provider(id text)
+RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT auth.admin_delete_sso_provider(id) $$;
+REVOKE ALL ON FUNCTION auth_api.admin_sso_providers() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth_api.admin_sso_providers() TO anon, authenticated, service_role;
+REVOKE ALL ON FUNCTION auth_api.admin_sso_provider(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth_api.admin_sso_provider(text) TO anon, authenticated, service_role;
+REVOKE ALL ON FUNCTION auth_api.admin_create_sso_provider(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth_api.admin_create_sso_provider(jsonb) TO anon, authenticated, service_role;
+REVOKE ALL ON FUNCTION auth_api.admin_update_sso_provider(text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth_api.admin_update_sso_provider(text, jsonb) TO anon, authenticated, service_role;
+REVOKE ALL ON FUNCTION auth_api.admin_delete_sso_provider(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth_api.admin_delete_sso_provider(text) TO anon, authenticated, service_role;
+
+-- The assertion names the user (and the admin functions carry IdP metadata): a failure must not
+-- log the statement.
+ALTER FUNCTION auth.saml_acs_finish(text, jsonb) SET log_min_error_statement = panic;
