@@ -1056,9 +1056,11 @@ def setup():
     conn.execute("RESET search_path")
     conn.execute("CREATE EXTENSION auth_ext")
     conn.execute("SET search_path = pg_catalog")
+    # SAML on, so that the SSO entry points (0.8.0) get past their first check.
     conn.execute("""SELECT auth.configure('{"argon2_memory_kib": 1024, "argon2_iterations": 1,
         "rate_limit_token_refresh": 1000000000, "rate_limit_verify": 1000000000,
-        "rate_limit_otp": 1000000000, "rate_limit_anonymous_users": 1000000000}')""")
+        "rate_limit_otp": 1000000000, "rate_limit_anonymous_users": 1000000000,
+        "rate_limit_sso": 1000000000, "saml_enabled": true}')""")
     ctx = Context()
     for who in ("", "other_"):
         email, pw = f"fuzz-{who or 'me_'}{secrets.token_hex(3)}@example.com", PASSWORD
