@@ -4,11 +4,11 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
-cargo build -q -p auth_saml --example saml_cli
+cargo build -q --release -p auth_saml --example saml_cli
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 VENV="$ROOT/build/saml-venv"
 if [ ! -x "$VENV/bin/python" ]; then
     python3.11 -m venv "$VENV"
     "$VENV/bin/pip" install -q -r shim/acceptance/saml/requirements.txt
 fi
-exec "$VENV/bin/python" saml/tests/drive.py "$TARGET/debug/examples/saml_cli"
+exec "$VENV/bin/python" saml/tests/drive.py "$TARGET/release/examples/saml_cli"
