@@ -27,13 +27,18 @@ pub enum Bucket {
     AnonymousUsers,
     /// SSO sign-ins started, `/sso` (`rate_limit_sso`).
     Sso,
+    /// Responses posted to the SAML ACS (`rate_limit_sso` too, counted apart: a sign-in is one
+    /// of each).
+    SamlAssertion,
 }
 
 impl Bucket {
     /// The window, seconds.
     pub fn window_s(self) -> i64 {
         match self {
-            Bucket::Token | Bucket::Verify | Bucket::Otp | Bucket::Sso => 300,
+            Bucket::Token | Bucket::Verify | Bucket::Otp | Bucket::Sso | Bucket::SamlAssertion => {
+                300
+            }
             Bucket::AnonymousUsers => 3600,
         }
     }
@@ -46,7 +51,7 @@ impl Bucket {
             Bucket::Verify => r.rate_limit_verify,
             Bucket::Otp => r.rate_limit_otp,
             Bucket::AnonymousUsers => r.rate_limit_anonymous_users,
-            Bucket::Sso => r.rate_limit_sso,
+            Bucket::Sso | Bucket::SamlAssertion => r.rate_limit_sso,
         }
     }
 
@@ -58,6 +63,7 @@ impl Bucket {
             Bucket::Otp => "otp",
             Bucket::AnonymousUsers => "anonymous",
             Bucket::Sso => "sso",
+            Bucket::SamlAssertion => "saml_acs",
         }
     }
 }

@@ -239,6 +239,17 @@ SELECT (auth.admin_update_sso_provider(:'globex_id', '{"disabled": true}'))->'di
 SELECT pg_temp.attempt($$SELECT auth.sso_start(domain => 'globex.example')$$) AS start_disabled,
        pg_temp.attempt($$SELECT auth.saml_acs_take(NULL, 'https://globex.example/idp')$$) AS acs_disabled;
 
+-- Metadata from a URL is fetched again once stale (GoTrue's rule: validUntil, cacheDuration,
+-- else a day): the take says so, the broker stores the fresh copy, the IdP's own only
+UPDATE auth.saml_providers SET metadata_url = 'https://acme.example/idp/metadata', updated_at = now() - interval '2 days'
+ WHERE sso_provider_id = :'acme_id';
+SELECT (auth.saml_acs_take(NULL, 'https://acme.example/idp'))->>'refresh_metadata_url' AS refresh_stale;
+SELECT pg_temp.attempt(format($$SELECT auth.saml_metadata_refresh(%L, %L)$$, :'acme_id',
+           pg_temp.metadata('https://globex.example/idp'))) AS another_idps,
+       pg_temp.attempt(format($$SELECT auth.saml_metadata_refresh(%L, 'not xml')$$, :'acme_id')) AS garbage;
+SELECT jsonb_array_length((auth.saml_metadata_refresh(:'acme_id', pg_temp.metadata('https://acme.example/idp')))->'certificates') AS refreshed_certificates;
+SELECT (auth.saml_acs_take(NULL, 'https://acme.example/idp'))->'refresh_metadata_url' AS refresh_fresh;
+
 -- Privileges: the broker's functions are the broker's; the admin API refuses non-admins
 
 SELECT r.rolname, f.fn, has_function_privilege(r.rolname, f.fn, 'EXECUTE') AS can_execute
@@ -247,6 +258,7 @@ SELECT r.rolname, f.fn, has_function_privilege(r.rolname, f.fn, 'EXECUTE') AS ca
                     ('auth.sso_service_provider()'),
                     ('auth.saml_acs_take(text,text)'),
                     ('auth.saml_acs_finish(text,jsonb)'),
+                    ('auth.saml_metadata_refresh(text,text)'),
                     ('auth.admin_sso_providers()'),
                     ('auth.admin_create_sso_provider(jsonb,text)')) f(fn)
  ORDER BY f.fn, r.rolname;

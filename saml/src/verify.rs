@@ -390,6 +390,11 @@ pub fn verify_response_with(
             if a.namespace() == Some(XML_NS) && a.name() == "id" {
                 return Err(Refusal::AmbiguousId);
             }
+            // libxml2 (which xmlsec resolves references with) matches `ID` whatever its
+            // namespace: a prefixed one is an ID to it and not to us. None is allowed.
+            if a.namespace().is_some() && a.name() == "ID" {
+                return Err(Refusal::AmbiguousId);
+            }
             if a.namespace().is_none() && a.name() == "ID" && !ids.insert(a.value()) {
                 return Err(Refusal::AmbiguousId);
             }

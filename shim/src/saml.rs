@@ -8,6 +8,7 @@
 use std::sync::LazyLock;
 
 use auth_saml::request::AuthnRequest;
+use auth_saml::Refusal;
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 
@@ -43,47 +44,74 @@ impl Expected {
     }
 }
 
-/// Verifies a posted `SAMLResponse`: the assertion as `auth.saml_acs_finish` takes it, or the
-/// refusal's code (never the document's content).
-pub async fn verify(saml_response: String, expected: Expected) -> Result<Value, &'static str> {
-    let _permit = VERIFYING.acquire().await.map_err(|_| "unavailable")?;
-    tokio::task::spawn_blocking(move || {
-        let pem = expected.certificates.join("\n");
-        auth_saml::verify_response(
-            &saml_response,
+/// How long a post waits for a verification slot before it is refused (a flood must not queue
+/// up behind the slots until every relay state in line has gone stale).
+const SLOT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Verifies with each of the IdP's certificates in turn (a key rollover lists the new one
+/// beside the old; libxmlsec1 given several stops at the first whose key type differs): the
+/// first that verifies wins; a refusal that is not about the signature is the same for all.
+fn verify_each(saml_response: &str, expected: &Expected) -> Result<auth_saml::Assertion, Refusal> {
+    let mut refusal = Refusal::BadSignature;
+    for pem in &expected.certificates {
+        match auth_saml::verify_response(
+            saml_response,
             &expected.idp_entity_id,
-            &pem,
+            pem,
             &expected.sp_entity_id,
             &expected.acs_url,
             expected.request_id.as_deref(),
             chrono::Utc::now(),
-        )
-        .map(|a| {
-            json!({
-                "assertion_id": a.assertion_id,
-                "issuer": a.issuer,
-                "name_id": a.name_id,
-                "name_id_format": a.name_id_format,
-                "attributes": a.attributes.iter().map(|at| json!({
-                    "name": at.name,
-                    "friendly_name": at.friendly_name,
-                    "values": at.values,
-                })).collect::<Vec<_>>(),
-                "session_not_on_or_after": a.session_not_on_or_after.map(|t| t.timestamp()),
-                "not_on_or_after": a.not_on_or_after.timestamp(),
-                "in_response_to": a.in_response_to,
+        ) {
+            Ok(a) => return Ok(a),
+            Err(Refusal::BadSignature) => continue,
+            Err(r) => {
+                refusal = r;
+                break;
+            }
+        }
+    }
+    Err(refusal)
+}
+
+/// Verifies a posted `SAMLResponse`: the assertion as `auth.saml_acs_finish` takes it, or the
+/// refusal's code (never the document's content).
+pub async fn verify(saml_response: String, expected: Expected) -> Result<Value, &'static str> {
+    let _permit = tokio::time::timeout(SLOT_WAIT, VERIFYING.acquire())
+        .await
+        .map_err(|_| "busy")?
+        .map_err(|_| "busy")?;
+    tokio::task::spawn_blocking(move || {
+        verify_each(&saml_response, &expected)
+            .map(|a| {
+                json!({
+                    "assertion_id": a.assertion_id,
+                    "issuer": a.issuer,
+                    "name_id": a.name_id,
+                    "name_id_format": a.name_id_format,
+                    "attributes": a.attributes.iter().map(|at| json!({
+                        "name": at.name,
+                        "friendly_name": at.friendly_name,
+                        "values": at.values,
+                    })).collect::<Vec<_>>(),
+                    "session_not_on_or_after": a.session_not_on_or_after.map(|t| t.timestamp()),
+                    "not_on_or_after": a.not_on_or_after.timestamp(),
+                    "in_response_to": a.in_response_to,
+                })
             })
-        })
-        .map_err(|r| r.code())
+            .map_err(|r| r.code())
     })
     .await
     .map_err(|_| "internal")?
 }
 
 /// The response's issuer, unverified: which IdP an unsolicited (IdP-initiated) response claims
-/// to come from, to look up what to verify it with.
-pub fn peek_issuer(saml_response: &str) -> Option<String> {
-    auth_saml::peek_issuer(saml_response).ok()
+/// to come from, to look up what to verify it with. Parsed off the async workers.
+pub async fn peek_issuer(saml_response: String) -> Option<String> {
+    tokio::task::spawn_blocking(move || auth_saml::peek_issuer(&saml_response).ok())
+        .await
+        .ok()
+        .flatten()
 }
 
 /// The URL the browser is sent to: the IdP's SSO service with a deflated AuthnRequest

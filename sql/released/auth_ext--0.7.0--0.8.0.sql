@@ -4,8 +4,8 @@
 -- tables), the sign-ins in progress and the assertions taken (private), the end of an SSO
 -- session carried through a PKCE exchange (auth.flow_state.session_not_after), and the SSO
 -- functions with their grants and auth_api wrappers. The rest is code (cleanup's new counts, the
--- user_sso_managed rule, settings): install the new library, run this update, recycle
--- connections opened before.
+-- user_sso_managed rule, settings, the rate limit of SSO): install the new library, run this
+-- update, recycle connections opened before.
 
 -- SAML 2.0 single sign-on (src/sso/), in Supabase's shape: an SSO provider, the e-mail domains
 -- that lead to it, and its SAML identity provider (the IdP's metadata as given; what the database
@@ -110,7 +110,7 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'sso_service_provider_wrapper';
 
--- src/sso/acs.rs:111
+-- src/sso/acs.rs:115
 -- auth_ext::sso::acs::saml_acs_take
 CREATE  FUNCTION auth."saml_acs_take"(
 	"relay_state" TEXT, /* Option < & str > */
@@ -121,7 +121,7 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'saml_acs_take_wrapper';
 
--- src/sso/acs.rs:161
+-- src/sso/acs.rs:176
 -- auth_ext::sso::acs::saml_acs_finish
 CREATE  FUNCTION auth."saml_acs_finish"(
 	"relay_state" TEXT, /* Option < & str > */
@@ -132,7 +132,18 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'saml_acs_finish_wrapper';
 
--- src/sso/admin.rs:164
+-- src/sso/acs.rs:300
+-- auth_ext::sso::acs::saml_metadata_refresh
+CREATE  FUNCTION auth."saml_metadata_refresh"(
+	"sso_provider_id" TEXT, /* Option < & str > */
+	"metadata_xml" TEXT /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+SECURITY DEFINER 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'saml_metadata_refresh_wrapper';
+
+-- src/sso/admin.rs:171
 -- auth_ext::sso::admin::admin_sso_providers
 CREATE  FUNCTION auth."admin_sso_providers"() RETURNS jsonb /* JsonB */
 STRICT SECURITY DEFINER 
@@ -140,7 +151,7 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'admin_sso_providers_wrapper';
 
--- src/sso/admin.rs:177
+-- src/sso/admin.rs:184
 -- auth_ext::sso::admin::admin_sso_provider
 CREATE  FUNCTION auth."admin_sso_provider"(
 	"id" TEXT /* Option < & str > */
@@ -150,7 +161,7 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'admin_sso_provider_wrapper';
 
--- src/sso/admin.rs:189
+-- src/sso/admin.rs:196
 -- auth_ext::sso::admin::admin_create_sso_provider
 CREATE  FUNCTION auth."admin_create_sso_provider"(
 	"params" jsonb, /* Option < JsonbArg > */
@@ -161,7 +172,7 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'admin_create_sso_provider_wrapper';
 
--- src/sso/admin.rs:231
+-- src/sso/admin.rs:238
 -- auth_ext::sso::admin::admin_update_sso_provider
 CREATE  FUNCTION auth."admin_update_sso_provider"(
 	"id" TEXT, /* Option < & str > */
@@ -173,7 +184,7 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'admin_update_sso_provider_wrapper';
 
--- src/sso/admin.rs:286
+-- src/sso/admin.rs:293
 -- auth_ext::sso::admin::admin_delete_sso_provider
 CREATE  FUNCTION auth."admin_delete_sso_provider"(
 	"id" TEXT /* Option < & str > */
@@ -195,6 +206,8 @@ REVOKE ALL ON FUNCTION auth.saml_acs_take(text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth.saml_acs_take(text, text) TO auth_provider_broker;
 REVOKE ALL ON FUNCTION auth.saml_acs_finish(text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth.saml_acs_finish(text, jsonb) TO auth_provider_broker;
+REVOKE ALL ON FUNCTION auth.saml_metadata_refresh(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.saml_metadata_refresh(text, text) TO auth_provider_broker;
 
 -- The admin API's (each function refuses anyone but an admin with 403 not_admin, as
 -- src/admin/api.sql explains).

@@ -11,6 +11,7 @@
 //!
 //! A response that fails verification leaves a taken relay state behind and nothing else.
 
+use auth_core::rate_limit::Bucket;
 use auth_core::sso::assertion::{Assertion, AttributeMapping};
 use auth_core::{pkce, redirect, AuthError};
 use pgrx::prelude::*;
@@ -117,6 +118,9 @@ fn saml_acs_take(relay_state: Option<&str>, issuer: default!(Option<&str>, "NULL
     guard(move || {
         let inst = instance::get()?;
         require_enabled(&inst)?;
+        // Each post costs the broker a signature check: limited per client address, as GoTrue
+        // limits its ACS.
+        crate::rate_limit::check(&inst, Bucket::SamlAssertion, &request::current())?;
         let (provider, request_id) = match relay(relay_state)? {
             Relay::Ours(id) => {
                 let taking: Taking =
@@ -148,6 +152,9 @@ fn saml_acs_take(relay_state: Option<&str>, issuer: default!(Option<&str>, "NULL
             "sp_entity_id": sp.entity_id,
             "acs_url": sp.acs_url,
             "request_id": request_id,
+            // Stale metadata from a URL: the broker fetches it again and stores it through
+            // auth.saml_metadata_refresh before verifying (keeping these if that fails).
+            "refresh_metadata_url": provider.refresh_url,
         })))
     })
 }
@@ -285,4 +292,31 @@ fn check(
         ));
     }
     Ok(())
+}
+
+/// The broker's fresh copy of a provider's metadata (fetched from its `metadata_url` when
+/// `saml_acs_take` said it was stale): stored if it is the same IdP's, and its certificates
+/// returned, `{certificates}`. For the broker only.
+#[pg_extern(schema = "auth", security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn saml_metadata_refresh(sso_provider_id: Option<&str>, metadata_xml: Option<&str>) -> JsonB {
+    guard(move || {
+        let inst = instance::get()?;
+        require_enabled(&inst)?;
+        let id = uuid::Uuid::parse_str(sso_provider_id.unwrap_or(""))
+            .map_err(|_| AuthError::validation("sso_provider_id is not a UUID"))?;
+        let provider = find(Lookup::Id(id))?.ok_or_else(idp_not_found)?;
+        let fresh = auth_core::sso::metadata::parse(metadata_xml.unwrap_or(""))?;
+        if fresh.entity_id != provider.entity_id {
+            return Err(AuthError::validation(
+                "the fetched SAML Metadata is another IdP's (its EntityID differs)",
+            ));
+        }
+        db::exec(
+            "UPDATE auth.saml_providers SET metadata_xml = $2, updated_at = now() \
+              WHERE sso_provider_id = $1",
+            &[db::uuid(id).into(), metadata_xml.into()],
+        )?;
+        Ok(JsonB(json!({ "certificates": fresh.certificates })))
+    })
 }

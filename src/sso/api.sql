@@ -10,6 +10,8 @@ REVOKE ALL ON FUNCTION auth.saml_acs_take(text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth.saml_acs_take(text, text) TO auth_provider_broker;
 REVOKE ALL ON FUNCTION auth.saml_acs_finish(text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth.saml_acs_finish(text, jsonb) TO auth_provider_broker;
+REVOKE ALL ON FUNCTION auth.saml_metadata_refresh(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.saml_metadata_refresh(text, text) TO auth_provider_broker;
 
 -- The admin API's (each function refuses anyone but an admin with 403 not_admin, as
 -- src/admin/api.sql explains).

@@ -36,6 +36,9 @@ struct ProviderRow {
     metadata_xml: String,
     attribute_mapping: Option<Value>,
     name_id_format: Option<String>,
+    metadata_url: Option<String>,
+    /// Seconds since the metadata was stored.
+    metadata_age: f64,
 }
 
 /// An enabled SSO provider, its metadata read.
@@ -45,6 +48,8 @@ pub(crate) struct SsoProvider {
     metadata: IdpMetadata,
     attribute_mapping: Option<Value>,
     name_id_format: Option<String>,
+    /// The metadata's URL when the stored document has gone stale: the broker fetches it again.
+    refresh_url: Option<String>,
 }
 
 /// How a provider is asked for.
@@ -81,9 +86,11 @@ fn find(lookup: Lookup) -> AuthResult<Option<SsoProvider>> {
         );
         AuthError::Internal
     })?;
+    let stale = metadata::is_stale(&metadata, row.metadata_age, crate::now());
     Ok(Some(SsoProvider {
         id: row.id,
         entity_id: row.entity_id,
+        refresh_url: row.metadata_url.filter(|_| stale),
         metadata,
         attribute_mapping: row.attribute_mapping,
         name_id_format: row.name_id_format,
@@ -148,6 +155,7 @@ pgrx::extension_sql_file!(
         sso_service_provider,
         saml_acs_take,
         saml_acs_finish,
+        saml_metadata_refresh,
         admin_sso_providers,
         admin_sso_provider,
         admin_create_sso_provider,

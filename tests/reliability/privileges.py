@@ -127,7 +127,7 @@ SOCIAL |= {"auth_api." + sig.split(".", 1)[1] for sig in SOCIAL}
 SIGNED_IN_SOCIAL = {"auth.unlink_identity(text)", "auth_api.unlink_identity(text)"}
 # SAML SSO (0.8.0): anyone may start a sign-in and read our SP names; the admin functions are
 # granted to every API role and refuse non-admins (not_admin); auth.saml_acs_take/_finish: only
-# auth_provider_broker.
+# auth_provider_broker, as auth.saml_metadata_refresh.
 SSO = {
     "auth.sso_start(text,text,text,text,text)", "auth.sso_service_provider()",
     "auth.admin_sso_providers()", "auth.admin_sso_provider(text)",
@@ -586,6 +586,8 @@ def call_plans(ctx, me, other):
                       "name_id_format": "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
                       "attributes": [], "session_not_on_or_after": None,
                       "not_on_or_after": 4102444800, "in_response_to": None})])]
+    P["auth.saml_metadata_refresh(text,text)"] = [
+        ("an unknown provider", "%s::text, %s::text", [str(uuid.uuid4()), "<x/>"])]
     P["auth.admin_sso_providers()"] = [("no arguments", "", [])]
     P["auth.admin_sso_provider(text)"] = [("an unknown id", "%s::text", [str(uuid.uuid4())])]
     P["auth.admin_create_sso_provider(jsonb,text)"] = [

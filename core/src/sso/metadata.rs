@@ -465,6 +465,17 @@ fn component(s: &str, designator: char) -> Option<(Option<i64>, &str)> {
     Some((s[..n].parse().ok(), rest))
 }
 
+/// Whether stored metadata should be fetched again (GoTrue's rule): past its `validUntil`, older
+/// than its `cacheDuration`, or, when it names neither, older than a day. `age_s`: seconds since
+/// it was stored; `now`: unix seconds.
+pub fn is_stale(m: &IdpMetadata, age_s: f64, now: i64) -> bool {
+    const DAY_S: f64 = 24.0 * 3600.0;
+    let expired = m.valid_until.is_some_and(|t| now > t);
+    let cache_passed = m.cache_duration_s.is_some_and(|d| age_s > d as f64);
+    let unannounced = m.valid_until.is_none() && m.cache_duration_s.is_none() && age_s > DAY_S;
+    expired || cache_passed || unannounced
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -846,5 +857,25 @@ mod tests {
         ] {
             assert!(!err(&xml).contains("SECRET"), "{}", err(&xml));
         }
+    }
+
+    #[test]
+    fn staleness_follows_validity_and_cache_duration() {
+        let mut m = IdpMetadata {
+            entity_id: "e".into(),
+            sso_url: "https://idp.example/sso".into(),
+            certificates: vec![],
+            valid_until: None,
+            cache_duration_s: None,
+        };
+        assert!(!is_stale(&m, 3600.0, 1_000));
+        assert!(is_stale(&m, 90_000.0, 1_000));
+        m.cache_duration_s = Some(600);
+        assert!(!is_stale(&m, 300.0, 1_000));
+        assert!(is_stale(&m, 601.0, 1_000));
+        m.cache_duration_s = None;
+        m.valid_until = Some(2_000);
+        assert!(!is_stale(&m, 90_000.0, 1_000));
+        assert!(is_stale(&m, 0.0, 2_001));
     }
 }

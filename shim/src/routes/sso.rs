@@ -147,7 +147,7 @@ async fn finish_acs(ctx: &Ctx, params: &Map<String, Value>) -> Result<String, Ap
         .to_owned();
     // Which IdP an unsolicited response claims to come from (verified below, against that
     // IdP's keys only).
-    let issuer = saml::peek_issuer(&response);
+    let issuer = saml::peek_issuer(response.clone()).await;
     if !ours && issuer.is_none() {
         return Err(ApiError::validation(
             "SAMLResponse is not a valid XML SAML assertion",
@@ -161,10 +161,19 @@ async fn finish_acs(ctx: &Ctx, params: &Map<String, Value>) -> Result<String, Ap
         )
         .await?
         .ok_or_else(ApiError::internal)?;
-    let expected = Expected::from_take(&taken).ok_or_else(ApiError::internal)?;
+    let mut expected = Expected::from_take(&taken).ok_or_else(ApiError::internal)?;
+    if let Some(url) = taken.get("refresh_metadata_url").and_then(Value::as_str) {
+        let provider = taken.get("sso_provider_id").and_then(Value::as_str);
+        if let Some(certificates) = refreshed_certificates(ctx, provider, url).await {
+            expected.certificates = certificates;
+        }
+    }
     let assertion = saml::verify(response, expected).await.map_err(|refusal| {
         // The refusal's kind only: never the document.
         tracing::info!(refusal, "SAML response refused");
+        if refusal == "busy" {
+            return ApiError::unavailable();
+        }
         ApiError::validation("SAML Assertion is not valid")
     })?;
     let answer = ctx
@@ -180,6 +189,44 @@ async fn finish_acs(ctx: &Ctx, params: &Map<String, Value>) -> Result<String, Ap
         .and_then(Value::as_str)
         .map(str::to_owned)
         .ok_or_else(ApiError::internal)
+}
+
+/// A stale provider's metadata fetched again and stored; its certificates, or `None` (the
+/// stored ones are used) when the IdP or the document fails, as GoTrue carries on.
+async fn refreshed_certificates(
+    ctx: &Ctx,
+    provider: Option<&str>,
+    url: &str,
+) -> Option<Vec<String>> {
+    if !url.starts_with("https://") {
+        return None;
+    }
+    let xml = match providers::saml_metadata(url).await {
+        Ok(xml) => xml,
+        Err(_) => {
+            tracing::warn!("SAML metadata could not be fetched again; the stored copy is used");
+            return None;
+        }
+    };
+    let stored = ctx
+        .call(
+            SqlCall::new("auth.saml_metadata_refresh")
+                .arg("sso_provider_id", provider.map(str::to_owned))
+                .arg("metadata_xml", xml),
+        )
+        .await;
+    match stored {
+        Ok(Some(answer)) => answer.get("certificates")?.as_array().map(|certs| {
+            certs
+                .iter()
+                .filter_map(|c| c.as_str().map(str::to_owned))
+                .collect()
+        }),
+        _ => {
+            tracing::warn!("the fetched SAML metadata was refused; the stored copy is used");
+            None
+        }
+    }
 }
 
 /// The metadata document behind a body's `metadata_url` (HTTPS only; anything else is left
@@ -224,6 +271,10 @@ pub async fn create_provider(
 ) -> ApiResult {
     let token = ctx.bearer()?.to_owned();
     let JsonBody(body) = body?;
+    // Only an admin's request makes the shim fetch anything (no unauthenticated requests to
+    // addresses of the caller's choosing): the database says who the caller is first.
+    ctx.call(SqlCall::new("auth.admin_sso_providers").bearer(&token))
+        .await?;
     let fetched = fetched_metadata(&body).await?;
     let created = ctx
         .call(
@@ -258,6 +309,13 @@ pub async fn update_provider(
 ) -> ApiResult {
     let token = ctx.bearer()?.to_owned();
     let JsonBody(body) = body?;
+    // An admin's, and a provider that exists, before anything is fetched.
+    ctx.call(
+        SqlCall::new("auth.admin_sso_provider")
+            .arg("id", id.clone())
+            .bearer(&token),
+    )
+    .await?;
     let fetched = fetched_metadata(&body).await?;
     ok(ctx
         .call(
