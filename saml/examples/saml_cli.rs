@@ -9,7 +9,7 @@
 //!   → `{"results":[{"name","accepted","refusal"?,"by"?,"assertion"?}]}`
 //!
 //! `verify` runs the cases in order, each through `verify_response` (stateless), then, unless
-//! `"guard": false`, through what the database will do on success (docs/saml-plan.md): take the
+//! `"guard": false`, through what the database will do on success (docs/sso.md): take the
 //! request ID (the relay state) once and remember an assertion ID until it expires. `by` says
 //! which refused. `one_assertion` / `signature_shape` false turn those structural checks off (to
 //! see what libxmlsec1's pre-digest refuses on its own).

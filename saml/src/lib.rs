@@ -1,4 +1,4 @@
-//! A SAML 2.0 service provider's half, as a prototype for auth_ext (docs/saml-plan.md):
+//! A SAML 2.0 service provider's XML half for auth_ext's shim (docs/sso.md):
 //!
 //! - [`request`]: the AuthnRequest (HTTP-Redirect binding: deflate, base64, query) and the SP's
 //!   metadata document;
