@@ -155,6 +155,40 @@ CREATE TABLE auth.mfa_amr_claims (
     CONSTRAINT mfa_amr_claims_session_id_authentication_method_pkey UNIQUE (session_id, authentication_method)
 );
 
+-- Multi-factor authentication (src/mfa/), in Supabase's shape: a user's factors and the
+-- challenges made for them. A TOTP factor's `secret` is sealed with the instance's TOTP purpose
+-- key (core/src/mfa/secret_box.rs: ChaCha20-Poly1305, the factor's id as associated data), never
+-- readable by the API roles. Ours: `last_used_step`, the TOTP time step of the last code
+-- accepted (a code works once).
+CREATE TYPE auth.factor_type AS ENUM ('totp', 'webauthn', 'phone');
+CREATE TYPE auth.factor_status AS ENUM ('unverified', 'verified');
+CREATE TABLE auth.mfa_factors (
+    id uuid NOT NULL PRIMARY KEY,
+    user_id uuid NOT NULL REFERENCES auth.users (id) ON DELETE CASCADE,
+    friendly_name text,
+    factor_type auth.factor_type NOT NULL,
+    status auth.factor_status NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    secret text,
+    phone text,
+    last_challenged_at timestamptz,
+    last_used_step bigint
+);
+CREATE UNIQUE INDEX mfa_factors_user_friendly_name_unique ON auth.mfa_factors (friendly_name, user_id)
+    WHERE trim(friendly_name) <> '';
+CREATE INDEX factor_id_created_at_idx ON auth.mfa_factors (user_id, created_at);
+CREATE INDEX mfa_factors_user_id_idx ON auth.mfa_factors (user_id);
+CREATE TABLE auth.mfa_challenges (
+    id uuid NOT NULL PRIMARY KEY,
+    factor_id uuid NOT NULL REFERENCES auth.mfa_factors (id) ON DELETE CASCADE,
+    created_at timestamptz NOT NULL,
+    verified_at timestamptz,
+    ip_address inet NOT NULL,
+    otp_code text
+);
+CREATE INDEX mfa_challenge_created_at_idx ON auth.mfa_challenges (created_at DESC);
+
 -- Private: instance settings (one row). Validated by auth.configure(), read through auth.settings().
 CREATE TABLE auth.config (
     singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
@@ -406,6 +440,8 @@ ALTER TABLE auth.sessions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.refresh_tokens ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.audit_log_entries ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.mfa_amr_claims ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.mfa_factors ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.mfa_challenges ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.config ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.signing_keys ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.one_time_tokens ENABLE ROW LEVEL SECURITY;

@@ -12,6 +12,7 @@ mod cleanup;
 mod external;
 mod jwt;
 mod keys;
+mod mfa;
 mod otp;
 mod outbox;
 mod password;

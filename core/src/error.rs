@@ -65,6 +65,7 @@ pub enum AuthError {
     },
     /// The social-login and SSO flows' refusals (src/external/): GoTrue's status, code and
     /// message for each (`bad_oauth_state`, `provider_disabled`, `identity_already_exists`, ...),
+    /// and likewise MFA's (`mfa_*`, `too_many_enrolled_mfa_factors`, `insufficient_aal`),
     /// built by the constructors below so that each code is written in one place.
     External {
         status: u16,
@@ -236,6 +237,145 @@ impl AuthError {
             400,
             "saml_assertion_no_email",
             "SAML Assertion does not contain an email address",
+        )
+    }
+
+    /// 404 `mfa_factor_not_found`: no factor of this user has the id in the path.
+    pub fn mfa_factor_not_found() -> Self {
+        Self::external(404, "mfa_factor_not_found", "Factor not found")
+    }
+
+    /// 404 `mfa_factor_not_found`: the factor has no challenge with this id (GoTrue's code and
+    /// status for an unknown or deleted challenge).
+    pub fn mfa_challenge_not_found() -> Self {
+        Self::external(
+            404,
+            "mfa_factor_not_found",
+            "MFA factor with the provided challenge ID not found",
+        )
+    }
+
+    /// 422 `mfa_challenge_expired`: the challenge is older than its lifetime (and is deleted).
+    pub fn mfa_challenge_expired(challenge_id: &str) -> Self {
+        Self::external(
+            422,
+            "mfa_challenge_expired",
+            format!("MFA challenge {challenge_id} has expired, verify against another challenge or create a new challenge."),
+        )
+    }
+
+    /// 422 `mfa_ip_address_mismatch`: verified from another IP address than the challenge was
+    /// made from, or a challenge already verified (GoTrue says the same for both).
+    pub fn mfa_ip_address_mismatch() -> Self {
+        Self::external(
+            422,
+            "mfa_ip_address_mismatch",
+            "Challenge and verify IP addresses mismatch.",
+        )
+    }
+
+    /// 422 `mfa_verification_failed`: a wrong (or malformed, or replayed) TOTP code.
+    pub fn mfa_verification_failed() -> Self {
+        Self::external(422, "mfa_verification_failed", "Invalid TOTP code entered")
+    }
+
+    /// 403 `mfa_verification_rejected`: the MFA verification attempt hook said `reject`; its
+    /// message, or GoTrue's default when it gave none.
+    pub fn mfa_verification_rejected(hook_message: Option<&str>) -> Self {
+        Self::external(
+            403,
+            "mfa_verification_rejected",
+            hook_message
+                .filter(|m| !m.is_empty())
+                .unwrap_or("Further MFA verification attempts will be rejected."),
+        )
+    }
+
+    /// 422 `too_many_enrolled_mfa_factors`: GoTrue's one message for both of its limits (all
+    /// factors, verified factors).
+    pub fn too_many_enrolled_mfa_factors() -> Self {
+        Self::external(
+            422,
+            "too_many_enrolled_mfa_factors",
+            "Maximum number of verified factors reached, unenroll to continue",
+        )
+    }
+
+    /// 422 `mfa_factor_name_conflict`: the user has a factor of this friendly name; the name is
+    /// quoted as Go's `%q` quotes it.
+    pub fn mfa_factor_name_conflict(friendly_name: &str) -> Self {
+        Self::external(
+            422,
+            "mfa_factor_name_conflict",
+            format!(
+                "A factor with the friendly name {} for this user already exists",
+                go_quote(friendly_name)
+            ),
+        )
+    }
+
+    /// 401 `insufficient_aal`: an email or password change by an `aal1` session of a user with
+    /// a verified factor.
+    pub fn insufficient_aal() -> Self {
+        Self::external(
+            401,
+            "insufficient_aal",
+            "AAL2 session is required to update email or password when MFA is enabled.",
+        )
+    }
+
+    /// 403 `insufficient_aal`: enrolling another factor from an `aal1` session while the user
+    /// has a verified one.
+    pub fn insufficient_aal_to_enroll() -> Self {
+        Self::external(
+            403,
+            "insufficient_aal",
+            "AAL2 required to enroll a new factor",
+        )
+    }
+
+    /// 422 `insufficient_aal`: unenrolling a verified factor from an `aal1` session.
+    pub fn insufficient_aal_to_unenroll() -> Self {
+        Self::external(
+            422,
+            "insufficient_aal",
+            "AAL2 required to unenroll verified factor",
+        )
+    }
+
+    /// 422 `mfa_totp_enroll_not_enabled`.
+    pub fn mfa_totp_enroll_not_enabled() -> Self {
+        Self::external(
+            422,
+            "mfa_totp_enroll_not_enabled",
+            "MFA enroll is disabled for TOTP",
+        )
+    }
+
+    /// 422 `mfa_totp_verify_not_enabled` (challenge and verify alike).
+    pub fn mfa_totp_verify_not_enabled() -> Self {
+        Self::external(
+            422,
+            "mfa_totp_verify_not_enabled",
+            "MFA verification is disabled for TOTP",
+        )
+    }
+
+    /// 422 `mfa_phone_enroll_not_enabled`: auth_ext has no phone factors.
+    pub fn mfa_phone_enroll_not_enabled() -> Self {
+        Self::external(
+            422,
+            "mfa_phone_enroll_not_enabled",
+            "MFA enroll is disabled for Phone",
+        )
+    }
+
+    /// 422 `mfa_webauthn_enroll_not_enabled`: auth_ext has no WebAuthn factors.
+    pub fn mfa_webauthn_enroll_not_enabled() -> Self {
+        Self::external(
+            422,
+            "mfa_webauthn_enroll_not_enabled",
+            "MFA enroll is disabled for WebAuthn",
         )
     }
 
@@ -415,6 +555,33 @@ impl fmt::Display for AuthError {
 
 impl std::error::Error for AuthError {}
 
+/// A string as Go's `%q` (`strconv.Quote`) writes it: in double quotes, with `"` and `\`
+/// escaped and control characters as escape sequences.
+fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x80 && c.is_control() => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -456,5 +623,112 @@ mod tests {
         assert_eq!(e.hint().as_deref(), Some(r#"["length"]"#));
         assert_eq!(e.status(), 422);
         assert_eq!(e.code(), "weak_password");
+    }
+    #[test]
+    fn mfa_errors_carry_gotrue_statuses_codes_and_messages() {
+        let cases: [(AuthError, u16, &str, &str); 14] = [
+            (AuthError::mfa_factor_not_found(), 404, "mfa_factor_not_found", "Factor not found"),
+            (
+                AuthError::mfa_challenge_not_found(),
+                404,
+                "mfa_factor_not_found",
+                "MFA factor with the provided challenge ID not found",
+            ),
+            (
+                AuthError::mfa_challenge_expired("c0ffee"),
+                422,
+                "mfa_challenge_expired",
+                "MFA challenge c0ffee has expired, verify against another challenge or create a new challenge.",
+            ),
+            (
+                AuthError::mfa_ip_address_mismatch(),
+                422,
+                "mfa_ip_address_mismatch",
+                "Challenge and verify IP addresses mismatch.",
+            ),
+            (
+                AuthError::mfa_verification_failed(),
+                422,
+                "mfa_verification_failed",
+                "Invalid TOTP code entered",
+            ),
+            (
+                AuthError::mfa_verification_rejected(None),
+                403,
+                "mfa_verification_rejected",
+                "Further MFA verification attempts will be rejected.",
+            ),
+            (
+                AuthError::mfa_verification_rejected(Some("locked")),
+                403,
+                "mfa_verification_rejected",
+                "locked",
+            ),
+            (
+                AuthError::too_many_enrolled_mfa_factors(),
+                422,
+                "too_many_enrolled_mfa_factors",
+                "Maximum number of verified factors reached, unenroll to continue",
+            ),
+            (
+                AuthError::mfa_factor_name_conflict("My \"key\""),
+                422,
+                "mfa_factor_name_conflict",
+                r#"A factor with the friendly name "My \"key\"" for this user already exists"#,
+            ),
+            (
+                AuthError::insufficient_aal(),
+                401,
+                "insufficient_aal",
+                "AAL2 session is required to update email or password when MFA is enabled.",
+            ),
+            (
+                AuthError::insufficient_aal_to_enroll(),
+                403,
+                "insufficient_aal",
+                "AAL2 required to enroll a new factor",
+            ),
+            (
+                AuthError::insufficient_aal_to_unenroll(),
+                422,
+                "insufficient_aal",
+                "AAL2 required to unenroll verified factor",
+            ),
+            (
+                AuthError::mfa_totp_enroll_not_enabled(),
+                422,
+                "mfa_totp_enroll_not_enabled",
+                "MFA enroll is disabled for TOTP",
+            ),
+            (
+                AuthError::mfa_totp_verify_not_enabled(),
+                422,
+                "mfa_totp_verify_not_enabled",
+                "MFA verification is disabled for TOTP",
+            ),
+        ];
+        for (e, status, code, message) in cases {
+            assert_eq!(
+                (e.status(), e.code(), e.message().as_str()),
+                (status, code, message)
+            );
+        }
+        assert_eq!(
+            AuthError::mfa_verification_rejected(Some("")).message(),
+            "Further MFA verification attempts will be rejected."
+        );
+        assert_eq!(
+            AuthError::mfa_phone_enroll_not_enabled().code(),
+            "mfa_phone_enroll_not_enabled"
+        );
+        assert_eq!(AuthError::mfa_webauthn_enroll_not_enabled().status(), 422);
+    }
+
+    #[test]
+    fn mfa_name_conflict_quotes_as_go_does() {
+        assert_eq!(go_quote(""), r#""""#);
+        assert_eq!(go_quote(r"a\b"), r#""a\\b""#);
+        assert_eq!(go_quote("tab\there\u{1}"), r#""tab\there\x01""#);
+        assert_eq!(go_quote("clé \u{85}"), r#""clé \u0085""#);
     }
 }

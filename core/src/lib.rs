@@ -13,6 +13,7 @@ pub mod external;
 pub mod hooks;
 pub mod jwt;
 pub mod keys;
+pub mod mfa;
 pub mod otp;
 pub mod password;
 pub mod phone;

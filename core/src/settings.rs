@@ -35,6 +35,8 @@ pub struct Settings {
     pub retention: RetentionSettings,
     #[serde(flatten)]
     pub sso: SsoSettings,
+    #[serde(flatten)]
+    pub mfa: MfaSettings,
 }
 
 /// Access tokens: how they are signed and verified.
@@ -274,6 +276,28 @@ impl Default for SsoSettings {
         SsoSettings {
             saml_enabled: false,
             saml_relay_state_validity_period: 120,
+        }
+    }
+}
+
+/// Multi-factor authentication (GoTrue's `GOTRUE_MFA_*`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MfaSettings {
+    /// New TOTP factors may be enrolled (GoTrue's default: on).
+    pub mfa_totp_enroll_enabled: bool,
+    /// TOTP factors may be challenged and verified (GoTrue's default: on).
+    pub mfa_totp_verify_enabled: bool,
+    /// Factors a user may have, verified or not (GoTrue's `mfa_max_enrolled_factors`: 10).
+    pub mfa_max_enrolled_factors: i64,
+}
+
+impl Default for MfaSettings {
+    fn default() -> Self {
+        MfaSettings {
+            mfa_totp_enroll_enabled: true,
+            mfa_totp_verify_enabled: true,
+            mfa_max_enrolled_factors: 10,
         }
     }
 }
@@ -728,6 +752,8 @@ fn check_value(key: &str, value: &Value) -> AuthResult<()> {
         | "external_anonymous_users_enabled"
         | "security_manual_linking_enabled"
         | "saml_enabled"
+        | "mfa_totp_enroll_enabled"
+        | "mfa_totp_verify_enabled"
         | "sms_autoconfirm"
         | "update_password_require_reauthentication"
         | "password_breached_check"
@@ -744,6 +770,7 @@ fn check_value(key: &str, value: &Value) -> AuthResult<()> {
         "refresh_token_reuse_interval" => int_in(key, value, 0, 3600),
         "audit_log_retention_days" => int_in(key, value, 0, 36_500),
         "saml_relay_state_validity_period" => int_in(key, value, 10, DAY),
+        "mfa_max_enrolled_factors" => int_in(key, value, 1, 100),
         "sessions_timebox" | "sessions_inactivity_timeout" => {
             if value.is_null() {
                 Ok(())

@@ -26,6 +26,7 @@ static FLOW_STATE: &str = include_str!("flow_state.sql");
 static OAUTH_STATES: &str = include_str!("oauth_states.sql");
 static SAML_RELAY_STATES: &str = include_str!("saml_relay_states.sql");
 static SAML_ASSERTIONS_SEEN: &str = include_str!("saml_assertions_seen.sql");
+static MFA: &str = include_str!("mfa.sql");
 static AUDIT_LOG_ENTRIES: &str = include_str!("audit_log_entries.sql");
 static OUTBOX: &str = include_str!("outbox.sql");
 
@@ -39,7 +40,7 @@ const MAX_ROWS: i32 = 100_000;
 /// `auth.cleanup(max_rows)`: deletes at most `max_rows` rows from each table, oldest first, and
 /// returns how many went from each (`{"sessions": n, "refresh_tokens": n, "one_time_tokens": n,
 /// "flow_state": n, "oauth_states": n, "saml_relay_states": n, "saml_assertions_seen": n,
-/// "outbox": n, "audit_log_entries": n}`; a session's refresh tokens, which go with it, are
+/// "mfa_challenges": n, "mfa_factors": n, "outbox": n, "audit_log_entries": n}`; a session's refresh tokens, which go with it, are
 /// not counted). Rows that a concurrent run has locked are skipped (`FOR UPDATE SKIP LOCKED`),
 /// so runs never wait on each other; a backlog takes several calls. Schedule it with pg_cron:
 ///
@@ -98,6 +99,7 @@ fn cleanup(max_rows: default!(Option<i32>, 1000)) -> JsonB {
             &[max_rows.into(), relay_state_age.into()],
         )?;
         let saml_assertions_seen = db::exec(SAML_ASSERTIONS_SEEN, &[max_rows.into()])?;
+        let mfa = db::json(MFA, &[max_rows.into()])?.unwrap_or_default();
         let outbox = db::exec(OUTBOX, &[max_rows.into()])?;
         let retention_days = s.retention.audit_log_retention_days;
         let audit_log_entries = if retention_days > 0 {
@@ -116,6 +118,8 @@ fn cleanup(max_rows: default!(Option<i32>, 1000)) -> JsonB {
             "oauth_states": oauth_states,
             "saml_relay_states": saml_relay_states,
             "saml_assertions_seen": saml_assertions_seen,
+            "mfa_challenges": mfa["mfa_challenges"],
+            "mfa_factors": mfa["mfa_factors"],
             "outbox": outbox,
             "audit_log_entries": audit_log_entries,
         })))

@@ -52,6 +52,8 @@ struct LockedUser {
     session_age: Option<f64>,
     is_anonymous: bool,
     is_sso_user: bool,
+    has_verified_factor: bool,
+    session_aal2: bool,
 }
 
 /// GoTrue: a password change needs the reauthentication nonce when the session is older than
@@ -94,6 +96,14 @@ fn update_user(attributes: Option<JsonbArg>) -> JsonB {
                 message: "Updating email, phone, password of a SSO account only possible via SSO"
                     .into(),
             });
+        }
+        // Step-up (GoTrue's rule): with a verified factor, the address and password change only
+        // from an aal2 session.
+        if current.has_verified_factor
+            && !current.session_aal2
+            && (changes.password.is_some() || changes.email.is_some())
+        {
+            return Err(AuthError::insufficient_aal());
         }
         if current.is_anonymous
             && changes.password.is_some()

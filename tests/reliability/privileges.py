@@ -137,15 +137,23 @@ SSO = {
     "auth_api.admin_sso_provider(text)", "auth_api.admin_create_sso_provider(jsonb)",
     "auth_api.admin_update_sso_provider(text,jsonb)", "auth_api.admin_delete_sso_provider(text)",
 }
+# MFA (0.8.0): the signed-in caller's own factors (the functions check).
+MFA = {
+    "auth.mfa_enroll(text,text,text,text)", "auth.mfa_challenge(text)",
+    "auth.mfa_verify(text,text,text)", "auth.mfa_unenroll(text)",
+}
+MFA |= {"auth_api." + sig.split(".", 1)[1] for sig in MFA}
+# ... and the admin API's factor routes (granted to every API role, admins only).
+MFA_ADMIN = {"auth.admin_list_factors(text)", "auth.admin_delete_factor(text,text)"}
 SIGNED_IN_API = {"auth_api.sign_out(text)", "auth_api.get_user()", "auth_api.update_user(jsonb)",
                  "auth_api.reauthenticate()"}
 SERVICE_ONLY = {"auth.sign_jwt(jsonb)", "auth.settings()", "auth.signing_keys()",
                 "auth.cleanup(integer)"}
 # auth.outbox_claim/_sent/_failed: only auth_outbox_consumer (the shim's role), none of these.
 EXECUTE_ALLOWED = {
-    "anon": EVERYONE | FLOWS | ADMIN | SOCIAL | SSO,
-    "authenticated": EVERYONE | FLOWS | SIGNED_IN_API | ADMIN | SOCIAL | SIGNED_IN_SOCIAL | SSO,
-    "service_role": EVERYONE | FLOWS | SIGNED_IN_API | SERVICE_ONLY | ADMIN | SOCIAL | SIGNED_IN_SOCIAL | SSO,
+    "anon": EVERYONE | FLOWS | ADMIN | SOCIAL | SSO | MFA_ADMIN,
+    "authenticated": EVERYONE | FLOWS | SIGNED_IN_API | ADMIN | SOCIAL | SIGNED_IN_SOCIAL | SSO | MFA | MFA_ADMIN,
+    "service_role": EVERYONE | FLOWS | SIGNED_IN_API | SERVICE_ONLY | ADMIN | SOCIAL | SIGNED_IN_SOCIAL | SSO | MFA | MFA_ADMIN,
     PLAIN: EVERYONE,  # what PUBLIC has
 }
 
@@ -588,6 +596,19 @@ def call_plans(ctx, me, other):
                       "not_on_or_after": 4102444800, "in_response_to": None})])]
     P["auth.saml_metadata_refresh(text,text)"] = [
         ("an unknown provider", "%s::text, %s::text", [str(uuid.uuid4()), "<x/>"])]
+    # MFA (0.8.0): as the caller, against the other user's factor where one is named.
+    P["auth.mfa_enroll(text,text,text,text)"] = [("a TOTP factor", "%s::text", ["totp"])]
+    P["auth.mfa_challenge(text)"] = [("an unknown factor", "%s::text", [str(uuid.uuid4())])]
+    P["auth.mfa_verify(text,text,text)"] = [
+        ("an unknown factor and challenge", "%s::text, %s::text, %s::text",
+         [str(uuid.uuid4()), str(uuid.uuid4()), "123456"])]
+    P["auth.mfa_unenroll(text)"] = [("an unknown factor", "%s::text", [str(uuid.uuid4())])]
+    P["auth.admin_list_factors(text)"] = [("the other user", "%s::text", [other.id])]
+    P["auth.admin_delete_factor(text,text)"] = [
+        ("an unknown factor of the other user", "%s::text, %s::text", [other.id, str(uuid.uuid4())])]
+    for sig in sorted(MFA):
+        if sig.startswith("auth_api."):
+            P[sig] = list(P["auth." + sig.split(".", 1)[1]])
     P["auth.admin_sso_providers()"] = [("no arguments", "", [])]
     P["auth.admin_sso_provider(text)"] = [("an unknown id", "%s::text", [str(uuid.uuid4())])]
     P["auth.admin_create_sso_provider(jsonb,text)"] = [

@@ -4,6 +4,7 @@
 mod admin;
 mod external;
 mod meta;
+mod mfa;
 mod otp;
 mod reply;
 mod sso;
@@ -63,6 +64,15 @@ fn endpoints() -> Router<Pool> {
         )
         .route("/user/identities/authorize", get(external::link_identity))
         .route("/user/identities/{id}", delete(external::unlink_identity))
+        .route("/factors", post(mfa::enroll))
+        .route("/factors/{id}", delete(mfa::unenroll))
+        .route("/factors/{id}/challenge", post(mfa::challenge))
+        .route("/factors/{id}/verify", post(mfa::verify))
+        .route("/admin/users/{id}/factors", get(mfa::admin_list))
+        .route(
+            "/admin/users/{id}/factors/{factor_id}",
+            delete(mfa::admin_delete),
+        )
         .route("/sso", post(sso::start))
         .route("/sso/saml/metadata", get(sso::metadata))
         .route(

@@ -1,0 +1,108 @@
+//! MFA: `POST /factors` (`mfa.enroll`), `POST /factors/{id}/challenge`,
+//! `POST /factors/{id}/verify` and `DELETE /factors/{id}` (`mfa.unenroll`), each as the bearer's
+//! holder; `GET /admin/users/{id}/factors` and `DELETE /admin/users/{id}/factors/{factor_id}`
+//! for admins. The database decides (src/mfa/).
+
+use axum::extract::Path;
+use serde::Deserialize;
+
+use super::reply::{ok, ApiResult};
+use crate::db::SqlCall;
+use crate::extract::{Ctx, JsonBody};
+
+/// GoTrue's enroll body.
+#[derive(Deserialize)]
+pub struct EnrollBody {
+    factor_type: Option<String>,
+    friendly_name: Option<String>,
+    issuer: Option<String>,
+    phone: Option<String>,
+}
+
+pub async fn enroll(ctx: Ctx, JsonBody(body): JsonBody<EnrollBody>) -> ApiResult {
+    let token = ctx.bearer()?;
+    ok(ctx
+        .call(
+            SqlCall::new("auth.mfa_enroll")
+                .arg("factor_type", body.factor_type)
+                .arg_or_default("friendly_name", body.friendly_name)
+                .arg_or_default("issuer", body.issuer)
+                .arg_or_default("phone", body.phone)
+                .bearer(token),
+        )
+        .await?)
+}
+
+pub async fn challenge(ctx: Ctx, Path(id): Path<String>) -> ApiResult {
+    let token = ctx.bearer()?;
+    ok(ctx
+        .call(
+            SqlCall::new("auth.mfa_challenge")
+                .arg("factor_id", id)
+                .bearer(token),
+        )
+        .await?)
+}
+
+/// GoTrue's verify body.
+#[derive(Deserialize)]
+pub struct VerifyBody {
+    challenge_id: Option<String>,
+    code: Option<String>,
+}
+
+pub async fn verify(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<VerifyBody>,
+) -> ApiResult {
+    let token = ctx.bearer()?;
+    ok(ctx
+        .call(
+            SqlCall::new("auth.mfa_verify")
+                .arg("factor_id", id)
+                .arg("challenge_id", body.challenge_id)
+                .arg("code", body.code)
+                .bearer(token),
+        )
+        .await?)
+}
+
+pub async fn unenroll(ctx: Ctx, Path(id): Path<String>) -> ApiResult {
+    let token = ctx.bearer()?;
+    ok(ctx
+        .call(
+            SqlCall::new("auth.mfa_unenroll")
+                .arg("factor_id", id)
+                .bearer(token),
+        )
+        .await?)
+}
+
+/// `GET /admin/users/{id}/factors`.
+pub async fn admin_list(ctx: Ctx, Path(user_id): Path<String>) -> ApiResult {
+    let token = ctx.bearer()?;
+    ok(ctx
+        .call(
+            SqlCall::new("auth.admin_list_factors")
+                .arg("user_id", user_id)
+                .bearer(token),
+        )
+        .await?)
+}
+
+/// `DELETE /admin/users/{id}/factors/{factor_id}`.
+pub async fn admin_delete(
+    ctx: Ctx,
+    Path((user_id, factor_id)): Path<(String, String)>,
+) -> ApiResult {
+    let token = ctx.bearer()?;
+    ok(ctx
+        .call(
+            SqlCall::new("auth.admin_delete_factor")
+                .arg("user_id", user_id)
+                .arg("factor_id", factor_id)
+                .bearer(token),
+        )
+        .await?)
+}
