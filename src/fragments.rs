@@ -11,6 +11,11 @@ const USER_OBJECT: &str = include_str!("sql/user_object.sql");
 pub(crate) const AUDIT_INSERT: &str = include_str!("sql/audit_insert.sql");
 /// Whether the session aliased `s` is in force (`$2` timebox, `$3` inactivity timeout).
 const SESSION_IN_FORCE: &str = include_str!("sql/session_in_force.sql");
+/// The user object's `factors` (a jsonb object), where the schema has auth.mfa_factors.
+const USER_FACTORS: &str = include_str!("sql/user_factors.sql");
+/// Whether the user aliased `u` has a verified factor, where the schema has auth.mfa_factors.
+const HAS_VERIFIED_FACTOR: &str = "EXISTS (SELECT 1 FROM auth.mfa_factors f \
+     WHERE f.user_id = u.id AND f.status = 'verified')";
 
 /// A fragment without its leading comment lines (they explain the file, not the statement).
 fn body(fragment: &str) -> &str {
@@ -24,9 +29,33 @@ fn body(fragment: &str) -> &str {
 /// `template` with its placeholders replaced by the fragments. Use it as
 /// `static S: LazyLock<String> = LazyLock::new(|| fragments::expand(include_str!("s.sql")));`
 pub(crate) fn expand(template: &str) -> String {
+    // Between installing a new library and `ALTER EXTENSION auth_ext UPDATE`, the schema is the
+    // old release's: statements must not name tables it lacks (sign-up and sign-in keep working
+    // then; README, Upgrading). Checked once per backend: recycle connections after the update.
+    let (factors, verified_factor) = if mfa_tables() {
+        (body(USER_FACTORS), HAS_VERIFIED_FACTOR)
+    } else {
+        ("'{}'::jsonb", "false")
+    };
     template
         .replace("{{user_object}}", body(USER_OBJECT))
+        .replace("{{user_factors}}", factors)
+        .replace("{{has_verified_factor}}", verified_factor)
         .replace("{{audit_insert}}", body(AUDIT_INSERT))
         .replace("{{session_in_force}}", body(SESSION_IN_FORCE))
         .replace("{{instance_id}}", &format!("'{}'", crate::db::INSTANCE_ID))
+}
+
+/// Whether the schema has the MFA tables (0.8.0 on).
+fn mfa_tables() -> bool {
+    static EXISTS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *EXISTS.get_or_init(|| {
+        crate::db::read_json(
+            "SELECT to_jsonb(to_regclass('auth.mfa_factors') IS NOT NULL)",
+            &[],
+        )
+        .ok()
+        .flatten()
+            == Some(serde_json::Value::Bool(true))
+    })
 }

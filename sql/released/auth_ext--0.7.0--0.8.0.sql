@@ -1,11 +1,50 @@
 -- auth_ext 0.7.0 -> 0.8.0
 --
--- SAML 2.0 single sign-on (src/sso/): SSO providers, their domains and SAML IdPs (Supabase's
+-- TOTP multi-factor authentication (src/mfa/): factors and challenges (Supabase's tables) and
+-- the MFA functions. SAML 2.0 single sign-on (src/sso/): SSO providers, their domains and SAML IdPs (Supabase's
 -- tables), the sign-ins in progress and the assertions taken (private), the end of an SSO
 -- session carried through a PKCE exchange (auth.flow_state.session_not_after), and the SSO
 -- functions with their grants and auth_api wrappers. The rest is code (cleanup's new counts, the
 -- user_sso_managed rule, settings, the rate limit of SSO): install the new library, run this
 -- update, recycle connections opened before.
+
+-- Multi-factor authentication (src/mfa/), in Supabase's shape: a user's factors and the
+-- challenges made for them. A TOTP factor's `secret` is sealed with the instance's TOTP purpose
+-- key (core/src/mfa/secret_box.rs: ChaCha20-Poly1305, the factor's id as associated data), never
+-- readable by the API roles. Ours: `last_used_step`, the TOTP time step of the last code
+-- accepted (a code works once).
+CREATE TYPE auth.factor_type AS ENUM ('totp', 'webauthn', 'phone');
+CREATE TYPE auth.factor_status AS ENUM ('unverified', 'verified');
+CREATE TABLE auth.mfa_factors (
+    id uuid NOT NULL PRIMARY KEY,
+    user_id uuid NOT NULL REFERENCES auth.users (id) ON DELETE CASCADE,
+    friendly_name text,
+    factor_type auth.factor_type NOT NULL,
+    status auth.factor_status NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    secret text,
+    phone text,
+    last_challenged_at timestamptz,
+    last_used_step bigint
+);
+CREATE UNIQUE INDEX mfa_factors_user_friendly_name_unique ON auth.mfa_factors (friendly_name, user_id)
+    WHERE trim(friendly_name) <> '';
+CREATE INDEX factor_id_created_at_idx ON auth.mfa_factors (user_id, created_at);
+CREATE INDEX mfa_factors_user_id_idx ON auth.mfa_factors (user_id);
+CREATE TABLE auth.mfa_challenges (
+    id uuid NOT NULL PRIMARY KEY,
+    factor_id uuid NOT NULL REFERENCES auth.mfa_factors (id) ON DELETE CASCADE,
+    created_at timestamptz NOT NULL,
+    verified_at timestamptz,
+    ip_address inet NOT NULL,
+    otp_code text
+);
+CREATE INDEX mfa_challenge_created_at_idx ON auth.mfa_challenges (created_at DESC);
+
+ALTER TABLE auth.mfa_factors ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.mfa_challenges ENABLE ROW LEVEL SECURITY;
+REVOKE ALL ON auth.mfa_factors, auth.mfa_challenges FROM PUBLIC;
 
 -- SAML 2.0 single sign-on (src/sso/), in Supabase's shape: an SSO provider, the e-mail domains
 -- that lead to it, and its SAML identity provider (the IdP's metadata as given; what the database
@@ -87,6 +126,72 @@ REVOKE ALL ON auth.sso_providers, auth.sso_domains, auth.saml_providers, auth.sa
 
 -- Ours: the end of the session the exchange starts (an SSO IdP's SessionNotOnOrAfter).
 ALTER TABLE auth.flow_state ADD COLUMN session_not_after timestamptz;
+
+-- src/mfa/mod.rs:79
+-- auth_ext::mfa::mfa_enroll
+CREATE  FUNCTION auth."mfa_enroll"(
+	"factor_type" TEXT, /* Option < & str > */
+	"friendly_name" TEXT DEFAULT NULL, /* Option < & str > */
+	"issuer" TEXT DEFAULT NULL, /* Option < & str > */
+	"phone" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+SECURITY DEFINER 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'mfa_enroll_wrapper';
+
+-- src/mfa/mod.rs:153
+-- auth_ext::mfa::mfa_challenge
+CREATE  FUNCTION auth."mfa_challenge"(
+	"factor_id" TEXT /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+SECURITY DEFINER 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'mfa_challenge_wrapper';
+
+-- src/mfa/mod.rs:195
+-- auth_ext::mfa::mfa_verify
+CREATE  FUNCTION auth."mfa_verify"(
+	"factor_id" TEXT, /* Option < & str > */
+	"challenge_id" TEXT, /* Option < & str > */
+	"code" TEXT /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+SECURITY DEFINER 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'mfa_verify_wrapper';
+
+-- src/mfa/mod.rs:277
+-- auth_ext::mfa::mfa_unenroll
+CREATE  FUNCTION auth."mfa_unenroll"(
+	"factor_id" TEXT /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+SECURITY DEFINER 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'mfa_unenroll_wrapper';
+
+-- src/mfa/mod.rs:311
+-- auth_ext::mfa::admin_list_factors
+CREATE  FUNCTION auth."admin_list_factors"(
+	"user_id" TEXT /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+SECURITY DEFINER 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'admin_list_factors_wrapper';
+
+-- src/mfa/mod.rs:326
+-- auth_ext::mfa::admin_delete_factor
+CREATE  FUNCTION auth."admin_delete_factor"(
+	"user_id" TEXT, /* Option < & str > */
+	"factor_id" TEXT /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+SECURITY DEFINER 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'admin_delete_factor_wrapper';
 
 -- src/sso/start.rs:22
 -- auth_ext::sso::start::sso_start
@@ -260,3 +365,45 @@ GRANT EXECUTE ON FUNCTION auth_api.admin_delete_sso_provider(text) TO anon, auth
 -- The assertion names the user (and the admin functions carry IdP metadata): a failure must not
 -- log the statement.
 ALTER FUNCTION auth.saml_acs_finish(text, jsonb) SET log_min_error_statement = panic;
+
+-- MFA (GoTrue's /factors): the signed-in caller's own factors (the functions check).
+REVOKE ALL ON FUNCTION auth.mfa_enroll(text, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.mfa_enroll(text, text, text, text) TO authenticated, service_role;
+REVOKE ALL ON FUNCTION auth.mfa_challenge(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.mfa_challenge(text) TO authenticated, service_role;
+REVOKE ALL ON FUNCTION auth.mfa_verify(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.mfa_verify(text, text, text) TO authenticated, service_role;
+REVOKE ALL ON FUNCTION auth.mfa_unenroll(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.mfa_unenroll(text) TO authenticated, service_role;
+-- The admin API's (admins only: not_admin for anyone else, as src/admin/api.sql explains).
+REVOKE ALL ON FUNCTION auth.admin_list_factors(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.admin_list_factors(text) TO anon, authenticated, service_role;
+REVOKE ALL ON FUNCTION auth.admin_delete_factor(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.admin_delete_factor(text, text) TO anon, authenticated, service_role;
+
+CREATE FUNCTION auth_api.mfa_enroll(factor_type text, friendly_name text DEFAULT NULL,
+    issuer text DEFAULT NULL, phone text DEFAULT NULL)
+RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT auth.mfa_enroll(factor_type, friendly_name, issuer, phone) $$;
+CREATE FUNCTION auth_api.mfa_challenge(factor_id text)
+RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT auth.mfa_challenge(factor_id) $$;
+CREATE FUNCTION auth_api.mfa_verify(factor_id text, challenge_id text, code text)
+RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT auth.mfa_verify(factor_id, challenge_id, code) $$;
+CREATE FUNCTION auth_api.mfa_unenroll(factor_id text)
+RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT auth.mfa_unenroll(factor_id) $$;
+REVOKE ALL ON FUNCTION auth_api.mfa_enroll(text, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth_api.mfa_enroll(text, text, text, text) TO authenticated, service_role;
+REVOKE ALL ON FUNCTION auth_api.mfa_challenge(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth_api.mfa_challenge(text) TO authenticated, service_role;
+REVOKE ALL ON FUNCTION auth_api.mfa_verify(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth_api.mfa_verify(text, text, text) TO authenticated, service_role;
+REVOKE ALL ON FUNCTION auth_api.mfa_unenroll(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth_api.mfa_unenroll(text) TO authenticated, service_role;
+
+-- They receive one-time codes or hand out a factor's secret: a failure must not log the
+-- statement.
+ALTER FUNCTION auth.mfa_verify(text, text, text) SET log_min_error_statement = panic;
+ALTER FUNCTION auth.mfa_enroll(text, text, text, text) SET log_min_error_statement = panic;

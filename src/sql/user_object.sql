@@ -41,10 +41,4 @@
     'created_at', u.created_at,
     'updated_at', u.updated_at,
     'is_anonymous', u.is_anonymous)
- -- GoTrue's `factors`, only when the user has any.
- || coalesce((
-        SELECT jsonb_build_object('factors', jsonb_agg(jsonb_build_object(
-                   'id', f.id, 'friendly_name', coalesce(f.friendly_name, ''),
-                   'factor_type', f.factor_type, 'status', f.status,
-                   'created_at', f.created_at, 'updated_at', f.updated_at) ORDER BY f.created_at))
-          FROM auth.mfa_factors f WHERE f.user_id = u.id HAVING count(*) > 0), '{}'))
+ || {{user_factors}})

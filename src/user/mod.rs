@@ -24,7 +24,8 @@ use crate::instance;
 use crate::request;
 use crate::user_object::user_json;
 
-static LOCK_USER: &str = include_str!("lock_user.sql");
+static LOCK_USER: LazyLock<String> =
+    LazyLock::new(|| fragments::expand(include_str!("lock_user.sql")));
 static UPDATE_USER: LazyLock<String> =
     LazyLock::new(|| fragments::expand(include_str!("update_user.sql")));
 
@@ -79,7 +80,7 @@ fn update_user(attributes: Option<JsonbArg>) -> JsonB {
         let inst = instance::get()?;
         let s = &inst.settings;
         let current: LockedUser = db::typed(db::json(
-            LOCK_USER,
+            LOCK_USER.as_str(),
             &[caller.user_id.into(), caller.session_id.into()],
         )?)?
         .ok_or(AuthError::UserNotFound)?;
