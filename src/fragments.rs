@@ -32,22 +32,28 @@ pub(crate) fn expand(template: &str) -> String {
     // Between installing a new library and `ALTER EXTENSION auth_ext UPDATE`, the schema is the
     // old release's: statements must not name tables it lacks (sign-up and sign-in keep working
     // then; README, Upgrading). Checked once per backend: recycle connections after the update.
-    let (factors, verified_factor) = if mfa_tables() {
-        (body(USER_FACTORS), HAS_VERIFIED_FACTOR)
+    let (factors, verified_factor, session_not_after) = if schema_0_8() {
+        (
+            body(USER_FACTORS),
+            HAS_VERIFIED_FACTOR,
+            "extract(epoch FROM session_not_after)::bigint",
+        )
     } else {
-        ("'{}'::jsonb", "false")
+        ("'{}'::jsonb", "false", "NULL::bigint")
     };
     template
         .replace("{{user_object}}", body(USER_OBJECT))
         .replace("{{user_factors}}", factors)
         .replace("{{has_verified_factor}}", verified_factor)
+        .replace("{{flow_session_not_after}}", session_not_after)
         .replace("{{audit_insert}}", body(AUDIT_INSERT))
         .replace("{{session_in_force}}", body(SESSION_IN_FORCE))
         .replace("{{instance_id}}", &format!("'{}'", crate::db::INSTANCE_ID))
 }
 
-/// Whether the schema has the MFA tables (0.8.0 on).
-fn mfa_tables() -> bool {
+/// Whether the schema is 0.8.0's or later (it has the MFA tables, and the SSO session end on
+/// `auth.flow_state`, both new in 0.8.0).
+fn schema_0_8() -> bool {
     static EXISTS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *EXISTS.get_or_init(|| {
         crate::db::read_json(

@@ -16,7 +16,8 @@ use crate::session_start::start_session_until;
 
 static START_FLOW: &str = include_str!("start_flow.sql");
 static ISSUE_CODE: &str = include_str!("issue_code.sql");
-static TAKE_FLOW: &str = include_str!("take_flow.sql");
+static TAKE_FLOW: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| crate::fragments::expand(include_str!("take_flow.sql")));
 
 /// Auth codes are stored as their hex SHA-256, as refresh tokens are.
 fn code_hash(code: &str) -> String {
@@ -116,8 +117,11 @@ fn exchange_code_for_session(auth_code: Option<&str>, code_verifier: Option<&str
         if code.len() > 128 {
             return Err(AuthError::FlowStateNotFound);
         }
-        let flow: Flow = db::typed(db::json(TAKE_FLOW, &[code_hash(code).as_str().into()])?)?
-            .ok_or(AuthError::FlowStateNotFound)?;
+        let flow: Flow = db::typed(db::json(
+            TAKE_FLOW.as_str(),
+            &[code_hash(code).as_str().into()],
+        )?)?
+        .ok_or(AuthError::FlowStateNotFound)?;
         if flow.age > FLOW_STATE_LIFETIME_SECS as f64 {
             return Err(AuthError::FlowStateExpired);
         }

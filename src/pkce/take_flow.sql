@@ -6,5 +6,5 @@ RETURNING jsonb_build_object(
     'code_challenge_method', code_challenge_method, 'authentication_method', authentication_method,
     'provider_type', provider_type, 'provider_access_token', provider_access_token,
     'provider_refresh_token', provider_refresh_token,
-    'session_not_after', extract(epoch FROM session_not_after)::bigint,
+    'session_not_after', {{flow_session_not_after}},
     'age', extract(epoch FROM now() - auth_code_issued_at)::float8)
