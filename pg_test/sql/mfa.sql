@@ -47,7 +47,8 @@ SELECT pg_temp.totp('GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ', 1) AS rfc6238_at_59s;
 CREATE FUNCTION pg_temp.as_user(token text) RETURNS boolean LANGUAGE sql AS $$
     SELECT set_config('request.jwt.claims', auth.verify_jwt(token)::text, true) IS NOT NULL $$;
 
-SELECT (auth.sign_up('mia@example.com', 'a long password 1'))->>'access_token' AS mia_token \gset
+SELECT s->>'access_token' AS mia_token, s->>'refresh_token' AS mia_refresh
+  FROM auth.sign_up('mia@example.com', 'a long password 1') s \gset
 SELECT pg_temp.as_user(:'mia_token') AS as_mia;
 
 -- Enroll: an unverified factor and what an authenticator app needs
@@ -67,6 +68,12 @@ SELECT pg_temp.attempt($$SELECT auth.mfa_enroll('totp', 'Mia''s phone')$$) AS na
        pg_temp.attempt($$SELECT auth.mfa_enroll('sms')$$) AS unknown_type,
        pg_temp.attempt($$SELECT auth.mfa_enroll('phone', phone => '+15550100')$$) AS phone;
 
+-- Someone else with the password, before MFA is on: their own session, their own factor
+SELECT (auth.sign_in_with_password('mia@example.com', 'a long password 1'))->>'access_token' AS attacker \gset
+SELECT pg_temp.as_user(:'attacker') AS as_attacker;
+SELECT (auth.mfa_enroll('totp', 'attacker''s key'))->>'id' AS attacker_factor \gset
+SELECT pg_temp.as_user(:'mia_token') AS as_mia_again;
+
 -- Challenge and verify
 SELECT auth.mfa_challenge(:'factor') AS challenge \gset
 SELECT (:'challenge'::jsonb)->>'type' AS type,
@@ -85,8 +92,12 @@ SELECT (:'aal2_claims'::jsonb)->>'aal' AS aal,
        (SELECT array_agg(e->>'method' ORDER BY e->>'method') FROM jsonb_array_elements((:'aal2_claims'::jsonb)->'amr') e) AS amr,
        (:'aal2_claims'::jsonb)->>'session_id' = (auth.verify_jwt(:'mia_token'))->>'session_id' AS same_session,
        (:'verified'::jsonb)->'user'->'factors'->0->>'status' AS factor_status;
--- the refresh token the session had is spent; the new one refreshes as aal2
-SELECT (auth.verify_jwt((auth.refresh_session((:'verified'::jsonb)->>'refresh_token'))->>'access_token'))->>'aal' AS refreshed_aal;
+-- the new refresh token refreshes as aal2 (the session's earlier ones too: aal is the session's)
+SELECT (auth.verify_jwt((auth.refresh_session((:'verified'::jsonb)->>'refresh_token'))->>'access_token'))->>'aal' AS refreshed_aal,
+       (auth.verify_jwt((auth.refresh_session(:'mia_refresh'))->>'access_token'))->>'aal' AS earlier_token_aal;
+-- the attacker's aal1 session is gone, and their unverified factor with it
+SELECT count(*) AS attacker_sessions FROM auth.sessions WHERE id = ((auth.verify_jwt(:'attacker'))->>'session_id')::uuid;
+SELECT count(*) AS attacker_factors FROM auth.mfa_factors WHERE friendly_name = 'attacker''s key';
 -- the challenge is spent; the code just used (its time step is kept), or an older one, is
 -- refused on a new challenge
 SELECT last_used_step AS used_step FROM auth.mfa_factors WHERE id = :'factor' \gset
@@ -128,6 +139,12 @@ SELECT pg_temp.attempt(format($$SELECT auth.mfa_challenge(%L)$$, :'mias_factor')
        pg_temp.attempt(format($$SELECT auth.mfa_unenroll(%L)$$, :'mias_factor')) AS unenroll_hers,
        pg_temp.attempt($$SELECT auth.mfa_challenge('not-a-uuid')$$) AS not_a_uuid;
 SELECT pg_temp.attempt(format($$SELECT auth.admin_list_factors(%L)$$, (SELECT user_id FROM auth.mfa_factors WHERE id = :'mias_factor'))) AS admin_list_as_noah;
+-- Guessing: a factor's wrong codes (here malformed ones: never right by chance) back off as
+-- password guesses do (5 free, then waits)
+SELECT (auth.mfa_enroll('totp', 'noah''s key'))->>'id' AS noahs_factor \gset
+SELECT g AS attempt, pg_temp.attempt(format($$SELECT auth.mfa_verify(%L, %L, '000000')$$, :'noahs_factor',
+           (auth.mfa_challenge(:'noahs_factor'))->>'id')) AS answer
+  FROM generate_series(1, 7) g;
 -- without a caller
 SELECT set_config('request.jwt.claims', '', true) IS NOT NULL AS claims_cleared;
 SELECT pg_temp.attempt($$SELECT auth.mfa_enroll('totp')$$) AS no_caller;

@@ -157,6 +157,9 @@ fn mfa_challenge(factor_id: Option<&str>) -> JsonB {
         let inst = instance::get()?;
         let req = request::current();
         crate::rate_limit::check(&inst, auth_core::rate_limit::Bucket::Verify, &req)?;
+        if !inst.settings.mfa.mfa_totp_verify_enabled {
+            return Err(AuthError::mfa_totp_verify_not_enabled());
+        }
         let caller = signed_in_caller()?;
         let f = factor(
             caller.user_id,
@@ -228,6 +231,24 @@ fn mfa_verify(factor_id: Option<&str>, challenge_id: Option<&str>, code: Option<
         if c.age > mfa::CHALLENGE_LIFETIME_S as f64 {
             return Err(AuthError::mfa_challenge_expired(&challenge_id.to_string()));
         }
+        // A factor not yet verified, beside a verified one, counts only from an aal2 session:
+        // otherwise whoever had the password before MFA was on could add their own authenticator
+        // and reach aal2 with it (GoTrue's rule too).
+        if !f.verified {
+            let standing = db::json(STANDING, &[caller.user_id.into(), Some(session_id).into()])?
+                .unwrap_or_default();
+            if standing["verified_factor"] == json!(true) && standing["aal2"] != json!(true) {
+                return Err(AuthError::insufficient_aal_to_enroll());
+            }
+        }
+        // Guesses at a factor back off as password guesses do, admitted before the code is
+        // checked (concurrent guesses cannot share a slot).
+        let factor_key = f.id.to_string();
+        let admitted = crate::rate_limit::admit_sign_in(
+            &inst,
+            crate::rate_limit::AttemptOn::Factor(&factor_key),
+            &req,
+        )?;
         let secret = f
             .secret
             .as_deref()
@@ -249,6 +270,11 @@ fn mfa_verify(factor_id: Option<&str>, challenge_id: Option<&str>, code: Option<
             ],
         )?
         .ok_or(AuthError::Internal)?;
+        if row["session"] != json!(true) {
+            // Signed out meanwhile: no aal2 token for a session that is gone.
+            return Err(AuthError::SessionNotFound);
+        }
+        admitted.succeeded();
         let amr: Vec<(String, i64)> = row["amr"]
             .as_array()
             .map(|a| {
@@ -315,6 +341,8 @@ fn admin_list_factors(user_id: Option<&str>) -> JsonB {
         let inst = instance::get()?;
         crate::admin::require_admin(&inst)?;
         let user_id = admin_user_id(user_id)?;
+        crate::user_object::user_json(user_id, false)
+            .map_err(|_| AuthError::AdminUserNotFound("User not found"))?;
         Ok(JsonB(
             db::json(ADMIN_FACTORS, &[user_id.into()])?.unwrap_or_else(|| json!([])),
         ))

@@ -95,6 +95,8 @@ pub(crate) enum AttemptOn<'a> {
     Email(&'a str),
     Phone(&'a str),
     Unparsed(&'a str),
+    /// An MFA factor's codes (src/mfa/): guesses at a factor back off as password guesses do.
+    Factor(&'a str),
 }
 
 impl AttemptOn<'_> {
@@ -102,6 +104,7 @@ impl AttemptOn<'_> {
         match self {
             AttemptOn::Email(e) => format!("email:{e}"),
             AttemptOn::Phone(p) => format!("phone:{p}"),
+            AttemptOn::Factor(id) => format!("factor:{id}"),
             AttemptOn::Unparsed(raw) => {
                 let raw: String = raw.trim().to_lowercase().chars().take(320).collect();
                 format!("raw:{raw}")
@@ -114,7 +117,7 @@ impl AttemptOn<'_> {
         let (sql, address) = match self {
             AttemptOn::Email(e) => (KNOWN_IP_BY_EMAIL, *e),
             AttemptOn::Phone(p) => (KNOWN_IP_BY_PHONE, *p),
-            AttemptOn::Unparsed(_) => return Ok(false),
+            AttemptOn::Unparsed(_) | AttemptOn::Factor(_) => return Ok(false),
         };
         Ok(db::json(sql, &[address.into(), ip.into()])? == Some(serde_json::Value::Bool(true)))
     }

@@ -357,7 +357,7 @@ test('at most 10 factors (the 11th is too_many_enrolled_mfa_factors); a friendly
   await enroll(other.auth, 'factor 3')
 })
 
-test('200 concurrent verifies of one valid code, each on its own challenge: exactly one succeeds', async () => {
+test('200 concurrent verifies of one valid code, each on its own challenge: exactly one succeeds, the rest refused or backed off', async () => {
   // The issue asks for 1,000; 200 keeps the suite short and still races well past the shim's pool.
   const N = 200
   const u = await newUser('mfa-js-race')
@@ -372,7 +372,10 @@ test('200 concurrent verifies of one valid code, each on its own challenge: exac
   const codes = {}
   for (const r of results) if (r.error) codes[`${r.error.status} ${r.error.code}`] = (codes[`${r.error.status} ${r.error.code}`] ?? 0) + 1
   assert.equal(won.length, 1, `exactly one verification succeeds: ${won.length} did; the others: ${JSON.stringify(codes)}`)
-  assert.deepEqual(codes, { '422 mfa_verification_failed': N - 1 }, 'every other one is mfa_verification_failed')
+  // The others are refused as wrong codes (422), or by the factor's backoff before the code is
+  // even checked (429: guesses at one factor back off as password guesses do).
+  const refused = (codes['422 mfa_verification_failed'] ?? 0) + (codes['429 over_request_rate_limit'] ?? 0)
+  assert.equal(refused, N - 1, `every other one is mfa_verification_failed or over_request_rate_limit: ${JSON.stringify(codes)}`)
   assert.equal(claimsOf(won[0].data.access_token).aal, 'aal2')
   assert.equal((await factorsOf(u.auth))[0].status, 'verified')
 })
