@@ -150,7 +150,7 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'mfa_challenge_wrapper';
 
--- src/mfa/mod.rs:195
+-- src/mfa/mod.rs:198
 -- auth_ext::mfa::mfa_verify
 CREATE  FUNCTION auth."mfa_verify"(
 	"factor_id" TEXT, /* Option < & str > */
@@ -162,7 +162,7 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'mfa_verify_wrapper';
 
--- src/mfa/mod.rs:277
+-- src/mfa/mod.rs:303
 -- auth_ext::mfa::mfa_unenroll
 CREATE  FUNCTION auth."mfa_unenroll"(
 	"factor_id" TEXT /* Option < & str > */
@@ -172,7 +172,7 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'mfa_unenroll_wrapper';
 
--- src/mfa/mod.rs:311
+-- src/mfa/mod.rs:337
 -- auth_ext::mfa::admin_list_factors
 CREATE  FUNCTION auth."admin_list_factors"(
 	"user_id" TEXT /* Option < & str > */
@@ -182,7 +182,7 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'admin_list_factors_wrapper';
 
--- src/mfa/mod.rs:326
+-- src/mfa/mod.rs:354
 -- auth_ext::mfa::admin_delete_factor
 CREATE  FUNCTION auth."admin_delete_factor"(
 	"user_id" TEXT, /* Option < & str > */
