@@ -240,6 +240,103 @@ impl AuthError {
         )
     }
 
+    /// 404 `saml_provider_disabled`: SAML is off (`saml_enabled`); every SSO route says so.
+    pub fn saml_disabled() -> Self {
+        Self::external(404, "saml_provider_disabled", "SAML 2.0 is disabled")
+    }
+
+    /// 404 `sso_provider_not_found`: no provider by that id, or for that domain (`/sso`).
+    pub fn sso_provider_not_found() -> Self {
+        Self::external(
+            404,
+            "sso_provider_not_found",
+            "No SSO provider assigned for this domain",
+        )
+    }
+
+    /// 404 `sso_provider_not_found`: the admin API's answer for an unknown provider id.
+    pub fn sso_admin_provider_not_found() -> Self {
+        Self::external(
+            404,
+            "sso_provider_not_found",
+            "SSO Identity Provider not found",
+        )
+    }
+
+    /// 404 `sso_provider_disabled`: the provider is turned off.
+    pub fn sso_provider_disabled() -> Self {
+        Self::external(
+            404,
+            "sso_provider_disabled",
+            "SSO Provider assigned for this domain is currently disabled",
+        )
+    }
+
+    /// 404 `saml_relay_state_not_found`: the ACS got a relay state nobody issued, or one spent.
+    pub fn saml_relay_state_not_found() -> Self {
+        Self::external(
+            404,
+            "saml_relay_state_not_found",
+            "SAML RelayState does not exist, try logging in again?",
+        )
+    }
+
+    /// 422 `saml_relay_state_expired`: the IdP answered after the relay state's validity.
+    pub fn saml_relay_state_expired() -> Self {
+        Self::external(
+            422,
+            "saml_relay_state_expired",
+            "SAML RelayState has expired. Try logging in again?",
+        )
+    }
+
+    /// 404 `saml_idp_not_found`: an IdP-initiated response from an issuer no provider has.
+    pub fn saml_idp_not_found() -> Self {
+        Self::external(
+            404,
+            "saml_idp_not_found",
+            "A SAML connection has not been established with this Identity Provider",
+        )
+    }
+
+    /// 422 `saml_idp_already_exists`: a provider with this entity ID exists.
+    pub fn saml_idp_already_exists(entity_id: &str) -> Self {
+        Self::external(
+            422,
+            "saml_idp_already_exists",
+            format!("SAML Identity Provider with this EntityID ({entity_id}) already exists"),
+        )
+    }
+
+    /// 400 `sso_domain_already_exists`: the domain belongs to another provider.
+    pub fn sso_domain_already_exists(domain: &str, owner: &str) -> Self {
+        Self::external(
+            400,
+            "sso_domain_already_exists",
+            format!(
+                "SSO Domain '{domain}' is already assigned to an SSO identity provider ({owner})"
+            ),
+        )
+    }
+
+    /// 400 `saml_entity_id_mismatch`: an update with another IdP's metadata.
+    pub fn saml_entity_id_mismatch(expected: &str, got: &str) -> Self {
+        Self::external(
+            400,
+            "saml_entity_id_mismatch",
+            format!("SAML Metadata can be updated only if the EntityID matches for the provider; expected '{expected}' but got '{got}'"),
+        )
+    }
+
+    /// 422 `user_sso_managed`: an SSO user changing what its IdP manages.
+    pub fn user_sso_managed() -> Self {
+        Self::external(
+            422,
+            "user_sso_managed",
+            "Updating email, phone, password of a SSO account only possible via SSO",
+        )
+    }
+
     /// 404 `mfa_factor_not_found`: no factor of this user has the id in the path.
     pub fn mfa_factor_not_found() -> Self {
         Self::external(404, "mfa_factor_not_found", "Factor not found")

@@ -71,30 +71,6 @@ fn relay(relay_state: Option<&str>) -> AuthResult<Relay<'_>> {
     ))
 }
 
-fn relay_state_not_found() -> AuthError {
-    AuthError::External {
-        status: 404,
-        code: "saml_relay_state_not_found",
-        message: "SAML RelayState does not exist, try logging in again?".into(),
-    }
-}
-
-fn relay_state_expired() -> AuthError {
-    AuthError::External {
-        status: 422,
-        code: "saml_relay_state_expired",
-        message: "SAML RelayState has expired. Try logging in again?".into(),
-    }
-}
-
-fn idp_not_found() -> AuthError {
-    AuthError::External {
-        status: 404,
-        code: "saml_idp_not_found",
-        message: "A SAML connection has not been established with this Identity Provider".into(),
-    }
-}
-
 /// Every way an assertion is refused after the broker's check: GoTrue's one answer.
 fn assertion_invalid() -> AuthError {
     AuthError::validation("SAML Assertion is not valid")
@@ -125,21 +101,21 @@ fn saml_acs_take(relay_state: Option<&str>, issuer: default!(Option<&str>, "NULL
             Relay::Ours(id) => {
                 let taking: Taking =
                     db::typed(db::json(TAKE_RELAY_STATE, &[db::uuid(id).into()])?)?
-                        .ok_or_else(relay_state_not_found)?;
+                        .ok_or_else(AuthError::saml_relay_state_not_found)?;
                 if taking.age >= inst.settings.sso.saml_relay_state_validity_period as f64 {
-                    return Err(relay_state_expired());
+                    return Err(AuthError::saml_relay_state_expired());
                 }
-                let provider =
-                    find(Lookup::Id(taking.sso_provider_id))?.ok_or_else(relay_state_not_found)?;
+                let provider = find(Lookup::Id(taking.sso_provider_id))?
+                    .ok_or_else(AuthError::saml_relay_state_not_found)?;
                 (provider, Some(taking.request_id))
             }
             Relay::IdpInitiated(_) => {
                 let issuer = issuer.map(str::trim).filter(|i| !i.is_empty());
                 let issuer = issuer
                     .filter(|i| i.len() <= 1024)
-                    .ok_or_else(idp_not_found)?;
+                    .ok_or_else(AuthError::saml_idp_not_found)?;
                 (
-                    find(Lookup::EntityId(issuer))?.ok_or_else(idp_not_found)?,
+                    find(Lookup::EntityId(issuer))?.ok_or_else(AuthError::saml_idp_not_found)?,
                     None,
                 )
             }
@@ -190,12 +166,12 @@ fn saml_acs_finish(relay_state: Option<&str>, assertion: Option<JsonbArg>) -> Js
             Relay::Ours(id) => {
                 let flow: TakenRelayState =
                     db::typed(db::json(TAKEN_RELAY_STATE, &[db::uuid(id).into()])?)?
-                        .ok_or_else(relay_state_not_found)?;
+                        .ok_or_else(AuthError::saml_relay_state_not_found)?;
                 if flow.taken_ago > TAKEN_WITHIN_SECS {
-                    return Err(relay_state_expired());
+                    return Err(AuthError::saml_relay_state_expired());
                 }
-                let provider =
-                    find(Lookup::Id(flow.sso_provider_id))?.ok_or_else(relay_state_not_found)?;
+                let provider = find(Lookup::Id(flow.sso_provider_id))?
+                    .ok_or_else(AuthError::saml_relay_state_not_found)?;
                 let challenge = match (flow.code_challenge, flow.code_challenge_method) {
                     (Some(c), Some(m)) => {
                         Some((c, pkce::Method::parse(&m).ok_or(AuthError::Internal)?))
@@ -208,8 +184,8 @@ fn saml_acs_finish(relay_state: Option<&str>, assertion: Option<JsonbArg>) -> Js
                 (provider, Some(flow.request_id), to, challenge)
             }
             Relay::IdpInitiated(to) => {
-                let provider =
-                    find(Lookup::EntityId(&assertion.issuer))?.ok_or_else(idp_not_found)?;
+                let provider = find(Lookup::EntityId(&assertion.issuer))?
+                    .ok_or_else(AuthError::saml_idp_not_found)?;
                 (provider, None, link_target(&inst, to), None)
             }
         };
@@ -305,7 +281,7 @@ fn saml_metadata_refresh(sso_provider_id: Option<&str>, metadata_xml: Option<&st
         require_enabled(&inst)?;
         let id = uuid::Uuid::parse_str(sso_provider_id.unwrap_or(""))
             .map_err(|_| AuthError::validation("sso_provider_id is not a UUID"))?;
-        let provider = find(Lookup::Id(id))?.ok_or_else(idp_not_found)?;
+        let provider = find(Lookup::Id(id))?.ok_or_else(AuthError::saml_idp_not_found)?;
         let fresh = auth_core::sso::metadata::parse(metadata_xml.unwrap_or(""))?;
         if fresh.entity_id != provider.entity_id {
             return Err(AuthError::validation(

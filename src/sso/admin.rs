@@ -52,20 +52,8 @@ fn params(p: Option<JsonbArg>) -> AuthResult<Params> {
         .map_err(|_| AuthError::validation("Could not read the SSO provider's parameters"))
 }
 
-fn sso_error(status: u16, code: &'static str, message: impl Into<String>) -> AuthError {
-    AuthError::External {
-        status,
-        code,
-        message: message.into(),
-    }
-}
-
 fn not_found() -> AuthError {
-    sso_error(
-        404,
-        "sso_provider_not_found",
-        "SSO Identity Provider not found",
-    )
+    AuthError::sso_admin_provider_not_found()
 }
 
 /// A provider id from the path: anything but a known UUID is 404 (GoTrue's answer).
@@ -153,11 +141,7 @@ fn domains_of(p: &Params, own: Option<uuid::Uuid>) -> AuthResult<Option<Vec<Stri
             .and_then(|v| v.as_str().and_then(|s| uuid::Uuid::parse_str(s).ok()));
         if let Some(owner) = owner {
             if Some(owner) != own {
-                return Err(sso_error(
-                    400,
-                    "sso_domain_already_exists",
-                    format!("SSO Domain '{d}' is already assigned to an SSO identity provider ({owner})"),
-                ));
+                return Err(AuthError::sso_domain_already_exists(&d, &owner.to_string()));
             }
         }
         if !out.contains(&d) {
@@ -207,11 +191,7 @@ fn admin_create_sso_provider(
         validate(&p, false)?;
         let (xml, entity_id) = metadata_of(&p, fetched_metadata)?.ok_or(AuthError::Internal)?;
         if db::json(ENTITY_TAKEN, &[entity_id.as_str().into()])?.is_some() {
-            return Err(sso_error(
-                422,
-                "saml_idp_already_exists",
-                format!("SAML Identity Provider with this EntityID ({entity_id}) already exists"),
-            ));
+            return Err(AuthError::saml_idp_already_exists(&entity_id));
         }
         let domains = domains_of(&p, None)?.unwrap_or_default();
         let id = uuid::Uuid::new_v4();
@@ -254,11 +234,7 @@ fn admin_update_sso_provider(
         if let Some((_, entity_id)) = &metadata {
             let own = current["saml"]["entity_id"].as_str().unwrap_or("");
             if own != entity_id {
-                return Err(sso_error(
-                    400,
-                    "saml_entity_id_mismatch",
-                    format!("SAML Metadata can be updated only if the EntityID matches for the provider; expected '{own}' but got '{entity_id}'"),
-                ));
+                return Err(AuthError::saml_entity_id_mismatch(own, entity_id));
             }
         }
         let domains = domains_of(&p, Some(id))?;

@@ -75,7 +75,7 @@ fn find(lookup: Lookup) -> AuthResult<Option<SsoProvider>> {
         return Ok(None);
     };
     if row.disabled {
-        return Err(provider_disabled());
+        return Err(AuthError::sso_provider_disabled());
     }
     // Checked when stored (src/sso/admin.rs); a row written by hand that does not parse is the
     // owner's error, not the caller's.
@@ -109,27 +109,7 @@ fn require_enabled(inst: &Instance) -> AuthResult<()> {
     if inst.settings.sso.saml_enabled {
         Ok(())
     } else {
-        Err(AuthError::External {
-            status: 404,
-            code: "saml_provider_disabled",
-            message: "SAML 2.0 is disabled".into(),
-        })
-    }
-}
-
-fn provider_not_found() -> AuthError {
-    AuthError::External {
-        status: 404,
-        code: "sso_provider_not_found",
-        message: "No SSO provider assigned for this domain".into(),
-    }
-}
-
-fn provider_disabled() -> AuthError {
-    AuthError::External {
-        status: 404,
-        code: "sso_provider_disabled",
-        message: "SSO Provider assigned for this domain is currently disabled".into(),
+        Err(AuthError::saml_disabled())
     }
 }
 

@@ -7,7 +7,7 @@ use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::json;
 
-use super::{find, provider_not_found, require_enabled, service_provider, Lookup};
+use super::{find, require_enabled, service_provider, Lookup};
 use crate::db;
 use crate::error::guard;
 use crate::instance;
@@ -46,14 +46,14 @@ fn sso_start(
                     "A provider_id or domain needs to be provided",
                 ))
             }
-            (Some(id), None) => {
-                Lookup::Id(uuid::Uuid::parse_str(id).map_err(|_| provider_not_found())?)
-            }
-            (None, Some(d)) if d.len() > 253 => return Err(provider_not_found()),
+            (Some(id), None) => Lookup::Id(
+                uuid::Uuid::parse_str(id).map_err(|_| AuthError::sso_provider_not_found())?,
+            ),
+            (None, Some(d)) if d.len() > 253 => return Err(AuthError::sso_provider_not_found()),
             (None, Some(d)) => Lookup::Domain(d.to_lowercase()),
         };
         let challenge = pkce::read_challenge(code_challenge, code_challenge_method)?;
-        let provider = find(lookup)?.ok_or_else(provider_not_found)?;
+        let provider = find(lookup)?.ok_or_else(AuthError::sso_provider_not_found)?;
         let target = link_target(&inst, redirect_to);
         let request_id = auth_core::sso::new_request_id();
         let (challenge, method) = match &challenge {

@@ -91,12 +91,7 @@ fn update_user(attributes: Option<JsonbArg>) -> JsonB {
         if current.is_sso_user
             && (changes.password.is_some() || changes.email.is_some() || changes.phone.is_some())
         {
-            return Err(AuthError::External {
-                status: 422,
-                code: "user_sso_managed",
-                message: "Updating email, phone, password of a SSO account only possible via SSO"
-                    .into(),
-            });
+            return Err(AuthError::user_sso_managed());
         }
         // Step-up (GoTrue's rule): with a verified factor, the address and password change only
         // from an aal2 session.
