@@ -12,7 +12,7 @@ use auth_core::external::id_token::{self, Expected};
 use auth_core::external::profile::{self, Profile};
 use auth_core::external::STATE_LIFETIME_SECS;
 use auth_core::jwt::KeyRing;
-use auth_core::{pkce, redirect, AuthError};
+use auth_core::{pkce, AuthError};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde::Deserialize;
@@ -30,7 +30,6 @@ use crate::session_start::start_session;
 
 static TAKE_STATE: &str = include_str!("take_state.sql");
 static TAKEN_STATE: &str = include_str!("taken_state.sql");
-static PKCE_FLOW: &str = include_str!("pkce_flow.sql");
 
 fn state_hash(state: Option<&str>) -> AuthResult<String> {
     match state.filter(|s| !s.is_empty()) {
@@ -316,23 +315,18 @@ fn finish(
 ) -> AuthResult<String> {
     if let (Some(challenge), Some(method)) = (&flow.code_challenge, &flow.code_challenge_method) {
         let method = pkce::Method::parse(method).ok_or(AuthError::Internal)?;
-        let code = uuid::Uuid::new_v4().to_string();
-        db::exec(
-            PKCE_FLOW,
-            &[
-                user_id.into(),
-                auth_core::refresh::hash(&code).as_str().into(),
-                method.as_str().into(),
-                challenge.as_str().into(),
-                provider.into(),
-                provider_tokens.0.into(),
-                provider_tokens.1.into(),
-            ],
-        )?;
-        return Ok(redirect::with_query(
+        return crate::pkce::provider_code_redirect(
             &flow.redirect_to,
-            &[("code", code.as_str())],
-        ));
+            user_id,
+            &crate::pkce::ProviderFlow {
+                challenge,
+                method,
+                provider,
+                auth_method: "oauth",
+                provider_tokens,
+                session_not_after: None,
+            },
+        );
     }
     let session = start_session(inst, user_id, email, provider, "oauth", req)?;
     Ok(session_fragment(

@@ -16,6 +16,7 @@ use crate::session_start::start_session_until;
 
 static START_FLOW: &str = include_str!("start_flow.sql");
 static ISSUE_CODE: &str = include_str!("issue_code.sql");
+static PROVIDER_FLOW: &str = include_str!("provider_flow.sql");
 static TAKE_FLOW: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| crate::fragments::expand(include_str!("take_flow.sql")));
 
@@ -43,6 +44,47 @@ pub(crate) fn start_flow(
         ],
     )?;
     Ok(())
+}
+
+/// What a sign-in through an identity provider hands to its PKCE exchange.
+pub(crate) struct ProviderFlow<'a> {
+    pub(crate) challenge: &'a str,
+    pub(crate) method: Method,
+    /// The identity's provider (`github`, `sso:<id>`), the session's.
+    pub(crate) provider: &'a str,
+    /// `oauth` or `sso/saml`.
+    pub(crate) auth_method: &'a str,
+    pub(crate) provider_tokens: (Option<&'a str>, Option<&'a str>),
+    /// The session's end (unix seconds), when the provider set one.
+    pub(crate) session_not_after: Option<i64>,
+}
+
+/// The `?code=` redirect to `to` that ends a sign-in through an identity provider: a flow state
+/// the app exchanges with its verifier for the session.
+pub(crate) fn provider_code_redirect(
+    to: &str,
+    user_id: pgrx::Uuid,
+    flow: &ProviderFlow,
+) -> AuthResult<String> {
+    let code = uuid::Uuid::new_v4().to_string();
+    db::exec(
+        PROVIDER_FLOW,
+        &[
+            user_id.into(),
+            code_hash(&code).as_str().into(),
+            flow.method.as_str().into(),
+            flow.challenge.into(),
+            flow.provider.into(),
+            flow.auth_method.into(),
+            flow.provider_tokens.0.into(),
+            flow.provider_tokens.1.into(),
+            flow.session_not_after.map(|t| t as f64).into(),
+        ],
+    )?;
+    Ok(auth_core::redirect::with_query(
+        to,
+        &[("code", code.as_str())],
+    ))
 }
 
 /// Issues the auth code of the user's waiting flow (`?code=` of the redirect).

@@ -13,7 +13,7 @@
 
 use auth_core::rate_limit::Bucket;
 use auth_core::sso::assertion::{Assertion, AttributeMapping};
-use auth_core::{pkce, redirect, AuthError};
+use auth_core::{pkce, AuthError};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde::Deserialize;
@@ -32,7 +32,6 @@ use crate::signup::link_target;
 static TAKE_RELAY_STATE: &str = include_str!("take_relay_state.sql");
 static TAKEN_RELAY_STATE: &str = include_str!("taken_relay_state.sql");
 static SEEN: &str = include_str!("seen.sql");
-static PKCE_FLOW: &str = include_str!("pkce_flow.sql");
 
 /// A finish must follow its take within this long (the broker's verification takes
 /// milliseconds; a taken relay state is not a lasting licence).
@@ -202,21 +201,18 @@ fn saml_acs_finish(relay_state: Option<&str>, assertion: Option<JsonbArg>) -> Js
         let (user_id, email) = account::sign_in(&inst, &identity_provider, &profile, &req)?;
         let not_after = assertion.session_not_on_or_after;
         let location = match challenge {
-            Some((challenge, method)) => {
-                let code = uuid::Uuid::new_v4().to_string();
-                db::exec(
-                    PKCE_FLOW,
-                    &[
-                        user_id.into(),
-                        auth_core::refresh::hash(&code).as_str().into(),
-                        method.as_str().into(),
-                        challenge.as_str().into(),
-                        identity_provider.as_str().into(),
-                        not_after.map(|t| t as f64).into(),
-                    ],
-                )?;
-                redirect::with_query(&redirect_to, &[("code", code.as_str())])
-            }
+            Some((challenge, method)) => crate::pkce::provider_code_redirect(
+                &redirect_to,
+                user_id,
+                &crate::pkce::ProviderFlow {
+                    challenge: &challenge,
+                    method,
+                    provider: &identity_provider,
+                    auth_method: "sso/saml",
+                    provider_tokens: (None, None),
+                    session_not_after: not_after,
+                },
+            )?,
             None => {
                 let session = start_session_until(
                     &inst,
