@@ -26,6 +26,16 @@ pub enum Action {
     /// An external identity added to an existing user (automatic linking or linkIdentity).
     IdentityLinked,
     IdentityUnlinked,
+    /// A factor enrolled (not yet verified).
+    FactorInProgress,
+    /// A challenge of a factor made (a phone factor's code sent).
+    ChallengeCreated,
+    /// A factor's challenge answered rightly (GoTrue writes it only then).
+    VerificationAttempted,
+    /// A factor removed by its user.
+    FactorUnenrolled,
+    /// A factor removed by an admin.
+    FactorDeleted,
 }
 
 impl Action {
@@ -43,6 +53,11 @@ impl Action {
             Action::UserInvited => ("user_invited", "team"),
             Action::IdentityLinked => ("identity_linked", "user"),
             Action::IdentityUnlinked => ("identity_unlinked", "user"),
+            Action::FactorInProgress => ("factor_in_progress", "factor"),
+            Action::ChallengeCreated => ("challenge_created", "factor"),
+            Action::VerificationAttempted => ("verification_attempted", "factor"),
+            Action::FactorUnenrolled => ("factor_unenrolled", "factor"),
+            Action::FactorDeleted => ("factor_deleted", "factor"),
         }
     }
 }

@@ -376,6 +376,15 @@ impl AuthError {
         Self::external(422, "mfa_verification_failed", "Invalid TOTP code entered")
     }
 
+    /// 422 `mfa_verification_failed`: a wrong phone factor code.
+    pub fn mfa_phone_verification_failed() -> Self {
+        Self::external(
+            422,
+            "mfa_verification_failed",
+            "Invalid MFA Phone code entered",
+        )
+    }
+
     /// 403 `mfa_verification_rejected`: the MFA verification attempt hook said `reject`; its
     /// message, or GoTrue's default when it gave none.
     pub fn mfa_verification_rejected(hook_message: Option<&str>) -> Self {
@@ -458,7 +467,25 @@ impl AuthError {
         )
     }
 
-    /// 422 `mfa_phone_enroll_not_enabled`: auth_ext has no phone factors.
+    /// 422 `mfa_phone_verify_not_enabled` (challenge and verify alike).
+    pub fn mfa_phone_verify_not_enabled() -> Self {
+        Self::external(
+            422,
+            "mfa_phone_verify_not_enabled",
+            "MFA verification is disabled for Phone",
+        )
+    }
+
+    /// 422 `mfa_verified_factor_exists`: a phone factor of this number is verified already.
+    pub fn mfa_verified_phone_factor_exists() -> Self {
+        Self::external(
+            422,
+            "mfa_verified_factor_exists",
+            "A verified phone factor already exists, unenroll the existing factor to continue",
+        )
+    }
+
+    /// 422 `mfa_phone_enroll_not_enabled` (off by default, as GoTrue's).
     pub fn mfa_phone_enroll_not_enabled() -> Self {
         Self::external(
             422,
@@ -473,6 +500,135 @@ impl AuthError {
             422,
             "mfa_webauthn_enroll_not_enabled",
             "MFA enroll is disabled for WebAuthn",
+        )
+    }
+
+    /// 400 `webauthn_verification_failed`: a WebAuthn credential that fails a check (origin, RP
+    /// ID, challenge, signature, flags, an unknown credential or user handle).
+    pub fn webauthn_verification_failed() -> Self {
+        Self::external(
+            400,
+            "webauthn_verification_failed",
+            "Credential verification failed",
+        )
+    }
+
+    /// 400 `webauthn_verification_failed`: a passkey response that is no credential at all
+    /// (not JSON, too large, undecodable fields).
+    pub fn webauthn_invalid_credential_response() -> Self {
+        Self::external(
+            400,
+            "webauthn_verification_failed",
+            "Invalid credential response",
+        )
+    }
+
+    /// 400 `webauthn_verification_failed`: a valid signature whose counter did not increase past
+    /// the stored one, the sign of a cloned authenticator (GoTrue only flags it; auth_ext
+    /// refuses).
+    pub fn webauthn_sign_count_regressed() -> Self {
+        Self::external(
+            400,
+            "webauthn_verification_failed",
+            "Credential verification failed: the authenticator's signature counter did not \
+             increase, it may be cloned",
+        )
+    }
+
+    /// 422 `mfa_verification_failed`: a wrong or used recovery code, or none enrolled (GoTrue
+    /// answers the three alike).
+    pub fn mfa_recovery_code_verification_failed() -> Self {
+        Self::external(
+            422,
+            "mfa_verification_failed",
+            "Invalid recovery code entered",
+        )
+    }
+
+    /// 429 `mfa_recovery_codes_locked`: too many failed recovery codes; verification is locked
+    /// for a while (regenerating the codes unlocks it).
+    pub fn mfa_recovery_codes_locked() -> Self {
+        Self::external(
+            429,
+            "mfa_recovery_codes_locked",
+            "Too many failed verification attempts, try again later",
+        )
+    }
+
+    /// 404 `mfa_factor_not_found`: the user has no recovery codes (status, regenerate, delete).
+    pub fn mfa_recovery_codes_not_enrolled() -> Self {
+        Self::external(
+            404,
+            "mfa_factor_not_found",
+            "The user has not enrolled recovery codes",
+        )
+    }
+
+    /// 422 `mfa_verified_factor_exists`: generating a second set of recovery codes.
+    pub fn mfa_recovery_codes_already_enrolled() -> Self {
+        Self::external(
+            422,
+            "mfa_verified_factor_exists",
+            "Recovery codes are already enrolled for this user, use regenerate to rotate them",
+        )
+    }
+
+    /// 422 `mfa_recovery_codes_sole_factor`: generating recovery codes without another verified
+    /// factor whose verification is enabled.
+    pub fn mfa_recovery_codes_sole_factor() -> Self {
+        Self::external(
+            422,
+            "mfa_recovery_codes_sole_factor",
+            "At least one other verified factor is required to generate recovery codes",
+        )
+    }
+
+    /// 422 `mfa_recovery_codes_sole_factor`: unenrolling the last other usable verified factor
+    /// of a user who has recovery codes.
+    pub fn mfa_recovery_codes_last_other_factor() -> Self {
+        Self::external(
+            422,
+            "mfa_recovery_codes_sole_factor",
+            "Recovery codes cannot be the only verified factor. Please enroll another factor \
+             before unenrolling this one or delete your recovery codes.",
+        )
+    }
+
+    /// 422 `validation_failed`: `DELETE /factors/{id}` of the recovery-code factor.
+    pub fn mfa_recovery_codes_unenroll_elsewhere() -> Self {
+        AuthError::Unprocessable(
+            "Recovery codes cannot be unenrolled with this endpoint, use DELETE \
+             /factors/recovery-codes"
+                .into(),
+        )
+    }
+
+    /// 422 `mfa_recovery_codes_enroll_not_enabled` (generate and regenerate; off by default, as
+    /// GoTrue's).
+    pub fn mfa_recovery_codes_enroll_not_enabled() -> Self {
+        Self::external(
+            422,
+            "mfa_recovery_codes_enroll_not_enabled",
+            "MFA enroll is disabled for recovery codes",
+        )
+    }
+
+    /// 422 `mfa_recovery_codes_verify_not_enabled`.
+    pub fn mfa_recovery_codes_verify_not_enabled() -> Self {
+        Self::external(
+            422,
+            "mfa_recovery_codes_verify_not_enabled",
+            "MFA verification is disabled for recovery codes",
+        )
+    }
+
+    /// 403 `insufficient_aal`: generating, regenerating or deleting recovery codes (`action`:
+    /// `generate`, `regenerate`, `delete`) from an `aal1` session.
+    pub fn insufficient_aal_for_recovery_codes(action: &str) -> Self {
+        Self::external(
+            403,
+            "insufficient_aal",
+            format!("AAL2 required to {action} recovery codes"),
         )
     }
 

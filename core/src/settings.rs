@@ -290,6 +290,16 @@ pub struct MfaSettings {
     pub mfa_totp_verify_enabled: bool,
     /// Factors a user may have, verified or not (GoTrue's `mfa_max_enrolled_factors`: 10).
     pub mfa_max_enrolled_factors: i64,
+    /// New phone factors may be enrolled (GoTrue's default: off).
+    pub mfa_phone_enroll_enabled: bool,
+    /// Phone factors may be challenged (an SMS sent) and verified (GoTrue's default: off).
+    pub mfa_phone_verify_enabled: bool,
+    /// Digits of a phone factor's code (6-10).
+    pub mfa_phone_otp_length: i64,
+    /// Seconds between two challenges of one phone factor (`over_sms_send_rate_limit`).
+    pub mfa_phone_max_frequency: i64,
+    /// The text of a phone factor's SMS; `{{ .Code }}` is the code.
+    pub mfa_phone_template: String,
 }
 
 impl Default for MfaSettings {
@@ -298,6 +308,11 @@ impl Default for MfaSettings {
             mfa_totp_enroll_enabled: true,
             mfa_totp_verify_enabled: true,
             mfa_max_enrolled_factors: 10,
+            mfa_phone_enroll_enabled: false,
+            mfa_phone_verify_enabled: false,
+            mfa_phone_otp_length: 6,
+            mfa_phone_max_frequency: 5,
+            mfa_phone_template: "Your code is {{ .Code }}".into(),
         }
     }
 }
@@ -640,7 +655,7 @@ fn check_value(key: &str, value: &Value) -> AuthResult<()> {
                 "uri_allow_list must be a comma-separated string of URL globs",
             )),
         },
-        "sms_template" => text(key, value, 1024),
+        "sms_template" | "mfa_phone_template" => text(key, value, 1024),
         "password_required_characters" => match value.as_str() {
             Some(s) if s.len() <= 1024 => Ok(()),
             _ => Err(AuthError::validation(
@@ -664,8 +679,12 @@ fn check_value(key: &str, value: &Value) -> AuthResult<()> {
         }
         "mailer_otp_exp" => int_in(key, value, 60, DAY),
         "sms_otp_exp" => int_in(key, value, 30, DAY),
-        "mailer_otp_length" | "sms_otp_length" => int_in(key, value, 6, 10),
-        "smtp_max_frequency" | "sms_max_frequency" => int_in(key, value, 0, DAY),
+        "mailer_otp_length" | "sms_otp_length" | "mfa_phone_otp_length" => {
+            int_in(key, value, 6, 10)
+        }
+        "smtp_max_frequency" | "sms_max_frequency" | "mfa_phone_max_frequency" => {
+            int_in(key, value, 0, DAY)
+        }
         "rate_limit_email_sent"
         | "rate_limit_sms_sent"
         | "rate_limit_token_refresh"
@@ -754,6 +773,8 @@ fn check_value(key: &str, value: &Value) -> AuthResult<()> {
         | "saml_enabled"
         | "mfa_totp_enroll_enabled"
         | "mfa_totp_verify_enabled"
+        | "mfa_phone_enroll_enabled"
+        | "mfa_phone_verify_enabled"
         | "sms_autoconfirm"
         | "update_password_require_reauthentication"
         | "password_breached_check"

@@ -167,8 +167,8 @@ SELECT count(*) AS mfa_rows_left FROM auth.mfa_factors WHERE user_id = :'mia';
 -- Privileges: the API roles' own factors only; the tables are private
 SELECT r.rolname, f.fn, has_function_privilege(r.rolname, f.fn, 'EXECUTE') AS can_execute
   FROM (VALUES ('anon'), ('authenticated'), ('service_role')) r(rolname)
- CROSS JOIN (VALUES ('auth.mfa_enroll(text,text,text,text)'), ('auth.mfa_challenge(text)'),
-                    ('auth.mfa_verify(text,text,text)'), ('auth.mfa_unenroll(text)')) f(fn)
+ CROSS JOIN (VALUES ('auth.mfa_enroll(text,text,text,text)'), ('auth.mfa_challenge(text,text,jsonb)'),
+                    ('auth.mfa_verify(text,text,text,jsonb)'), ('auth.mfa_unenroll(text)')) f(fn)
  ORDER BY f.fn, r.rolname;
 SELECT r.rolname, bool_or(has_table_privilege(r.rolname, t, 'SELECT')) AS reads_any
   FROM (VALUES ('anon'), ('authenticated'), ('service_role')) r(rolname)

@@ -229,6 +229,34 @@ pub(crate) fn password_verification_attempt(
     }
 }
 
+/// The MFA verification attempt hook (GoTrue's input: the user, the factor, whether the code
+/// was right): `Err` when it rejects, after ending all the user's sessions apart from this call
+/// (GoTrue signs the user out on a rejection; the error rolls back this transaction).
+pub(crate) fn mfa_verification_attempt(
+    inst: &Instance,
+    user_id: pgrx::Uuid,
+    factor_id: &uuid::Uuid,
+    factor_type: &str,
+    valid: bool,
+) -> AuthResult<()> {
+    let input = json!({
+        "user_id": user_id.to_string(), "factor_id": factor_id.to_string(),
+        "factor_type": factor_type, "valid": valid,
+    });
+    let Some(output) = call(inst, HookPoint::MfaVerificationAttempt, input)? else {
+        return Ok(());
+    };
+    if output.get("decision").and_then(Value::as_str) != Some("reject") {
+        return Ok(());
+    }
+    crate::trace::end_sessions(user_id);
+    let message: Option<String> = output
+        .get("message")
+        .and_then(Value::as_str)
+        .map(|m| m.chars().take(1024).collect());
+    Err(AuthError::mfa_verification_rejected(message.as_deref()))
+}
+
 /// The send-email / send-sms hook in place of the outbox: `true` when a hook delivered it.
 pub(crate) fn send_message(inst: &Instance, sms: bool, payload: &Value) -> AuthResult<bool> {
     let point = if sms {

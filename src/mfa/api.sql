@@ -1,10 +1,10 @@
 -- MFA (GoTrue's /factors): the signed-in caller's own factors (the functions check).
 REVOKE ALL ON FUNCTION auth.mfa_enroll(text, text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth.mfa_enroll(text, text, text, text) TO authenticated, service_role;
-REVOKE ALL ON FUNCTION auth.mfa_challenge(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION auth.mfa_challenge(text) TO authenticated, service_role;
-REVOKE ALL ON FUNCTION auth.mfa_verify(text, text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION auth.mfa_verify(text, text, text) TO authenticated, service_role;
+REVOKE ALL ON FUNCTION auth.mfa_challenge(text, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.mfa_challenge(text, text, jsonb) TO authenticated, service_role;
+REVOKE ALL ON FUNCTION auth.mfa_verify(text, text, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.mfa_verify(text, text, text, jsonb) TO authenticated, service_role;
 REVOKE ALL ON FUNCTION auth.mfa_unenroll(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth.mfa_unenroll(text) TO authenticated, service_role;
 -- The admin API's (admins only: not_admin for anyone else, as src/admin/api.sql explains).
@@ -17,25 +17,28 @@ CREATE FUNCTION auth_api.mfa_enroll(factor_type text, friendly_name text DEFAULT
     issuer text DEFAULT NULL, phone text DEFAULT NULL)
 RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT auth.mfa_enroll(factor_type, friendly_name, issuer, phone) $$;
-CREATE FUNCTION auth_api.mfa_challenge(factor_id text)
+CREATE FUNCTION auth_api.mfa_challenge(factor_id text, channel text DEFAULT NULL,
+    webauthn jsonb DEFAULT NULL)
 RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
-AS $$ SELECT auth.mfa_challenge(factor_id) $$;
-CREATE FUNCTION auth_api.mfa_verify(factor_id text, challenge_id text, code text)
+AS $$ SELECT auth.mfa_challenge(factor_id, channel, webauthn) $$;
+CREATE FUNCTION auth_api.mfa_verify(factor_id text, challenge_id text, code text DEFAULT NULL,
+    webauthn jsonb DEFAULT NULL)
 RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
-AS $$ SELECT auth.mfa_verify(factor_id, challenge_id, code) $$;
+AS $$ SELECT auth.mfa_verify(factor_id, challenge_id, code, webauthn) $$;
 CREATE FUNCTION auth_api.mfa_unenroll(factor_id text)
 RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT auth.mfa_unenroll(factor_id) $$;
 REVOKE ALL ON FUNCTION auth_api.mfa_enroll(text, text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth_api.mfa_enroll(text, text, text, text) TO authenticated, service_role;
-REVOKE ALL ON FUNCTION auth_api.mfa_challenge(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION auth_api.mfa_challenge(text) TO authenticated, service_role;
-REVOKE ALL ON FUNCTION auth_api.mfa_verify(text, text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION auth_api.mfa_verify(text, text, text) TO authenticated, service_role;
+REVOKE ALL ON FUNCTION auth_api.mfa_challenge(text, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth_api.mfa_challenge(text, text, jsonb) TO authenticated, service_role;
+REVOKE ALL ON FUNCTION auth_api.mfa_verify(text, text, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth_api.mfa_verify(text, text, text, jsonb) TO authenticated, service_role;
 REVOKE ALL ON FUNCTION auth_api.mfa_unenroll(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth_api.mfa_unenroll(text) TO authenticated, service_role;
 
--- They receive one-time codes or hand out a factor's secret: a failure must not log the
--- statement.
-ALTER FUNCTION auth.mfa_verify(text, text, text) SET log_min_error_statement = panic;
+-- They receive one-time codes or hand out a factor's secret (or send a code): a failure must
+-- not log the statement.
+ALTER FUNCTION auth.mfa_verify(text, text, text, jsonb) SET log_min_error_statement = panic;
 ALTER FUNCTION auth.mfa_enroll(text, text, text, text) SET log_min_error_statement = panic;
+ALTER FUNCTION auth.mfa_challenge(text, text, jsonb) SET log_min_error_statement = panic;

@@ -1,16 +1,20 @@
-//! Multi-factor authentication: GoTrue's `/factors` API for TOTP factors (`mfa.enroll`,
-//! `challenge`, `verify`, `unenroll`). A verified code raises the caller's session to `aal2`
-//! and adds `totp` to its `amr`; the pure rules (codes, the secret's sealing, the QR code) are in
-//! core/src/mfa/.
+//! Multi-factor authentication: GoTrue's `/factors` API (`mfa.enroll`, `challenge`, `verify`,
+//! `unenroll`) for TOTP and phone factors. A verified code raises the caller's session to
+//! `aal2` and adds the factor's method to its `amr`. What differs by factor type is in its own
+//! module ([`totp`], [`phone`]); the pure rules are in core/src/mfa/.
 
-use auth_core::mfa::{self, qr, secret_box, totp, FactorType};
+mod phone;
+mod totp;
+
+use auth_core::mfa::{self, FactorType};
 use auth_core::AuthError;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::caller::signed_in_caller;
+use crate::audit::{self, Action};
+use crate::caller::{signed_in_caller, Caller};
 use crate::db;
 use crate::error::{guard, AuthResult};
 use crate::instance::{self, Instance};
@@ -38,8 +42,27 @@ struct Factor {
     verified: bool,
     secret: Option<String>,
     last_used_step: Option<i64>,
+    phone: Option<String>,
+    /// Seconds since its last challenge; `None` if it had none.
+    challenged_ago: Option<f64>,
     /// Whether the caller's session is aal2.
     session_aal2: bool,
+}
+
+impl Factor {
+    fn kind(&self) -> AuthResult<FactorType> {
+        FactorType::parse(&self.factor_type).ok_or(AuthError::Internal)
+    }
+}
+
+/// What a factor type's enrolment stores and adds to the answer.
+struct Enrolment {
+    /// The sealed secret (TOTP).
+    secret: Option<String>,
+    /// The number codes go to (phone).
+    phone: Option<String>,
+    /// Fields of the answer beside `id`, `type` and `friendly_name`.
+    answer: Value,
 }
 
 fn factor_id(id: Option<&str>) -> AuthResult<uuid::Uuid> {
@@ -58,24 +81,38 @@ fn factor(
     .ok_or_else(AuthError::mfa_factor_not_found)
 }
 
-/// The issuer an authenticator app shows: given, else the site's host (GoTrue's default).
-fn issuer(inst: &Instance, given: Option<&str>) -> String {
-    if let Some(i) = given.map(str::trim).filter(|i| !i.is_empty()) {
-        return i.chars().take(255).collect();
-    }
-    let site = &inst.settings.signup.site_url;
-    let host = site
-        .split("://")
-        .nth(1)
-        .unwrap_or(site)
-        .split(['/', '?', '#'])
-        .next()
-        .unwrap_or("");
-    host.to_owned()
+/// Whether the caller must be `aal2` to add a factor: the user has a verified one and the
+/// session is `aal1`. Otherwise whoever had the password before MFA was on could add their own
+/// authenticator and reach aal2 with it (GoTrue's rule too).
+fn needs_aal2(caller: &Caller) -> AuthResult<bool> {
+    let standing =
+        db::json(STANDING, &[caller.user_id.into(), caller.session_id.into()])?.unwrap_or_default();
+    Ok(standing["verified_factor"] == json!(true) && standing["aal2"] != json!(true))
 }
 
-/// `POST /factors` (`mfa.enroll`): a new, unverified TOTP factor and what the authenticator
-/// app needs, `{id, type, friendly_name, totp: {qr_code, secret, uri}}`.
+/// The factor type's own switch for challenges and verifications.
+fn require_verify_enabled(inst: &Instance, kind: FactorType) -> AuthResult<()> {
+    match kind {
+        FactorType::Totp => totp::require_verify_enabled(inst),
+        FactorType::Phone => phone::require_verify_enabled(inst),
+        FactorType::Webauthn => Err(AuthError::validation(
+            "MFA verification is disabled for WebAuthn",
+        )),
+    }
+}
+
+fn record(caller: &Caller, action: Action, traits: Value) -> AuthResult<()> {
+    audit::record(
+        action,
+        &caller.user_id.to_string(),
+        caller.email.as_deref(),
+        traits,
+        &request::current(),
+    )
+}
+
+/// `POST /factors` (`mfa.enroll`): a new, unverified factor, `{id, type, friendly_name}` and
+/// what the factor type adds (`totp: {qr_code, secret, uri}`, `phone`).
 #[pg_extern(schema = "auth", security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn mfa_enroll(
@@ -87,51 +124,35 @@ fn mfa_enroll(
     guard(move || {
         let inst = instance::get()?;
         let caller = signed_in_caller()?;
-        let _ = phone;
-        match factor_type.and_then(FactorType::parse) {
-            Some(FactorType::Totp) if inst.settings.mfa.mfa_totp_enroll_enabled => {}
-            Some(FactorType::Totp) => return Err(AuthError::mfa_totp_enroll_not_enabled()),
-            Some(FactorType::Phone) | Some(FactorType::Webauthn) => {
-                return Err(AuthError::validation(
-                    "MFA enroll is disabled for this factor type",
-                ))
-            }
-            None => {
-                return Err(AuthError::validation(
-                    "factor_type needs to be totp, phone or webauthn",
-                ))
-            }
-        }
+        let kind = factor_type.and_then(FactorType::parse).ok_or_else(|| {
+            AuthError::validation("factor_type needs to be totp, phone or webauthn")
+        })?;
+        let id = uuid::Uuid::new_v4();
+        let enrolment = match kind {
+            FactorType::Totp => totp::enrolment(&inst, &caller, id, issuer)?,
+            FactorType::Phone => phone::enrolment(&inst, phone)?,
+            FactorType::Webauthn => return Err(AuthError::mfa_webauthn_enroll_not_enabled()),
+        };
         let name = mfa::check_friendly_name(friendly_name)?;
-        // Another factor beside a verified one needs an aal2 session (GoTrue's rule).
-        let standing = db::json(STANDING, &[caller.user_id.into(), caller.session_id.into()])?
-            .unwrap_or_default();
-        if standing["verified_factor"] == json!(true) && standing["aal2"] != json!(true) {
+        if needs_aal2(&caller)? {
             return Err(AuthError::insufficient_aal_to_enroll());
         }
-        let account = caller
-            .email
-            .clone()
-            .filter(|e| !e.is_empty())
-            .unwrap_or_else(|| caller.user_id.to_string());
-        let issuer = self::issuer(&inst, issuer);
-        let secret = totp::new_secret();
-        let uri = totp::otpauth_uri(&secret, &issuer, &account);
-        let id = uuid::Uuid::new_v4();
-        let sealed = secret_box::seal(&inst.keys.totp_encryption, id.as_bytes(), &secret);
         let inserted = db::json(
             INSERT_FACTOR,
             &[
                 db::uuid(id).into(),
                 caller.user_id.into(),
                 name.as_deref().into(),
-                sealed.as_str().into(),
+                enrolment.secret.as_deref().into(),
                 inst.settings.mfa.mfa_max_enrolled_factors.into(),
+                kind.as_str().into(),
+                enrolment.phone.as_deref().into(),
             ],
         )?
         .ok_or(AuthError::Internal)?;
         match inserted.get("refused").and_then(Value::as_str) {
             Some("too_many") => return Err(AuthError::too_many_enrolled_mfa_factors()),
+            Some("phone_taken") => return Err(AuthError::mfa_verified_phone_factor_exists()),
             Some("name_taken") => {
                 return Err(AuthError::mfa_factor_name_conflict(
                     name.as_deref().unwrap_or(""),
@@ -139,49 +160,80 @@ fn mfa_enroll(
             }
             _ => {}
         }
-        Ok(JsonB(json!({
+        record(
+            &caller,
+            Action::FactorInProgress,
+            json!({"factor_id": id, "factor_type": kind.as_str()}),
+        )?;
+        let mut answer = json!({
             "id": id,
-            "type": "totp",
+            "type": kind.as_str(),
             "friendly_name": name.unwrap_or_default(),
-            "totp": {"qr_code": qr::svg(&uri).ok_or(AuthError::Internal)?, "secret": secret, "uri": uri},
-        })))
+        });
+        if let (Some(answer), Some(extra)) = (answer.as_object_mut(), enrolment.answer.as_object())
+        {
+            answer.extend(extra.clone());
+        }
+        Ok(JsonB(answer))
     })
 }
 
 /// `POST /factors/{id}/challenge`: `{id, type, expires_at}`; a code must answer it within
-/// five minutes, from the same address.
+/// five minutes, from the same address. A phone factor's code goes out by SMS (`channel`:
+/// `sms`, the default).
 #[pg_extern(schema = "auth", security_definer)]
 #[search_path(pg_catalog, pg_temp)]
-fn mfa_challenge(factor_id: Option<&str>) -> JsonB {
+fn mfa_challenge(
+    factor_id: Option<&str>,
+    channel: default!(Option<&str>, "NULL"),
+    webauthn: default!(Option<JsonB>, "NULL"),
+) -> JsonB {
     guard(move || {
         let inst = instance::get()?;
         let req = request::current();
         crate::rate_limit::check(&inst, auth_core::rate_limit::Bucket::Verify, &req)?;
-        if !inst.settings.mfa.mfa_totp_verify_enabled {
-            return Err(AuthError::mfa_totp_verify_not_enabled());
-        }
+        let _ = webauthn;
         let caller = signed_in_caller()?;
         let f = factor(
             caller.user_id,
             caller.session_id,
             self::factor_id(factor_id)?,
         )?;
+        let kind = f.kind()?;
+        require_verify_enabled(&inst, kind)?;
         let id = uuid::Uuid::new_v4();
+        let (otp_code, fields) = match kind {
+            FactorType::Phone => (
+                Some(phone::send_code(&inst, &f, caller.user_id, &id, channel)?),
+                json!({}),
+            ),
+            _ => (None, totp::challenge_fields()),
+        };
         let created = db::json(
             INSERT_CHALLENGE,
             &[
                 db::uuid(id).into(),
                 db::uuid(f.id).into(),
                 req.ip.as_deref().into(),
+                otp_code.as_deref().into(),
             ],
         )?
         .ok_or(AuthError::Internal)?;
         let created = created.as_i64().ok_or(AuthError::Internal)?;
-        Ok(JsonB(json!({
+        record(
+            &caller,
+            Action::ChallengeCreated,
+            json!({"factor_id": f.id, "factor_status": if f.verified { "verified" } else { "unverified" }}),
+        )?;
+        let mut answer = json!({
             "id": id,
             "type": f.factor_type,
             "expires_at": created + mfa::CHALLENGE_LIFETIME_S,
-        })))
+        });
+        if let (Some(answer), Some(extra)) = (answer.as_object_mut(), fields.as_object()) {
+            answer.extend(extra.clone());
+        }
+        Ok(JsonB(answer))
     })
 }
 
@@ -191,20 +243,25 @@ struct Challenge {
     age: f64,
     verified: bool,
     same_ip: bool,
+    /// The hash of the code sent (phone factors).
+    otp_code: Option<String>,
 }
 
 /// `POST /factors/{id}/verify`: the code for a challenge; the caller's session becomes `aal2`
-/// (`totp` in its `amr`), the factor verified; answers the new session.
+/// (the factor's method in its `amr`), the factor verified; answers the new session.
 #[pg_extern(schema = "auth", security_definer)]
 #[search_path(pg_catalog, pg_temp)]
-fn mfa_verify(factor_id: Option<&str>, challenge_id: Option<&str>, code: Option<&str>) -> JsonB {
+fn mfa_verify(
+    factor_id: Option<&str>,
+    challenge_id: Option<&str>,
+    code: default!(Option<&str>, "NULL"),
+    webauthn: default!(Option<JsonB>, "NULL"),
+) -> JsonB {
     guard(move || {
         let inst = instance::get()?;
         let req = request::current();
         crate::rate_limit::check(&inst, auth_core::rate_limit::Bucket::Verify, &req)?;
-        if !inst.settings.mfa.mfa_totp_verify_enabled {
-            return Err(AuthError::mfa_totp_verify_not_enabled());
-        }
+        let _ = webauthn;
         let caller = signed_in_caller()?;
         let session_id = caller.session_id.ok_or(AuthError::SessionNotFound)?;
         let f = factor(
@@ -212,6 +269,8 @@ fn mfa_verify(factor_id: Option<&str>, challenge_id: Option<&str>, code: Option<
             Some(session_id),
             self::factor_id(factor_id)?,
         )?;
+        let kind = f.kind()?;
+        require_verify_enabled(&inst, kind)?;
         let challenge_id = uuid::Uuid::parse_str(challenge_id.unwrap_or("").trim())
             .map_err(|_| AuthError::mfa_challenge_not_found())?;
         let c: Challenge = db::typed(db::json(
@@ -231,15 +290,9 @@ fn mfa_verify(factor_id: Option<&str>, challenge_id: Option<&str>, code: Option<
         if c.age > mfa::CHALLENGE_LIFETIME_S as f64 {
             return Err(AuthError::mfa_challenge_expired(&challenge_id.to_string()));
         }
-        // A factor not yet verified, beside a verified one, counts only from an aal2 session:
-        // otherwise whoever had the password before MFA was on could add their own authenticator
-        // and reach aal2 with it (GoTrue's rule too).
-        if !f.verified {
-            let standing = db::json(STANDING, &[caller.user_id.into(), Some(session_id).into()])?
-                .unwrap_or_default();
-            if standing["verified_factor"] == json!(true) && standing["aal2"] != json!(true) {
-                return Err(AuthError::insufficient_aal_to_enroll());
-            }
+        // A factor not yet verified, beside a verified one, counts only from an aal2 session.
+        if !f.verified && needs_aal2(&caller)? {
+            return Err(AuthError::insufficient_aal_to_enroll());
         }
         // Guesses at a factor back off as password guesses do, admitted before the code is
         // checked (concurrent guesses cannot share a slot).
@@ -249,14 +302,26 @@ fn mfa_verify(factor_id: Option<&str>, challenge_id: Option<&str>, code: Option<
             crate::rate_limit::AttemptOn::Factor(&factor_key),
             &req,
         )?;
-        let secret = f
-            .secret
-            .as_deref()
-            .and_then(|s| secret_box::open(&inst.keys.totp_encryption, f.id.as_bytes(), s))
-            .ok_or(AuthError::Internal)?;
-        let step = totp::verify(&secret, code.unwrap_or(""), crate::now(), f.last_used_step)
-            .map_err(|_| AuthError::mfa_verification_failed())?;
+        let (valid, step) = match kind {
+            FactorType::Totp => {
+                let step = totp::check(&inst, &f, code)?;
+                (step.is_some(), step)
+            }
+            FactorType::Phone => (
+                phone::check(&inst, &challenge_id, c.otp_code.as_deref(), code),
+                None,
+            ),
+            FactorType::Webauthn => (false, None),
+        };
+        crate::hooks::mfa_verification_attempt(&inst, caller.user_id, &f.id, kind.as_str(), valid)?;
+        if !valid {
+            return Err(match kind {
+                FactorType::Phone => AuthError::mfa_phone_verification_failed(),
+                _ => AuthError::mfa_verification_failed(),
+            });
+        }
         let refresh_token = auth_core::refresh::generate();
+        let method = kind.amr_method();
         let row = db::json(
             VERIFIED,
             &[
@@ -267,6 +332,7 @@ fn mfa_verify(factor_id: Option<&str>, challenge_id: Option<&str>, code: Option<
                 caller.user_id.into(),
                 auth_core::refresh::hash(&refresh_token).as_str().into(),
                 db::INSTANCE_ID.into(),
+                method.into(),
             ],
         )?
         .ok_or(AuthError::Internal)?;
@@ -275,6 +341,11 @@ fn mfa_verify(factor_id: Option<&str>, challenge_id: Option<&str>, code: Option<
             return Err(AuthError::SessionNotFound);
         }
         admitted.succeeded();
+        record(
+            &caller,
+            Action::VerificationAttempted,
+            json!({"factor_id": f.id, "challenge_id": challenge_id, "factor_type": kind.as_str()}),
+        )?;
         let amr: Vec<(String, i64)> = row["amr"]
             .as_array()
             .map(|a| {
@@ -292,7 +363,7 @@ fn mfa_verify(factor_id: Option<&str>, challenge_id: Option<&str>, code: Option<
             "aal2",
             &amr,
             refresh_token,
-            "totp",
+            method,
         )?;
         Ok(JsonB(session))
     })
@@ -313,8 +384,16 @@ fn mfa_unenroll(factor_id: Option<&str>) -> JsonB {
         if f.verified && !f.session_aal2 {
             return Err(AuthError::insufficient_aal_to_unenroll());
         }
-        db::exec(UNENROLL, &[db::uuid(f.id).into()])?;
+        db::exec(
+            UNENROLL,
+            &[db::uuid(f.id).into(), f.kind()?.amr_method().into()],
+        )?;
         crate::claims::forget_session_checks();
+        record(
+            &caller,
+            Action::FactorUnenrolled,
+            json!({"factor_id": f.id, "factor_status": if f.verified { "verified" } else { "unverified" }}),
+        )?;
         Ok(JsonB(json!({ "id": f.id })))
     })
 }
@@ -367,8 +446,19 @@ fn admin_delete_factor(user_id: Option<&str>, factor_id: Option<&str>) -> JsonB 
             &[db::uuid(id).into(), user_id.into()],
         )?
         .ok_or_else(AuthError::mfa_factor_not_found)?;
-        db::exec(UNENROLL, &[db::uuid(id).into()])?;
+        let kind = before["factor_type"]
+            .as_str()
+            .and_then(FactorType::parse)
+            .ok_or(AuthError::Internal)?;
+        db::exec(UNENROLL, &[db::uuid(id).into(), kind.amr_method().into()])?;
         crate::claims::forget_session_checks();
+        audit::record(
+            Action::FactorDeleted,
+            &user_id.to_string(),
+            None,
+            json!({"factor_id": id}),
+            &request::current(),
+        )?;
         Ok(JsonB(before))
     })
 }

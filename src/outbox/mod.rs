@@ -133,8 +133,13 @@ fn render(inst: &Instance, row: Value) -> Value {
         "attempts": row["attempts"], "to": row["to"], "payload": payload,
     });
     if channel == "sms" {
-        out["text"] =
-            templates::render_sms(&s.phone.sms_template, text(payload, &["sms", "otp"])).into();
+        // A phone factor's code has a template of its own (GoTrue's `mfa_phone_template`).
+        let template = if text(&row, &["action"]) == "mfa" {
+            &s.mfa.mfa_phone_template
+        } else {
+            &s.phone.sms_template
+        };
+        out["text"] = templates::render_sms(template, text(payload, &["sms", "otp"])).into();
         return out;
     }
     let Some(action) = EmailAction::parse(text(&row, &["action"])) else {

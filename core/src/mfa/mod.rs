@@ -8,13 +8,19 @@
 //! - [`totp`]: secrets, the `otpauth://` URI and RFC 6238 code checks, with replay refusal;
 //! - [`secret_box`]: the secret's encryption at rest under the `totp_encryption` purpose key;
 //! - [`qr`]: the enrolment QR code (SVG).
+//! - [`webauthn`]: WebAuthn registration and sign-in ceremonies, for webauthn factors and
+//!   passkeys (options, stored state, credential checks).
+//! - [`recovery_codes`]: single-use backup codes (generation, what a person types, the stored
+//!   hash, a constant-time match against the unused ones).
 //!
 //! Their refusals are the `mfa_*`, `too_many_enrolled_mfa_factors` and `insufficient_aal`
 //! constructors of [`crate::AuthError`].
 
 pub mod qr;
+pub mod recovery_codes;
 pub mod secret_box;
 pub mod totp;
+pub mod webauthn;
 
 use crate::error::AuthError;
 
@@ -42,6 +48,16 @@ impl FactorType {
             "phone" => Some(FactorType::Phone),
             "webauthn" => Some(FactorType::Webauthn),
             _ => None,
+        }
+    }
+
+    /// The `amr` method a verification of this factor adds to the session (GoTrue's names: TOTP
+    /// keeps its older, unprefixed one).
+    pub fn amr_method(self) -> &'static str {
+        match self {
+            FactorType::Totp => "totp",
+            FactorType::Phone => "mfa/phone",
+            FactorType::Webauthn => "mfa/webauthn",
         }
     }
 

@@ -33,22 +33,37 @@ pub async fn enroll(ctx: Ctx, JsonBody(body): JsonBody<EnrollBody>) -> ApiResult
         .await?)
 }
 
-pub async fn challenge(ctx: Ctx, Path(id): Path<String>) -> ApiResult {
+/// GoTrue's challenge body (optional): the channel of a phone factor's code; a WebAuthn
+/// factor's relying party details.
+#[derive(Deserialize)]
+pub struct ChallengeBody {
+    channel: Option<String>,
+    webauthn: Option<serde_json::Value>,
+}
+
+pub async fn challenge(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ChallengeBody>,
+) -> ApiResult {
     let token = ctx.bearer()?;
     ok(ctx
         .call(
             SqlCall::new("auth.mfa_challenge")
                 .arg("factor_id", id)
+                .arg_or_default("channel", body.channel)
+                .jsonb_or_default("webauthn", body.webauthn.map(|v| v.to_string()))
                 .bearer(token),
         )
         .await?)
 }
 
-/// GoTrue's verify body.
+/// GoTrue's verify body: a code, or a WebAuthn factor's credential response.
 #[derive(Deserialize)]
 pub struct VerifyBody {
     challenge_id: Option<String>,
     code: Option<String>,
+    webauthn: Option<serde_json::Value>,
 }
 
 pub async fn verify(
@@ -63,6 +78,7 @@ pub async fn verify(
                 .arg("factor_id", id)
                 .arg("challenge_id", body.challenge_id)
                 .arg("code", body.code)
+                .jsonb_or_default("webauthn", body.webauthn.map(|v| v.to_string()))
                 .bearer(token),
         )
         .await?)
