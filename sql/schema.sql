@@ -173,7 +173,12 @@ CREATE TABLE auth.mfa_factors (
     secret text,
     phone text,
     last_challenged_at timestamptz,
-    last_used_step bigint
+    last_used_step bigint,
+    -- WebAuthn factors: the credential (GoTrue's JSON), its authenticator's model, and the
+    -- last challenge it answered.
+    web_authn_credential jsonb,
+    web_authn_aaguid uuid,
+    last_webauthn_challenge_data jsonb
 );
 CREATE UNIQUE INDEX mfa_factors_user_friendly_name_unique ON auth.mfa_factors (friendly_name, user_id)
     WHERE trim(friendly_name) <> '';
@@ -185,9 +190,41 @@ CREATE TABLE auth.mfa_challenges (
     created_at timestamptz NOT NULL,
     verified_at timestamptz,
     ip_address inet NOT NULL,
-    otp_code text
+    otp_code text,
+    -- A WebAuthn challenge's ceremony state (core/src/mfa/webauthn.rs), until it is answered.
+    web_authn_session_data jsonb
 );
 CREATE INDEX mfa_challenge_created_at_idx ON auth.mfa_challenges (created_at DESC);
+
+-- Passkeys (first-factor WebAuthn credentials), as GoTrue stores them; src/passkeys/.
+CREATE TABLE auth.webauthn_credentials (
+    id uuid NOT NULL PRIMARY KEY,
+    user_id uuid NOT NULL REFERENCES auth.users (id) ON DELETE CASCADE,
+    credential_id bytea NOT NULL UNIQUE,
+    public_key bytea NOT NULL,
+    attestation_type text NOT NULL DEFAULT '',
+    aaguid uuid,
+    sign_count bigint NOT NULL DEFAULT 0,
+    transports jsonb NOT NULL DEFAULT '[]',
+    backup_eligible boolean NOT NULL DEFAULT false,
+    backed_up boolean NOT NULL DEFAULT false,
+    friendly_name text NOT NULL DEFAULT '',
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    last_used_at timestamptz
+);
+CREATE INDEX webauthn_credentials_user_id_idx ON auth.webauthn_credentials (user_id);
+-- A passkey ceremony between its options and its verify: the state, bound to its user
+-- (registration) or to none (sign-in).
+CREATE TABLE auth.webauthn_challenges (
+    id uuid NOT NULL PRIMARY KEY,
+    user_id uuid REFERENCES auth.users (id) ON DELETE CASCADE,
+    challenge_type text NOT NULL CHECK (challenge_type IN ('signup', 'registration', 'authentication')),
+    session_data jsonb NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    expires_at timestamptz NOT NULL
+);
+CREATE INDEX webauthn_challenges_expires_at_idx ON auth.webauthn_challenges (expires_at);
 
 -- Private: instance settings (one row). Validated by auth.configure(), read through auth.settings().
 CREATE TABLE auth.config (
@@ -442,6 +479,8 @@ ALTER TABLE auth.audit_log_entries ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.mfa_amr_claims ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.mfa_factors ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.mfa_challenges ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.webauthn_credentials ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.webauthn_challenges ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.config ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.signing_keys ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.one_time_tokens ENABLE ROW LEVEL SECURITY;

@@ -36,6 +36,9 @@ pub enum Action {
     FactorUnenrolled,
     /// A factor removed by an admin.
     FactorDeleted,
+    PasskeyCreated,
+    PasskeyUpdated,
+    PasskeyDeleted,
 }
 
 impl Action {
@@ -58,6 +61,9 @@ impl Action {
             Action::VerificationAttempted => ("verification_attempted", "factor"),
             Action::FactorUnenrolled => ("factor_unenrolled", "factor"),
             Action::FactorDeleted => ("factor_deleted", "factor"),
+            Action::PasskeyCreated => ("passkey_created", "user"),
+            Action::PasskeyUpdated => ("passkey_updated", "user"),
+            Action::PasskeyDeleted => ("passkey_deleted", "user"),
         }
     }
 }

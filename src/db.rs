@@ -139,6 +139,10 @@ pub(crate) fn uuid(u: uuid::Uuid) -> pgrx::Uuid {
     pgrx::Uuid::from_bytes(*u.as_bytes())
 }
 
+pub(crate) fn to_uuid(u: pgrx::Uuid) -> uuid::Uuid {
+    uuid::Uuid::from_bytes(*u.as_bytes())
+}
+
 /// Reads a string field of a row object.
 pub(crate) fn str_field<'a>(row: &'a Value, key: &str) -> Option<&'a str> {
     row.get(key).and_then(Value::as_str)

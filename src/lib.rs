@@ -15,6 +15,7 @@ mod keys;
 mod mfa;
 mod otp;
 mod outbox;
+mod passkeys;
 mod password;
 mod pkce;
 mod recovery;

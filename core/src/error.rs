@@ -494,7 +494,79 @@ impl AuthError {
         )
     }
 
-    /// 422 `mfa_webauthn_enroll_not_enabled`: auth_ext has no WebAuthn factors.
+    /// 422 `mfa_webauthn_verify_not_enabled` (challenges; GoTrue's verify answers with the
+    /// enroll code, [`Self::mfa_webauthn_verify_disabled_at_verify`]).
+    pub fn mfa_webauthn_verify_not_enabled() -> Self {
+        Self::external(
+            422,
+            "mfa_webauthn_verify_not_enabled",
+            "MFA verification is disabled for WebAuthn",
+        )
+    }
+
+    /// 422 `mfa_webauthn_enroll_not_enabled` "MFA verification is disabled for WebAuthn": what
+    /// GoTrue's verify answers when WebAuthn verification is off (its code, kept for clients
+    /// that look for it).
+    pub fn mfa_webauthn_verify_disabled_at_verify() -> Self {
+        Self::external(
+            422,
+            "mfa_webauthn_enroll_not_enabled",
+            "MFA verification is disabled for WebAuthn",
+        )
+    }
+
+    /// 404 `passkey_disabled`: the `/passkeys` API is off (the default).
+    pub fn passkey_disabled() -> Self {
+        Self::external(404, "passkey_disabled", "Passkeys are disabled")
+    }
+
+    /// 422 `too_many_passkeys`.
+    pub fn too_many_passkeys() -> Self {
+        Self::external(
+            422,
+            "too_many_passkeys",
+            "Maximum number of passkeys reached",
+        )
+    }
+
+    /// 400 `webauthn_challenge_not_found`: unknown, used, or of another ceremony or user.
+    pub fn webauthn_challenge_not_found() -> Self {
+        Self::external(
+            400,
+            "webauthn_challenge_not_found",
+            "Challenge not found or already used",
+        )
+    }
+
+    /// 400 `webauthn_challenge_expired`.
+    pub fn webauthn_challenge_expired() -> Self {
+        Self::external(400, "webauthn_challenge_expired", "Challenge has expired")
+    }
+
+    /// 422 `webauthn_credential_exists`: the authenticator registered this credential before.
+    pub fn webauthn_credential_exists() -> Self {
+        Self::external(
+            422,
+            "webauthn_credential_exists",
+            "This credential is already registered",
+        )
+    }
+
+    /// 404 `validation_failed` "Passkey not found" (GoTrue's code and status).
+    pub fn passkey_not_found() -> Self {
+        Self::external(404, "validation_failed", "Passkey not found")
+    }
+
+    /// 403 `insufficient_aal`: managing passkeys from an aal1 session of a user with MFA.
+    pub fn insufficient_aal_for_passkeys() -> Self {
+        Self::external(
+            403,
+            "insufficient_aal",
+            "AAL2 session is required to manage passkeys when MFA is enabled",
+        )
+    }
+
+    /// 422 `mfa_webauthn_enroll_not_enabled` (off by default, as GoTrue's).
     pub fn mfa_webauthn_enroll_not_enabled() -> Self {
         Self::external(
             422,

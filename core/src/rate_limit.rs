@@ -30,15 +30,20 @@ pub enum Bucket {
     /// Responses posted to the SAML ACS (`rate_limit_sso` too, counted apart: a sign-in is one
     /// of each).
     SamlAssertion,
+    /// Passkey sign-ins started, `/passkeys/authentication/options` (`rate_limit_passkey`).
+    Passkey,
 }
 
 impl Bucket {
     /// The window, seconds.
     pub fn window_s(self) -> i64 {
         match self {
-            Bucket::Token | Bucket::Verify | Bucket::Otp | Bucket::Sso | Bucket::SamlAssertion => {
-                300
-            }
+            Bucket::Token
+            | Bucket::Verify
+            | Bucket::Otp
+            | Bucket::Sso
+            | Bucket::SamlAssertion
+            | Bucket::Passkey => 300,
             Bucket::AnonymousUsers => 3600,
         }
     }
@@ -52,6 +57,7 @@ impl Bucket {
             Bucket::Otp => r.rate_limit_otp,
             Bucket::AnonymousUsers => r.rate_limit_anonymous_users,
             Bucket::Sso | Bucket::SamlAssertion => r.rate_limit_sso,
+            Bucket::Passkey => r.rate_limit_passkey,
         }
     }
 
@@ -64,6 +70,7 @@ impl Bucket {
             Bucket::AnonymousUsers => "anonymous",
             Bucket::Sso => "sso",
             Bucket::SamlAssertion => "saml_acs",
+            Bucket::Passkey => "passkey",
         }
     }
 }

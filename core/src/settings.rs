@@ -37,6 +37,8 @@ pub struct Settings {
     pub sso: SsoSettings,
     #[serde(flatten)]
     pub mfa: MfaSettings,
+    #[serde(flatten)]
+    pub webauthn: WebauthnSettings,
 }
 
 /// Access tokens: how they are signed and verified.
@@ -200,6 +202,8 @@ pub struct RateLimitSettings {
     pub rate_limit_anonymous_users: i64,
     /// SSO sign-ins started (`/sso`) per 5 minutes and address.
     pub rate_limit_sso: i64,
+    /// Passkey sign-ins started (`/passkeys/authentication/options`) per 5 minutes and address.
+    pub rate_limit_passkey: i64,
     /// Password attempts on one account before the backoff starts.
     pub sign_in_backoff_free_attempts: i64,
     /// The longest wait between password attempts on one account, seconds; 0 is off.
@@ -317,6 +321,58 @@ impl Default for MfaSettings {
     }
 }
 
+/// WebAuthn: the relying party of MFA `webauthn` factors and passkeys (GoTrue's
+/// `GOTRUE_WEBAUTHN_*`, `GOTRUE_MFA_WEB_AUTHN_*`, `GOTRUE_PASSKEY_*`). Both uses are off until
+/// switched on, and need the relying party's id, name and origins then.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WebauthnSettings {
+    /// The domain credentials belong to (`example.com`); empty: WebAuthn is not set up.
+    pub webauthn_rp_id: String,
+    /// The name authenticators show (`rp.name`).
+    pub webauthn_rp_display_name: String,
+    /// The origins a ceremony may come from, comma-separated (`https://app.example.com`), each
+    /// compared exactly.
+    pub webauthn_rp_origins: String,
+    /// Seconds a passkey challenge can be answered.
+    pub webauthn_challenge_expiry_duration: i64,
+    /// New WebAuthn factors may be enrolled (GoTrue's default: off).
+    pub mfa_webauthn_enroll_enabled: bool,
+    /// WebAuthn factors may be challenged and verified (GoTrue's default: off).
+    pub mfa_webauthn_verify_enabled: bool,
+    /// The `/passkeys` API at all: registration, sign-in, management (GoTrue's default: off).
+    pub passkey_enabled: bool,
+    /// Passkeys a user may register.
+    pub passkey_max_passkeys_per_user: i64,
+}
+
+impl Default for WebauthnSettings {
+    fn default() -> Self {
+        WebauthnSettings {
+            webauthn_rp_id: String::new(),
+            webauthn_rp_display_name: String::new(),
+            webauthn_rp_origins: String::new(),
+            webauthn_challenge_expiry_duration: 300,
+            mfa_webauthn_enroll_enabled: false,
+            mfa_webauthn_verify_enabled: false,
+            passkey_enabled: false,
+            passkey_max_passkeys_per_user: 10,
+        }
+    }
+}
+
+impl WebauthnSettings {
+    /// The configured origins, trimmed, empty entries dropped.
+    pub fn origins(&self) -> Vec<String> {
+        self.webauthn_rp_origins
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
 /// What `auth.cleanup()` keeps (src/cleanup/).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -341,6 +397,7 @@ impl Default for RateLimitSettings {
             rate_limit_otp: 30,
             rate_limit_anonymous_users: 30,
             rate_limit_sso: 30,
+            rate_limit_passkey: 30,
             sign_in_backoff_free_attempts: 5,
             sign_in_backoff_max_seconds: 60,
         }
@@ -656,6 +713,22 @@ fn check_value(key: &str, value: &Value) -> AuthResult<()> {
             )),
         },
         "sms_template" | "mfa_phone_template" => text(key, value, 1024),
+        // Checked as a relying party when a ceremony starts (core/src/mfa/webauthn.rs); here
+        // only bounded.
+        "webauthn_rp_id" | "webauthn_rp_display_name" => match value.as_str() {
+            Some(s) if s.len() <= 255 => Ok(()),
+            _ => Err(AuthError::validation(format!(
+                "{key} must be a string of at most 255 bytes"
+            ))),
+        },
+        "webauthn_rp_origins" => match value.as_str() {
+            Some(s) if s.len() <= 4096 => Ok(()),
+            _ => Err(AuthError::validation(
+                "webauthn_rp_origins must be a comma-separated string of origins",
+            )),
+        },
+        "webauthn_challenge_expiry_duration" => int_in(key, value, 10, DAY),
+        "passkey_max_passkeys_per_user" => int_in(key, value, 1, 100),
         "password_required_characters" => match value.as_str() {
             Some(s) if s.len() <= 1024 => Ok(()),
             _ => Err(AuthError::validation(
@@ -691,7 +764,8 @@ fn check_value(key: &str, value: &Value) -> AuthResult<()> {
         | "rate_limit_verify"
         | "rate_limit_otp"
         | "rate_limit_anonymous_users"
-        | "rate_limit_sso" => int_in(key, value, 0, 1_000_000_000),
+        | "rate_limit_sso"
+        | "rate_limit_passkey" => int_in(key, value, 0, 1_000_000_000),
         "sign_in_backoff_free_attempts" => int_in(key, value, 1, 1000),
         "sign_in_backoff_max_seconds" => int_in(key, value, 0, DAY),
         "otp_max_attempts" => int_in(key, value, 1, 100),
@@ -775,6 +849,9 @@ fn check_value(key: &str, value: &Value) -> AuthResult<()> {
         | "mfa_totp_verify_enabled"
         | "mfa_phone_enroll_enabled"
         | "mfa_phone_verify_enabled"
+        | "mfa_webauthn_enroll_enabled"
+        | "mfa_webauthn_verify_enabled"
+        | "passkey_enabled"
         | "sms_autoconfirm"
         | "update_password_require_reauthentication"
         | "password_breached_check"

@@ -1,10 +1,12 @@
 //! Multi-factor authentication: GoTrue's `/factors` API (`mfa.enroll`, `challenge`, `verify`,
-//! `unenroll`) for TOTP and phone factors. A verified code raises the caller's session to
-//! `aal2` and adds the factor's method to its `amr`. What differs by factor type is in its own
-//! module ([`totp`], [`phone`]); the pure rules are in core/src/mfa/.
+//! `unenroll`) for TOTP, phone and WebAuthn factors. A verified code (or credential) raises the
+//! caller's session to `aal2` and adds the factor's method to its `amr`. What differs by factor
+//! type is in its own module ([`totp`], [`phone`], [`webauthn`]); the pure rules are in
+//! core/src/mfa/.
 
 mod phone;
 mod totp;
+pub(crate) mod webauthn;
 
 use auth_core::mfa::{self, FactorType};
 use auth_core::AuthError;
@@ -91,13 +93,11 @@ fn needs_aal2(caller: &Caller) -> AuthResult<bool> {
 }
 
 /// The factor type's own switch for challenges and verifications.
-fn require_verify_enabled(inst: &Instance, kind: FactorType) -> AuthResult<()> {
+fn require_verify_enabled(inst: &Instance, kind: FactorType, at_verify: bool) -> AuthResult<()> {
     match kind {
         FactorType::Totp => totp::require_verify_enabled(inst),
         FactorType::Phone => phone::require_verify_enabled(inst),
-        FactorType::Webauthn => Err(AuthError::validation(
-            "MFA verification is disabled for WebAuthn",
-        )),
+        FactorType::Webauthn => webauthn::require_verify_enabled(inst, at_verify),
     }
 }
 
@@ -131,7 +131,7 @@ fn mfa_enroll(
         let enrolment = match kind {
             FactorType::Totp => totp::enrolment(&inst, &caller, id, issuer)?,
             FactorType::Phone => phone::enrolment(&inst, phone)?,
-            FactorType::Webauthn => return Err(AuthError::mfa_webauthn_enroll_not_enabled()),
+            FactorType::Webauthn => webauthn::enrolment(&inst)?,
         };
         let name = mfa::check_friendly_name(friendly_name)?;
         if needs_aal2(&caller)? {
@@ -192,7 +192,6 @@ fn mfa_challenge(
         let inst = instance::get()?;
         let req = request::current();
         crate::rate_limit::check(&inst, auth_core::rate_limit::Bucket::Verify, &req)?;
-        let _ = webauthn;
         let caller = signed_in_caller()?;
         let f = factor(
             caller.user_id,
@@ -200,14 +199,11 @@ fn mfa_challenge(
             self::factor_id(factor_id)?,
         )?;
         let kind = f.kind()?;
-        require_verify_enabled(&inst, kind)?;
+        require_verify_enabled(&inst, kind, false)?;
         let id = uuid::Uuid::new_v4();
-        let (otp_code, fields) = match kind {
-            FactorType::Phone => (
-                Some(phone::send_code(&inst, &f, caller.user_id, &id, channel)?),
-                json!({}),
-            ),
-            _ => (None, totp::challenge_fields()),
+        let otp_code = match kind {
+            FactorType::Phone => Some(phone::send_code(&inst, &f, caller.user_id, &id, channel)?),
+            _ => None,
         };
         let created = db::json(
             INSERT_CHALLENGE,
@@ -219,6 +215,12 @@ fn mfa_challenge(
             ],
         )?
         .ok_or(AuthError::Internal)?;
+        // GoTrue's client also sends the relying party here; it takes it from its settings.
+        let _ = webauthn;
+        let fields = match kind {
+            FactorType::Webauthn => self::webauthn::start(&inst, &caller, &f, &id)?,
+            _ => json!({}),
+        };
         let created = created.as_i64().ok_or(AuthError::Internal)?;
         record(
             &caller,
@@ -270,7 +272,13 @@ fn mfa_verify(
             self::factor_id(factor_id)?,
         )?;
         let kind = f.kind()?;
-        require_verify_enabled(&inst, kind)?;
+        require_verify_enabled(&inst, kind, true)?;
+        let answer = match kind {
+            FactorType::Webauthn => Some(self::webauthn::read_answer(
+                webauthn.as_ref().map(|j| &j.0),
+            )?),
+            _ => None,
+        };
         let challenge_id = uuid::Uuid::parse_str(challenge_id.unwrap_or("").trim())
             .map_err(|_| AuthError::mfa_challenge_not_found())?;
         let c: Challenge = db::typed(db::json(
@@ -302,22 +310,35 @@ fn mfa_verify(
             crate::rate_limit::AttemptOn::Factor(&factor_key),
             &req,
         )?;
-        let (valid, step) = match kind {
-            FactorType::Totp => {
+        let mut refusal = None;
+        let (valid, step) = match (kind, &answer) {
+            (FactorType::Totp, _) => {
                 let step = totp::check(&inst, &f, code)?;
                 (step.is_some(), step)
             }
-            FactorType::Phone => (
+            (FactorType::Phone, _) => (
                 phone::check(&inst, &challenge_id, c.otp_code.as_deref(), code),
                 None,
             ),
-            FactorType::Webauthn => (false, None),
+            (FactorType::Webauthn, Some((create, response))) => {
+                match self::webauthn::check(&inst, &caller, &f, &challenge_id, *create, response)? {
+                    Ok(()) => (true, None),
+                    Err(e) => {
+                        refusal = Some(e);
+                        (false, None)
+                    }
+                }
+            }
+            (FactorType::Webauthn, None) => return Err(AuthError::Internal),
         };
         crate::hooks::mfa_verification_attempt(&inst, caller.user_id, &f.id, kind.as_str(), valid)?;
         if !valid {
             return Err(match kind {
                 FactorType::Phone => AuthError::mfa_phone_verification_failed(),
-                _ => AuthError::mfa_verification_failed(),
+                FactorType::Webauthn => {
+                    refusal.unwrap_or_else(AuthError::webauthn_verification_failed)
+                }
+                FactorType::Totp => AuthError::mfa_verification_failed(),
             });
         }
         let refresh_token = auth_core::refresh::generate();

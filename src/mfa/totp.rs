@@ -3,7 +3,7 @@
 
 use auth_core::mfa::{qr, secret_box, totp};
 use auth_core::AuthError;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::{Enrolment, Factor};
 use crate::caller::Caller;
@@ -69,9 +69,4 @@ pub(super) fn check(inst: &Instance, f: &Factor, code: Option<&str>) -> AuthResu
         .and_then(|s| secret_box::open(&inst.keys.totp_encryption, f.id.as_bytes(), s))
         .ok_or(AuthError::Internal)?;
     Ok(totp::verify(&secret, code.unwrap_or(""), crate::now(), f.last_used_step).ok())
-}
-
-/// The answer's type-specific fields: none beyond the common ones for a TOTP challenge.
-pub(super) fn challenge_fields() -> Value {
-    json!({})
 }

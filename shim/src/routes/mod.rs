@@ -6,6 +6,7 @@ mod external;
 mod meta;
 mod mfa;
 mod otp;
+mod passkeys;
 mod reply;
 mod sso;
 mod token;
@@ -73,6 +74,32 @@ fn endpoints() -> Router<Pool> {
             "/admin/users/{id}/factors/{factor_id}",
             delete(mfa::admin_delete),
         )
+        .route("/passkeys", get(passkeys::list))
+        .route(
+            "/passkeys/{id}",
+            delete(passkeys::delete).patch(passkeys::update),
+        )
+        .route(
+            "/passkeys/registration/options",
+            post(passkeys::registration_options),
+        )
+        .route(
+            "/passkeys/registration/verify",
+            post(passkeys::registration_verify),
+        )
+        .route(
+            "/passkeys/authentication/options",
+            post(passkeys::authentication_options),
+        )
+        .route(
+            "/passkeys/authentication/verify",
+            post(passkeys::authentication_verify),
+        )
+        .route("/admin/users/{id}/passkeys", get(passkeys::admin_list))
+        .route(
+            "/admin/users/{id}/passkeys/{passkey_id}",
+            delete(passkeys::admin_delete),
+        )
         .route("/sso", post(sso::start))
         .route("/sso/saml/metadata", get(sso::metadata))
         .route(
@@ -107,8 +134,43 @@ pub fn router(pool: Pool) -> Router {
         .merge(acs())
         .nest("/auth/v1", acs())
         .fallback(|| async { ApiError::not_found() })
+        .layer(cors())
         .layer(middleware::from_fn(log_and_echo_version))
         .with_state(pool)
+}
+
+/// GoTrue's CORS: any origin (mirrored, with credentials), its methods and headers, so that a
+/// browser app (supabase-js, a passkey page) calls the API from its own origin. Tokens travel
+/// in headers, not cookies, so no request carries ambient credentials.
+fn cors() -> tower_http::cors::CorsLayer {
+    use axum::http::{header, HeaderName, Method};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::mirror_request())
+        .allow_credentials(true)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([
+            header::ACCEPT,
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("apikey"),
+            HeaderName::from_static("x-client-ip"),
+            HeaderName::from_static("x-client-info"),
+            HeaderName::from_static("x-jwt-aud"),
+            HeaderName::from_static("x-use-cookie"),
+            HeaderName::from_static(API_VERSION_HEADER),
+        ])
+        .expose_headers([
+            HeaderName::from_static("x-total-count"),
+            header::LINK,
+            HeaderName::from_static(API_VERSION_HEADER),
+        ])
 }
 
 /// Echoes `X-Supabase-Api-Version`, turns the body limit's bare 413 into GoTrue's shape, and
