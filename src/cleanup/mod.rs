@@ -27,6 +27,7 @@ static OAUTH_STATES: &str = include_str!("oauth_states.sql");
 static SAML_RELAY_STATES: &str = include_str!("saml_relay_states.sql");
 static SAML_ASSERTIONS_SEEN: &str = include_str!("saml_assertions_seen.sql");
 static MFA: &str = include_str!("mfa.sql");
+static WEBAUTHN_CHALLENGES: &str = include_str!("webauthn_challenges.sql");
 static AUDIT_LOG_ENTRIES: &str = include_str!("audit_log_entries.sql");
 static OUTBOX: &str = include_str!("outbox.sql");
 
@@ -40,8 +41,8 @@ const MAX_ROWS: i32 = 100_000;
 /// `auth.cleanup(max_rows)`: deletes at most `max_rows` rows from each table, oldest first, and
 /// returns how many went from each (`{"sessions": n, "refresh_tokens": n, "one_time_tokens": n,
 /// "flow_state": n, "oauth_states": n, "saml_relay_states": n, "saml_assertions_seen": n,
-/// "mfa_challenges": n, "mfa_factors": n, "outbox": n, "audit_log_entries": n}`; a session's refresh tokens, which go with it, are
-/// not counted). Rows that a concurrent run has locked are skipped (`FOR UPDATE SKIP LOCKED`),
+/// "mfa_challenges": n, "mfa_factors": n, "webauthn_challenges": n, "outbox": n,
+/// "audit_log_entries": n}`; a session's refresh tokens, which go with it, are not counted). Rows that a concurrent run has locked are skipped (`FOR UPDATE SKIP LOCKED`),
 /// so runs never wait on each other; a backlog takes several calls. Schedule it with pg_cron:
 ///
 /// ```sql
@@ -100,6 +101,7 @@ fn cleanup(max_rows: default!(Option<i32>, 1000)) -> JsonB {
         )?;
         let saml_assertions_seen = db::exec(SAML_ASSERTIONS_SEEN, &[max_rows.into()])?;
         let mfa = db::json(MFA, &[max_rows.into()])?.unwrap_or_default();
+        let webauthn_challenges = db::exec(WEBAUTHN_CHALLENGES, &[max_rows.into()])?;
         let outbox = db::exec(OUTBOX, &[max_rows.into()])?;
         let retention_days = s.retention.audit_log_retention_days;
         let audit_log_entries = if retention_days > 0 {
@@ -120,6 +122,7 @@ fn cleanup(max_rows: default!(Option<i32>, 1000)) -> JsonB {
             "saml_assertions_seen": saml_assertions_seen,
             "mfa_challenges": mfa["mfa_challenges"],
             "mfa_factors": mfa["mfa_factors"],
+            "webauthn_challenges": webauthn_challenges,
             "outbox": outbox,
             "audit_log_entries": audit_log_entries,
         })))
