@@ -25,8 +25,15 @@ A case passes when the call
 Areas (one summary line each): arguments as superuser, arguments as the API roles, request
 settings (hostile request.jwt.claims / legacy claims / request.headers, and tokens with hostile
 claims under a valid signature, read by every claims-reading function), random mutations (seeded;
-many more with AUTH_EXT_LONG=1), non-UTF-8 database (the extension in a LATIN1 database, non-ASCII
+many more with AUTH_EXT_LONG=1), phone factors (hostile numbers, channels, codes and challenge ids
+at real phone factors, and other users' factors and challenges, each call committed when it
+succeeds: every one must be refused with its GoTrue code and change no factor, challenge, outbox
+row, session or audit entry), non-UTF-8 database (the extension in a LATIN1 database, non-ASCII
 arguments), server log (no crash, no panic, no secret from failing literal statements).
+
+Phone MFA is on in the suite's database (mfa_phone_enroll_enabled, mfa_phone_verify_enabled); the
+MFA entry points' arguments default to the caller's own phone factor and its pending challenge, so
+that each hostile argument reaches the phone code.
 
 Environment: AUTH_EXT_TEST_PORT, AUTH_EXT_SUMMARY, AUTH_EXT_LONG, AUTH_EXT_SEED (see README.md).
 """
@@ -294,6 +301,46 @@ REFRESH_TOKENS = [
     Val("refresh control chars", "\x01" * 43),
 ]
 
+# Phone numbers for a phone factor (mfa_enroll): none is E.164, each must be validation_failed.
+PHONES = [
+    Val("phone 1 MB of digits", "+1" + "5" * MB), Val("phone 10,000 digits", "+1" + "5" * 10_000),
+    Val("phone 16 digits", "+1555010010012345"), Val("phone leading 0", "+05550100100"),
+    Val("phone fullwidth digits", "+１５５５０１００１００"), Val("phone Arabic-Indic digits", "+١٥٥٥٠١٠٠١٠٠"),
+    Val("phone Devanagari digits", "+१५५५०१००१००"), Val("phone superscript digits", "+¹⁵⁵⁵⁰¹⁰⁰¹⁰⁰"),
+    Val("phone RLO before it", "\u202e+15550100100"), Val("phone zero-width space inside", "+1555\u200b0100100"),
+    Val("phone combining mark", "+15550100100\u0301"), Val("phone emoji", "📞15550100100"),
+    Val("phone two numbers", "+15550100100,+15550100101"), Val("phone tel: URI", "tel:+15550100100"),
+    Val("phone NUL inside (chr)", sql_expr="'+1555' || chr(0) || '0100100'"),
+    Val("phone NUL inside (convert_from)", sql_expr="convert_from('\\x2b3135353500303130303130'::bytea, 'UTF8')"),
+    Val("phone invalid UTF-8 (convert_from)", sql_expr="convert_from('\\x2b31353535ff'::bytea, 'UTF8')"),
+]
+# Channels for a phone factor's challenge (mfa_challenge): only sms is offered.
+CHANNELS = [Val(f"channel {short(c, 20)!r}", c) for c in (
+    "whatsapp", "SMS", "carrier pigeon", "sms\u200b", "ｓｍｓ", "sms\u202e", "s\u0301ms", "sms,whatsapp", "x" * MB)] + [
+    Val("channel NUL inside (chr)", sql_expr="'sms' || chr(0)"),
+    Val("channel invalid UTF-8 (convert_from)", sql_expr="convert_from('\\x736d73ff'::bytea, 'UTF8')"),
+]
+
+
+def mfa_codes(ctx):
+    """Codes at the caller's own phone challenge (mfa_verify): none is the code sent, though some
+    hold it; the code itself must never come back in an error."""
+    code = ctx.phone_code
+    fullwidth = code.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    return [Val(label, v, secret=code) for label, v in (
+        ("code of 10,000 digits", "1" * 10_000), ("code of 10,000 chars after the right one", code + "0" * 9_994),
+        ("code 1 MB", "7" * MB), ("the right code in fullwidth digits", fullwidth),
+        ("the right code, one digit more", code + "0"), ("the right code but its last digit", code[:-1]),
+        ("the right code after a zero-width space", "\u200b" + code), ("the right code after RLO", "\u202e" + code),
+        ("the right code as a number with a sign", "+" + code), ("the right code as a JSON string", json.dumps(code)))] + [
+        Val("the right code with NUL (chr)", sql_expr=f"'{code}' || chr(0)"),
+        Val("the right code, invalid UTF-8 after (convert_from)",
+            sql_expr=f"'{code}' || convert_from('\\xff'::bytea, 'UTF8')"),
+    ]
+
+
+MFA_FNS = {"mfa_enroll", "mfa_challenge", "mfa_verify", "mfa_unenroll"}
+
 SCOPES = [Val(f"scope {s!r}", s) for s in ("global", "local", "others", "GLOBAL", "global ", "all", "")]
 ALGS = [Val(f"alg {a!r}", a) for a in ("ES256", "RS256", "EdDSA", "HS256", "none", "NONE", "es256",
                                         "HS512", "ES256 ", "Ed25519", "RSA-OAEP", "PS256")]
@@ -516,6 +563,11 @@ def make_values(fn, argname, typ, ctx):
         extra = {"email": EMAILS, "password": PASSWORDS, "refresh_token": REFRESH_TOKENS + jwt_values(ctx)[:3],
                  "token": jwt_values(ctx), "scope": SCOPES, "alg": ALGS, "status": STATUSES,
                  "key": key_values(), "kid": kid_values(ctx)}.get(argname, [])
+        if fn.name in MFA_FNS:  # these names mean other things elsewhere (sign_up's channel)
+            extra = {"phone": PHONES, "channel": CHANNELS, "code": mfa_codes(ctx),
+                     "factor_id": [Val("the other user's phone factor", ctx.other_phone_factor)],
+                     "challenge_id": [Val("the other user's phone challenge", ctx.other_phone_challenge)],
+                     }.get(argname, extra)
         vals = TEXT_COMMON + extra
         if argname in SECRET_ARG_NAMES:
             vals = [Val(v.label, v.param, v.sql, secret=v.secret or (v.param if v.param and len(v.param) >= 12
@@ -546,8 +598,21 @@ def baseline(fn, argname, typ, ctx):
         "relid": lambda: Val("auth.config", sql_expr="'auth.config'::regclass::oid"),
         "u": lambda: Val("a real row", sql_expr="(SELECT u FROM auth.users u LIMIT 1)"),
     }
+    if fn.name in MFA_FNS:  # the caller's own phone factor, its pending challenge, a wrong code
+        by_name.update({
+            "factor_type": lambda: Val("phone", "phone"), "phone": lambda: Val("a new number", "+15550109999"),
+            "factor_id": lambda: Val("own phone factor", ctx.phone_factor),
+            "challenge_id": lambda: Val("own pending challenge", ctx.phone_challenge),
+            "code": lambda: Val("a wrong code", other_code(ctx.phone_code)),
+            "channel": lambda: Val("sms", "sms"),
+        })
     make = by_name.get(argname)
     return make() if make else Val("NULL")
+
+
+def other_code(code):
+    """A code of the same length that is not `code`."""
+    return f"{(int(code) + 1) % 10 ** len(code):0{len(code)}d}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -592,6 +657,9 @@ FINGERPRINT = """
            -- (src/trace/), after it: not part of the committed state a failing call must keep
            (SELECT count(*) FROM auth.audit_log_entries WHERE payload->>'action' IS DISTINCT FROM 'login_failed'),
            (SELECT count(*) FROM auth.mfa_amr_claims),
+           (SELECT count(*) FROM auth.mfa_factors), (SELECT count(*) FROM auth.mfa_challenges),
+           (SELECT count(*) FROM auth.mfa_challenges WHERE verified_at IS NOT NULL),
+           (SELECT count(*) FROM auth.outbox),
            (SELECT md5(string_agg(kid || status, ',' ORDER BY kid)) FROM auth.signing_keys),
            (SELECT md5(settings::text) FROM auth.config), pg_postmaster_start_time()"""
 # Text the extension writes must be valid text: convert_to() refuses a NUL byte (which a Rust
@@ -604,7 +672,8 @@ STORED_TEXT_CHECK = "SELECT " + " + ".join([
 ])
 WRITERS = {"sign_up", "sign_in_with_password", "refresh_session", "update_user", "sign_out"}
 FINGERPRINT_NAMES = ["users", "sessions", "refresh_tokens", "revoked refresh tokens", "identities",
-                     "audit log entries", "mfa_amr_claims", "signing keys", "settings", "postmaster start"]
+                     "audit log entries", "mfa_amr_claims", "mfa_factors", "mfa_challenges",
+                     "verified mfa_challenges", "outbox", "signing keys", "settings", "postmaster start"]
 
 
 class Runner:
@@ -945,6 +1014,147 @@ def fuzz_random(runner, fns, ctx, rng):
             print(f"  random mutations: {n + 1} cases", flush=True)
 
 
+# What a phone-factor call could write, read as superuser from the committed state.
+PHONE_STATE = """
+    SELECT (SELECT md5(coalesce(string_agg(concat_ws(',', id, user_id, status, phone, friendly_name,
+                                                     last_challenged_at), ';' ORDER BY id), ''))
+              FROM auth.mfa_factors),
+           (SELECT md5(coalesce(string_agg(concat_ws(',', id, factor_id, verified_at, otp_code,
+                                                     ip_address), ';' ORDER BY id), ''))
+              FROM auth.mfa_challenges),
+           (SELECT count(*) FROM auth.outbox),
+           (SELECT count(*) FROM auth.audit_log_entries WHERE payload->>'action' IS DISTINCT FROM 'login_failed'),
+           (SELECT md5(coalesce(string_agg(concat_ws(',', id, aal, factor_id), ';' ORDER BY id), ''))
+              FROM auth.sessions),
+           (SELECT count(*) FROM auth.mfa_amr_claims), (SELECT count(*) FROM auth.refresh_tokens)"""
+PHONE_STATE_NAMES = ["mfa_factors", "mfa_challenges", "outbox", "audit log", "sessions", "mfa_amr_claims",
+                     "refresh_tokens"]
+
+
+def fuzz_phone_factors(runner, fns, ctx):
+    """Hostile input at real phone factors, as the caller (authenticated, and superuser with the
+    caller's claims), each call in a transaction that is committed when the call succeeds: every
+    case must be refused with the GoTrue code expected (or by PostgreSQL's input of the arguments,
+    before the call), and leave the factors, challenges, outbox, sessions and audit log as they
+    were. The sign-in backoff is off meanwhile, so that every wrong code reaches the code check.
+    Last, the caller's challenge, attempted with all of it, still takes its code."""
+    area = "phone factors"
+    by_sig = {fn.sig: fn for fn in fns}
+    enroll = by_sig["auth.mfa_enroll(text,text,text,text)"]
+    challenge = by_sig["auth.mfa_challenge(text,text,jsonb)"]
+    verify = by_sig["auth.mfa_verify(text,text,text,jsonb)"]
+    conn = connect(DB)
+    backoff = json.loads(q(conn, "SELECT auth.settings()")[0][0])["sign_in_backoff_max_seconds"]
+    q(conn, """SELECT auth.configure('{"sign_in_backoff_max_seconds": 0}')""")
+
+    def call(fn, **given):
+        return [given.get(n, Val("NULL")) for n in fn.argnames]
+
+    invalid = ("PT400", "validation_failed")
+    not_found = ("PT404", "mfa_factor_not_found")
+    wrong = ("PT422", "mfa_verification_failed")
+    mine = dict(factor_id=Val("own phone factor", ctx.phone_factor))
+    cases = []
+    for v in PHONES:
+        cases.append((enroll, call(enroll, factor_type=Val("phone", "phone"), phone=v), "precall" if v.sql else invalid))
+    for t in ("PHONE", "sms", "phone\u200b", "totp,phone"):
+        cases.append((enroll, call(enroll, factor_type=Val(f"factor_type {t!r}", t), phone=Val("a number", "+15550107003")), invalid))
+    cases.append((enroll, call(enroll, factor_type=Val("phone", "phone"), friendly_name=Val("name 1 MB", "n" * MB),
+                                  phone=Val("a number", "+15550107003")), invalid))
+    for v in CHANNELS:
+        cases.append((challenge, call(challenge, channel=v, **mine), "precall" if v.sql else invalid))
+    for label, fid in (("the other user's phone factor", ctx.other_phone_factor), ("not a uuid", "not-a-uuid"),
+                       ("a uuid nobody has", "6f1e1d2c-3b4a-4c5d-8e6f-7a8b9c0d1e2f"), ("1 MB", "f" * MB),
+                       ("nil uuid", "00000000-0000-0000-0000-000000000000")):
+        cases.append((challenge, call(challenge, factor_id=Val(label, fid), channel=Val("sms", "sms")), not_found))
+    own_challenge = Val("own pending challenge", ctx.phone_challenge)
+    for v in mfa_codes(ctx) + [Val("NULL code"), Val("empty code", ""), Val("a wrong code", other_code(ctx.phone_code))]:
+        cases.append((verify, call(verify, challenge_id=own_challenge, code=v, **mine), "precall" if v.sql else wrong))
+    right = Val("the right code", ctx.phone_code, secret=ctx.phone_code)
+    for label, cid in (("not a uuid", "not-a-uuid"), ("1 MB", "c" * MB), ("a uuid nobody made", "6f1e1d2c-3b4a-4c5d-8e6f-7a8b9c0d1e2f"),
+                       ("the other user's challenge", ctx.other_phone_challenge)):
+        cases.append((verify, call(verify, challenge_id=Val(f"challenge {label}", cid), code=right, **mine), not_found))
+    # the other user's factor, with its own challenge and the code its SMS carried
+    cases.append((verify, call(verify, factor_id=Val("the other user's phone factor", ctx.other_phone_factor),
+                               challenge_id=Val("the other user's challenge", ctx.other_phone_challenge),
+                               code=Val("the other user's code", ctx.other_phone_code, secret=ctx.other_phone_code)), not_found))
+    cases.append((verify, call(verify, factor_id=Val("not a uuid", "not-a-uuid"), challenge_id=own_challenge, code=right), not_found))
+
+    for fn, args, expected in cases:
+        for role in ("authenticated", SUPER):
+            what = f"{role}: {fn.sig} " + "; ".join(v.show() for v in args)
+            before = q(conn, PHONE_STATE)[0]
+            out, probe = committed_call(conn, fn, role, args, ctx.claims)
+            if out.crashed:
+                conn = connect(DB)
+            problems = runner.judge(role, fn, args, out, probe)
+            for name, text in out.fields().items():  # a code is too short for judge's echo check
+                if name != "context" and text and ctx.phone_code in text:
+                    problems.append(f"the {name} holds the code sent")
+            if out.ok:
+                problems.append("accepted (and committed)")
+            elif expected == "precall":
+                if out.sqlstate not in PRECALL:
+                    problems.append(f"expected PostgreSQL's refusal of the argument, got {out.sqlstate}")
+            elif (out.sqlstate, out.fields().get("detail")) != expected:
+                problems.append(f"expected {expected[0]} {expected[1]}")
+            after = q(conn, PHONE_STATE)[0]
+            changed = [n for n, a, b in zip(PHONE_STATE_NAMES, before, after) if a != b]
+            if changed:
+                problems.append(f"wrote {changed}")
+            T.record(area, not problems, what, "; ".join(problems) + f" [{out.describe()}]", group=fn.sig)
+
+    # The challenge every hostile code was tried at still takes its code; nothing else was raised.
+    out, _ = committed_call(conn, verify, "authenticated",
+                            call(verify, challenge_id=own_challenge, code=right, **mine), ctx.claims)
+    session = json.loads(out.rows[0][0]) if out.ok else {}
+    amr = [e.get("method") for e in json.loads(b64u_decode(session["access_token"].split(".")[1])).get("amr", [])] if out.ok else []
+    T.record(area, out.ok and "mfa/phone" in amr, "the own challenge still takes its code after every hostile attempt",
+             out.describe())
+    other = q(conn, """SELECT f.status, c.verified_at IS NULL FROM auth.mfa_factors f JOIN auth.mfa_challenges c ON c.factor_id = f.id
+                        WHERE f.id = %s AND c.id = %s""", [ctx.other_phone_factor, ctx.other_phone_challenge])
+    T.record(area, other == [("unverified", True)], "the other user's factor and challenge are untouched", str(other))
+    q(conn, "SELECT auth.configure(jsonb_build_object('sign_in_backoff_max_seconds', %s::int))", [backoff])
+    conn.close()
+    runner.fp = runner.fingerprint()  # the verification above is committed on purpose
+
+
+def committed_call(conn, fn, role, args, claims):
+    """Calls fn(args) as `role` with `claims` and commits when it succeeds. Returns the outcome
+    and, when PostgreSQL refused an argument, the same arguments evaluated alone (Runner.run's
+    probe)."""
+    parts, params = [], []
+    for val, typ in zip(args, fn.argtypes):
+        frag, ps = val.render(typ)
+        parts.append(frag)
+        params.extend(ps)
+    setup = [sql.SQL("BEGIN")]
+    if role != SUPER:
+        setup.append(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
+    setup.append(sql.SQL("SET LOCAL statement_timeout = '30s'"))
+    setup.append(sql.SQL("SELECT set_config('request.jwt.claims', {}, true)").format(sql.Literal(claims)))
+    probe = None
+    try:
+        conn.execute(sql.SQL("; ").join(setup))
+        try:
+            cur = conn.execute(sql.SQL("SELECT {}({})").format(sql.Identifier(fn.nsp, fn.name),
+                                                                sql.SQL(", ".join(parts))), params)
+            out = Outcome(rows=cur.fetchall())
+            conn.execute("COMMIT")
+        except psycopg.Error as e:
+            out = Outcome(error=e, crashed=conn.broken or conn.closed)
+            if not out.crashed:
+                conn.execute("ROLLBACK")
+                if out.sqlstate in PRECALL:
+                    conn.execute(sql.SQL("; ").join(setup))
+                    probe = attempt(conn, sql.SQL("SELECT octet_length(ROW({})::text)").format(
+                        sql.SQL(", ".join(parts))), params)
+                    conn.execute("ROLLBACK")
+    except psycopg.Error as e:
+        out = Outcome(error=e, crashed=True)
+    return out, probe
+
+
 def fuzz_latin1(ctx):
     """pgrx turns text arguments into Rust &str: in a database whose encoding is not UTF-8, a
     non-ASCII argument is bytes that are not UTF-8. Either the extension refuses to be installed
@@ -1005,7 +1215,7 @@ def check_server_log(runner, ctx, log_path, log_start):
     # Failing statements with passwords and tokens as literals (a client without bind
     # parameters): the server log must not repeat them (README, Security model).
     markers = {name: f"LogMarker-{name}-{secrets.token_hex(6)}" for name in
-               ("signup", "signin", "refresh", "update", "authenticate", "verify", "import")}
+               ("signup", "signin", "refresh", "update", "authenticate", "verify", "import", "mfa-code")}
     markers["configure"] = f"LogMk-{secrets.token_hex(4)}"  # under 32 characters: refused
     statements = [
         ("sign_up with a bad email", "SELECT auth.sign_up('not-an-email', %s)", markers["signup"]),
@@ -1016,6 +1226,9 @@ def check_server_log(runner, ctx, log_path, log_start):
         ("verify_jwt a garbage token", "SELECT auth.verify_jwt(%s)", markers["verify"]),
         ("import a garbage key", "SELECT auth.import_signing_key(%s)", markers["import"]),
         ("configure a short jwt_secret", "SELECT auth.configure(jsonb_build_object('jwt_secret', %s::text))", markers["configure"]),
+        # a phone factor's code (mfa_verify is set log_min_error_statement = panic)
+        ("mfa_verify with a wrong code", f"SELECT auth.mfa_verify('{ctx.phone_factor}', '{ctx.phone_challenge}', %s)",
+         markers["mfa-code"]),
     ]
     conn = runner.conn
     cur = psycopg.ClientCursor(conn)
@@ -1056,11 +1269,14 @@ def setup():
     conn.execute("RESET search_path")
     conn.execute("CREATE EXTENSION auth_ext")
     conn.execute("SET search_path = pg_catalog")
-    # SAML on, so that the SSO entry points (0.8.0) get past their first check.
+    # SAML on, so that the SSO entry points (0.8.0) get past their first check; phone factors on
+    # (off by default), challenges as often as the cases ask.
     conn.execute("""SELECT auth.configure('{"argon2_memory_kib": 1024, "argon2_iterations": 1,
         "rate_limit_token_refresh": 1000000000, "rate_limit_verify": 1000000000,
         "rate_limit_otp": 1000000000, "rate_limit_anonymous_users": 1000000000,
-        "rate_limit_sso": 1000000000, "saml_enabled": true}')""")
+        "rate_limit_sso": 1000000000, "saml_enabled": true,
+        "mfa_phone_enroll_enabled": true, "mfa_phone_verify_enabled": true,
+        "mfa_phone_max_frequency": 0}')""")
     ctx = Context()
     for who in ("", "other_"):
         email, pw = f"fuzz-{who or 'me_'}{secrets.token_hex(3)}@example.com", PASSWORD
@@ -1072,6 +1288,20 @@ def setup():
         setattr(ctx, who + "user_id", r["user"]["id"])
     ctx.other_id = ctx.other_user_id
     ctx.claims = b64u_decode(ctx.access.split(".")[1]).decode()
+    ctx.other_claims = b64u_decode(ctx.other_access.split(".")[1]).decode()
+    # A phone factor each, with a pending challenge (committed); the code read from the outbox,
+    # as an SMS gateway would. The MFA entry points' baselines are the caller's own.
+    for who, claims, number in (("", ctx.claims, "+15550107001"), ("other_", ctx.other_claims, "+15550107002")):
+        conn.execute("SELECT set_config('request.jwt.claims', %s, false)", [claims])
+        factor = json.loads(q(conn, "SELECT auth.mfa_enroll('phone', phone => %s)", [number])[0][0])["id"]
+        challenge = json.loads(q(conn, "SELECT auth.mfa_challenge(%s)", [factor])[0][0])["id"]
+        code = q(conn, """SELECT payload->'sms'->>'otp' FROM auth.outbox
+                           WHERE action = 'mfa' AND recipient = %s ORDER BY id DESC LIMIT 1""", [number[1:]])[0][0]
+        setattr(ctx, who + "phone_factor", factor)
+        setattr(ctx, who + "phone_challenge", challenge)
+        setattr(ctx, who + "phone_code", code)
+        setattr(ctx, who + "phone_number", number)
+    conn.execute("SELECT set_config('request.jwt.claims', '', false)")
     ctx.hs_secret = secrets.token_urlsafe(32)
     ctx.hs_kid = q(conn, "SELECT auth.import_signing_key(%s, 'HS256')", [ctx.hs_secret])[0][0]
     q(conn, "SELECT auth.set_signing_key_status(%s, 'previous')", [ctx.hs_kid])
@@ -1106,6 +1336,8 @@ def main():
     print(f"  request settings done ({time.time() - started:.0f}s)", flush=True)
     fuzz_random(runner, fns, ctx, random.Random(SEED))
     print(f"  random mutations done ({time.time() - started:.0f}s)", flush=True)
+    fuzz_phone_factors(runner, fns, ctx)
+    print(f"  phone factors done ({time.time() - started:.0f}s)", flush=True)
     fuzz_latin1(ctx)
     print(f"  non-UTF-8 database done ({time.time() - started:.0f}s)", flush=True)
     check_server_log(runner, ctx, log_path, log_start)

@@ -16,12 +16,14 @@ Areas (one summary line each):
   security definer       every SECURITY DEFINER function pins a safe search_path; auth_api wrappers
                          are SECURITY INVOKER
   cross-user isolation   user A calls every user-facing function (PostgREST-style claims and
-                         auth.authenticate()); nothing of user B comes back or changes; with
-                         claims_trust = 'verified', A cannot pass B's claims off as A's
+                         auth.authenticate()); nothing of user B comes back or changes (B's
+                         sessions, MFA factors and challenges, SMS in the outbox among it: A
+                         challenges and verifies B's phone factor with B's challenge and code);
+                         with claims_trust = 'verified', A cannot pass B's claims off as A's
   secret exposure        every function, called by every role, returns (and errors, notices and
                          visible settings carry) no private key, HS256 secret, refresh-chain key,
-                         password hash, refresh-token hash or one-time token hash, read as
-                         superuser from the tables
+                         password hash, refresh-token hash, one-time token hash or phone code hash,
+                         read as superuser from the tables
 
 Environment: AUTH_EXT_TEST_PORT, AUTH_EXT_SUMMARY (see README.md in this folder).
 """
@@ -137,10 +139,11 @@ SSO = {
     "auth_api.admin_sso_provider(text)", "auth_api.admin_create_sso_provider(jsonb)",
     "auth_api.admin_update_sso_provider(text,jsonb)", "auth_api.admin_delete_sso_provider(text)",
 }
-# MFA (0.8.0): the signed-in caller's own factors (the functions check).
+# MFA (0.8.0): the signed-in caller's own factors (the functions check). Challenge and verify
+# take GoTrue's bodies (the phone factor's channel, WebAuthn's parameters).
 MFA = {
-    "auth.mfa_enroll(text,text,text,text)", "auth.mfa_challenge(text)",
-    "auth.mfa_verify(text,text,text)", "auth.mfa_unenroll(text)",
+    "auth.mfa_enroll(text,text,text,text)", "auth.mfa_challenge(text,text,jsonb)",
+    "auth.mfa_verify(text,text,text,jsonb)", "auth.mfa_unenroll(text)",
 }
 MFA |= {"auth_api." + sig.split(".", 1)[1] for sig in MFA}
 # ... and the admin API's factor routes (granted to every API role, admins only).
@@ -385,6 +388,8 @@ class User:
         self.email, self.password, self.marker = email, password, marker
         self.id = None
         self.sessions = []  # (session_id, access_token, refresh_token, claims text)
+        # a phone factor (digits of its number) with a pending challenge and the code sent
+        self.phone = self.phone_factor = self.phone_challenge = self.phone_code = None
 
     def add_session(self, response):
         r = json.loads(response)
@@ -409,7 +414,7 @@ class User:
     def markers(self):
         """What must never reach another user."""
         out = {"id": self.id, "email": self.email, "password": self.password,
-               "metadata marker": self.marker}
+               "metadata marker": self.marker, "phone factor's number": self.phone}
         for i, (sid, access, refresh, _) in enumerate(self.sessions):
             out[f"session id {i}"] = sid
             out[f"access token {i}"] = access
@@ -596,16 +601,32 @@ def call_plans(ctx, me, other):
                       "not_on_or_after": 4102444800, "in_response_to": None})])]
     P["auth.saml_metadata_refresh(text,text)"] = [
         ("an unknown provider", "%s::text, %s::text", [str(uuid.uuid4()), "<x/>"])]
-    # MFA (0.8.0): as the caller, against the other user's factor where one is named.
-    P["auth.mfa_enroll(text,text,text,text)"] = [("a TOTP factor", "%s::text", ["totp"])]
-    P["auth.mfa_challenge(text)"] = [("an unknown factor", "%s::text", [str(uuid.uuid4())])]
-    P["auth.mfa_verify(text,text,text)"] = [
+    # MFA (0.8.0): as the caller, against the other user's factor where one is named. Phone
+    # factors are on here: each user has one with a pending challenge (create_users), the code
+    # its SMS carried read from the outbox.
+    P["auth.mfa_enroll(text,text,text,text)"] = [
+        ("a TOTP factor", "%s::text", ["totp"]),
+        ("a phone factor", "%s::text, NULL, NULL, %s::text", ["phone", "+15550108001"]),
+        ("a phone factor of the other user's number", "%s::text, NULL, NULL, %s::text", ["phone", "+" + other.phone])]
+    P["auth.mfa_challenge(text,text,jsonb)"] = [
+        ("an unknown factor", "%s::text", [str(uuid.uuid4())]),
+        ("own phone factor by SMS", "%s::text, %s::text", [me.phone_factor, "sms"]),
+        ("the other user's phone factor", "%s::text, %s::text", [other.phone_factor, "sms"])]
+    P["auth.mfa_verify(text,text,text,jsonb)"] = [
         ("an unknown factor and challenge", "%s::text, %s::text, %s::text",
-         [str(uuid.uuid4()), str(uuid.uuid4()), "123456"])]
-    P["auth.mfa_unenroll(text)"] = [("an unknown factor", "%s::text", [str(uuid.uuid4())])]
+         [str(uuid.uuid4()), str(uuid.uuid4()), "123456"]),
+        ("own phone factor, its challenge and code", "%s::text, %s::text, %s::text",
+         [me.phone_factor, me.phone_challenge, me.phone_code]),
+        ("the other user's phone factor, its challenge and code", "%s::text, %s::text, %s::text",
+         [other.phone_factor, other.phone_challenge, other.phone_code]),
+        ("own phone factor, the other user's challenge and code", "%s::text, %s::text, %s::text",
+         [me.phone_factor, other.phone_challenge, other.phone_code])]
+    P["auth.mfa_unenroll(text)"] = [("an unknown factor", "%s::text", [str(uuid.uuid4())]),
+                                    ("the other user's phone factor", "%s::text", [other.phone_factor])]
     P["auth.admin_list_factors(text)"] = [("the other user", "%s::text", [other.id])]
     P["auth.admin_delete_factor(text,text)"] = [
-        ("an unknown factor of the other user", "%s::text, %s::text", [other.id, str(uuid.uuid4())])]
+        ("an unknown factor of the other user", "%s::text, %s::text", [other.id, str(uuid.uuid4())]),
+        ("the other user's phone factor", "%s::text, %s::text", [other.id, other.phone_factor])]
     for sig in sorted(MFA):
         if sig.startswith("auth_api."):
             P[sig] = list(P["auth." + sig.split(".", 1)[1]])
@@ -754,6 +775,12 @@ class SecretIndex:
                     except ValueError:
                         pass
 
+        for cid, h in q(conn, "SELECT id::text, otp_code FROM auth.mfa_challenges WHERE otp_code IS NOT NULL"):
+            self.add("phone code hash", f"mfa_challenges.otp_code of {cid}", h.encode())
+            try:
+                self.add("phone code hash", f"mfa_challenges.otp_code of {cid} (bytes)", bytes.fromhex(h))
+            except ValueError:
+                pass
         for tid, h in q(conn, "SELECT id::text, token_hash FROM auth.one_time_tokens"):
             self.add("one-time token hash", f"one_time_tokens.token_hash of {tid}", h.encode())
             bare = h.removeprefix("pkce_")
@@ -808,7 +835,9 @@ def setup():
     conn.execute("CREATE EXTENSION auth_ext")
     conn.execute("SET search_path = pg_catalog")
     conn.execute("""SELECT auth.configure('{"argon2_memory_kib": 1024, "argon2_iterations": 1,
-                                            "rate_limit_email_sent": 100000}')""")
+                                            "rate_limit_email_sent": 100000, "rate_limit_sms_sent": 100000,
+                                            "mfa_phone_enroll_enabled": true, "mfa_phone_verify_enabled": true,
+                                            "mfa_phone_max_frequency": 0}')""")
     return conn
 
 
@@ -828,6 +857,18 @@ def create_users(conn, ctx):
                         [u.email, u.password])[0][0])
         conn.execute("COMMIT")
         users.append(u)
+    # A phone factor each, with a pending challenge (as the user, through auth_api); the code from
+    # the outbox, as an SMS gateway would read it.
+    for n, u in enumerate(users):
+        u.phone = f"155501080{n + 2}{secrets.randbelow(10)}"
+        conn.execute("BEGIN")
+        conn.execute("SET LOCAL ROLE authenticated")
+        conn.execute("SELECT set_config('request.jwt.claims', %s, true)", [u.claims])
+        u.phone_factor = json.loads(q(conn, "SELECT auth_api.mfa_enroll('phone', phone => %s)", ["+" + u.phone])[0][0])["id"]
+        u.phone_challenge = json.loads(q(conn, "SELECT auth_api.mfa_challenge(%s, 'sms')", [u.phone_factor])[0][0])["id"]
+        conn.execute("COMMIT")
+        u.phone_code = q(conn, """SELECT payload->'sms'->>'otp' FROM auth.outbox WHERE action = 'mfa' AND recipient = %s
+                                   ORDER BY id DESC LIMIT 1""", [u.phone])[0][0]
     # Key material of every algorithm, in every state, for the secret scan.
     for alg in ("RS256", "EdDSA", "HS256", "ES256"):
         q(conn, "SELECT auth.create_signing_key(%s)", [alg])
@@ -1028,7 +1069,11 @@ def user_fingerprint(conn, user):
             (SELECT string_agg(to_jsonb(s)::text, ',' ORDER BY s.id) FROM auth.sessions s WHERE s.user_id = %(id)s::uuid),
             (SELECT string_agg(to_jsonb(t)::text, ',' ORDER BY t.id) FROM auth.refresh_tokens t WHERE t.user_id = %(id)s::text),
             (SELECT string_agg(to_jsonb(c)::text, ',' ORDER BY c.id) FROM auth.mfa_amr_claims c
-              WHERE c.session_id IN (SELECT id FROM auth.sessions WHERE user_id = %(id)s::uuid))))""",
+              WHERE c.session_id IN (SELECT id FROM auth.sessions WHERE user_id = %(id)s::uuid)),
+            (SELECT string_agg(to_jsonb(f)::text, ',' ORDER BY f.id) FROM auth.mfa_factors f WHERE f.user_id = %(id)s::uuid),
+            (SELECT string_agg(to_jsonb(c)::text, ',' ORDER BY c.id) FROM auth.mfa_challenges c
+              WHERE c.factor_id IN (SELECT id FROM auth.mfa_factors WHERE user_id = %(id)s::uuid)),
+            (SELECT string_agg(to_jsonb(o)::text, ',' ORDER BY o.id) FROM auth.outbox o WHERE o.user_id = %(id)s::uuid)))""",
              {"id": user.id})[0][0]
 
 
@@ -1129,7 +1174,7 @@ def check_secrets(conn, fns, ctx, a, b):
     index = SecretIndex()
     index.load(conn)
     kinds = sorted(set(index.kinds.values()))
-    T.check(area, {"private key", "chain key", "password hash", "refresh token hash"} <= set(kinds)
+    T.check(area, {"private key", "chain key", "password hash", "refresh token hash", "phone code hash"} <= set(kinds)
             and any(k.startswith("hs256 secret") for k in kinds),
             f"secrets of every kind were read to search for ({kinds})")
     plans = call_plans(ctx, a, b)

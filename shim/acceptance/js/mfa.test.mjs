@@ -1,23 +1,32 @@
-// TOTP multi-factor authentication with @supabase/auth-js, unchanged (`auth.mfa.*`), through
+// Multi-factor authentication with @supabase/auth-js, unchanged (`auth.mfa.*`), through
 // auth-ext-shim (FLOWS_SHIM_URL), written against GoTrue's HTTP contract:
 //   POST   /factors                 {factor_type: 'totp', friendly_name, issuer}
 //                                   -> {id, type, friendly_name, totp: {qr_code (raw SVG; auth-js
 //                                      prefixes data:image/svg+xml;utf-8,), secret, uri}}
-//   POST   /factors/{id}/challenge  -> {id, type, expires_at (now + 300 s)}
+//                                   {factor_type: 'phone', friendly_name, phone}
+//                                   -> {id, type: 'phone', friendly_name, phone (as given)}
+//   POST   /factors/{id}/challenge  {channel?} -> {id, type, expires_at (now + 300 s)}; a phone
+//                                   factor's code goes out by SMS (the outbox, delivered by the
+//                                   shim to the signed SMS webhook of shim/acceptance/peers/)
 //   POST   /factors/{id}/verify     {challenge_id, code} -> the session raised to aal2
-//                                   (totp in its amr), the factor verified
+//                                   (totp or mfa/phone in its amr), the factor verified
 //   DELETE /factors/{id}            -> {id}; a verified factor only from an aal2 session
-// Codes come from otplib (an independent RFC 6238 implementation) and the secret the server gave.
+// TOTP codes come from otplib (an independent RFC 6238 implementation) and the secret the server
+// gave; phone codes from the SMS the webhook receiver kept (inbox.mjs, SMS_DIR).
 // Users are made by the admin API (SERVICE_ROLE_KEY, minted by ./test) already confirmed: the
 // database confirms by mail (mailer_autoconfirm false). ./test sets rate_limit_verify high in
-// shim_flows (challenges and verifications count against it).
-// The cases run in order; the first four share one user (enroll -> verify -> step-up -> unenroll).
+// shim_flows (challenges and verifications count against it), turns phone factors on
+// (mfa_phone_enroll_enabled, mfa_phone_verify_enabled) with mfa_phone_max_frequency 1 s, and
+// configures the MFA verification attempt hook of shim/acceptance/hooks.sql.
+// The cases run in order; the first four share one user (enroll -> verify -> step-up -> unenroll),
+// the phone cases after them one phone user likewise.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import crypto from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { AuthClient } from '@supabase/auth-js'
 import { generateSync } from 'otplib'
+import { smsTo, waitForSms, digits, webhookKey, webhookSignature } from './inbox.mjs'
 
 const url = process.env.FLOWS_SHIM_URL ?? 'http://127.0.0.1:54611'
 const serviceKey = process.env.SERVICE_ROLE_KEY
@@ -378,4 +387,313 @@ test('200 concurrent verifies of one valid code, each on its own challenge: exac
   assert.equal(refused, N - 1, `every other one is mfa_verification_failed or over_request_rate_limit: ${JSON.stringify(codes)}`)
   assert.equal(claimsOf(won[0].data.access_token).aal, 'aal2')
   assert.equal((await factorsOf(u.auth))[0].status, 'verified')
+})
+
+// -- phone factors: the code by SMS ------------------------------------------------------------------
+
+const SMS_SECRET = process.env.SMS_WEBHOOK_SECRET
+// Digits only, as GoTrue keeps a number (the client sends it with its +): 1 557 and 7 more, apart
+// from the numbers of flows.test.mjs (1 555), python/flows.py (1 556) and python/mfa.py (1 558).
+const newPhone = () => '1557' + String(crypto.randomInt(1e7)).padStart(7, '0')
+// A code of the same length that is not `code`.
+const otherCode = (code) => String((Number(code) + 1) % 10 ** code.length).padStart(code.length, '0')
+
+async function enrollPhone(auth, phone = newPhone(), friendlyName = undefined) {
+  const { data, error } = await auth.mfa.enroll({ factorType: 'phone', phone: `+${phone}`, friendlyName })
+  assert.equal(error, null, `mfa.enroll phone: ${show(error)}`)
+  return { id: data.id, phone, data }
+}
+
+// A challenge of a phone factor and the SMS it sent, as the webhook receiver kept it. A challenge
+// refused by the factor's frequency limit (mfa_phone_max_frequency, 1 s in shim_flows) is asked
+// again once the wait the server named is over.
+async function challengeSms(auth, factor, params = {}) {
+  for (let tries = 0; ; tries++) {
+    const before = smsTo(factor.phone).length
+    const ch = await auth.mfa.challenge({ factorId: factor.id, ...params })
+    if (ch.error?.code === 'over_sms_send_rate_limit' && tries < 5) {
+      const seconds = Number(/after (\d+) seconds?/.exec(ch.error.message)?.[1] ?? 1)
+      await sleep(seconds * 1000 + 50)
+      continue
+    }
+    assert.equal(ch.error, null, `mfa.challenge of a phone factor: ${show(ch.error)}`)
+    const sms = await waitForSms(factor.phone, { after: before })
+    return { challenge: ch.data, sms, code: sms.otp }
+  }
+}
+
+// Audit entries through the admin API (GET /admin/audit?query=...), oldest first: a user's
+// (author:<email>), or those of an action (action:<name>).
+async function auditOf(email, query = `author:${email}`) {
+  const res = await fetch(`${url}/admin/audit?per_page=100&query=${encodeURIComponent(query)}`, {
+    headers: { apikey: serviceKey, Authorization: `Bearer ${serviceKey}` },
+  })
+  assert.equal(res.status, 200, `GET /admin/audit: ${res.status}`)
+  return (await res.json()).map((e) => e.payload).reverse()
+}
+
+let pat = null // {email, id, auth}: the phone user of the cases below
+let patFactor = null // {id, phone}
+let patSpent = null // {challenge, code}: the challenge that verified the factor
+
+test('phone: enroll answers {id, type phone, friendly_name, phone}; listed unverified; a bad or missing number is validation_failed', async () => {
+  pat = await newUser('mfa-js-phone')
+  const phone = newPhone()
+  const f = await enrollPhone(pat.auth, phone, 'Pat\'s mobile')
+  patFactor = f
+  assert.match(f.data.id, UUID, `the factor id: ${f.data.id}`)
+  assert.deepEqual({ ...f.data, id: undefined }, { id: undefined, type: 'phone', friendly_name: 'Pat\'s mobile', phone: `+${phone}` },
+    `the answer: ${JSON.stringify(f.data)}`)
+  const factors = await factorsOf(pat.auth)
+  assert.deepEqual(factors.map((x) => [x.id, x.factor_type, x.status, x.friendly_name]), [[f.id, 'phone', 'unverified', 'Pat\'s mobile']],
+    `getUser().factors: ${JSON.stringify(factors)}`)
+  const list = await pat.auth.mfa.listFactors()
+  assert.equal(list.error, null, show(list.error))
+  assert.deepEqual(list.data.all.map((x) => x.id), [f.id], 'listFactors().all')
+  assert.deepEqual(list.data.phone, [], 'listFactors().phone lists verified factors only')
+  assert.deepEqual(list.data.totp, [])
+  assert.deepEqual(await aal(pat.auth), { currentLevel: 'aal1', nextLevel: 'aal1' }, 'an unverified factor asks for nothing more')
+
+  // GoTrue's validation: a number is needed, in E.164
+  refused(await pat.auth.mfa.enroll({ factorType: 'phone', phone: 'call me' }), 'validation_failed', 'a number that is not one', 400)
+  refused(await pat.auth.mfa.enroll({ factorType: 'phone', phone: '' }), 'validation_failed', 'an empty number', 400)
+  refused(await pat.auth.mfa.enroll({ factorType: 'phone' }), 'validation_failed', 'no number', 400)
+  // the same number again while unverified: the new factor replaces the old one (GoTrue's rule)
+  const again = await enrollPhone(pat.auth, phone, 'Pat\'s mobile, again')
+  assert.notEqual(again.id, f.id)
+  assert.deepEqual((await factorsOf(pat.auth)).map((x) => x.id), [again.id], 'the unverified factor of that number is replaced')
+  patFactor = again
+})
+
+test('phone: challenge sends the code by SMS; a wrong code is mfa_verification_failed; the code raises the session to aal2 with mfa/phone in amr', async () => {
+  assert.ok(patFactor, 'needs the enrolled factor of the case before')
+  const before = claimsOf(await accessToken(pat.auth))
+  const { challenge, sms, code } = await challengeSms(pat.auth, patFactor, { channel: 'sms' })
+  assert.match(challenge.id, UUID)
+  assert.equal(challenge.type, 'phone')
+  const now = Date.now() / 1000
+  assert.ok(Math.abs(challenge.expires_at - (now + 300)) <= 30, `expires_at ${challenge.expires_at} is about now + 300 (${Math.round(now + 300)})`)
+  // the SMS: the send-SMS hook's input, for the factor's number, a six-digit code
+  assert.equal(sms.smsType, 'mfa', `sms_type: ${JSON.stringify(sms.payload.sms)}`)
+  assert.equal(digits(sms.payload.sms.phone), patFactor.phone)
+  assert.match(code, /^\d{6}$/, `mfa_phone_otp_length 6: ${code}`)
+  assert.equal(sms.payload.user?.id, pat.id, 'the hook input carries the user')
+  if (SMS_SECRET) {
+    const expected = webhookSignature(webhookKey(SMS_SECRET), sms.webhook_id, sms.webhook_timestamp, sms.body)
+    assert.ok(sms.webhook_signature.split(' ').includes(expected), 'the delivery carries a valid Standard Webhooks signature')
+  }
+
+  // a wrong code: 422 mfa_verification_failed, nothing raised
+  refused(await pat.auth.mfa.verify({ factorId: patFactor.id, challengeId: challenge.id, code: otherCode(code) }),
+    'mfa_verification_failed', 'a wrong code', 422)
+  assert.equal((await factorsOf(pat.auth))[0].status, 'unverified')
+  assert.equal(claimsOf(await accessToken(pat.auth)).aal, 'aal1', 'a wrong code leaves the session aal1')
+
+  // the code the SMS carried, on the same challenge (a wrong guess does not spend it)
+  const v = await pat.auth.mfa.verify({ factorId: patFactor.id, challengeId: challenge.id, code })
+  assert.equal(v.error, null, `mfa.verify: ${show(v.error)}`)
+  patSpent = { challenge: challenge.id, code }
+  const claims = claimsOf(v.data.access_token)
+  assert.equal(claims.aal, 'aal2', `the new token's aal: ${JSON.stringify(claims)}`)
+  assert.equal(claims.sub, pat.id)
+  assert.equal(claims.session_id, before.session_id, 'the same session, raised')
+  assert.ok(methods(v.data.access_token).includes('mfa/phone'), `mfa/phone in amr: ${JSON.stringify(claims.amr)}`)
+  assert.ok(methods(v.data.access_token).includes('password'), `password still in amr: ${JSON.stringify(claims.amr)}`)
+  assert.ok(!methods(v.data.access_token).includes('totp'), `no totp in amr: ${JSON.stringify(claims.amr)}`)
+  assert.equal(v.data.user.factors?.find((x) => x.id === patFactor.id)?.status, 'verified', 'the answer\'s user has the factor verified')
+  assert.equal(await accessToken(pat.auth), v.data.access_token, 'auth-js keeps the new session')
+  const level = await pat.auth.mfa.getAuthenticatorAssuranceLevel()
+  assert.equal(level.error, null, show(level.error))
+  assert.equal(level.data.currentLevel, 'aal2')
+  assert.equal(level.data.nextLevel, 'aal2')
+  assert.ok(level.data.currentAuthenticationMethods.some((e) => e.method === 'mfa/phone'), JSON.stringify(level.data))
+  const list = await pat.auth.mfa.listFactors()
+  assert.deepEqual(list.data.phone.map((x) => x.id), [patFactor.id], 'listFactors().phone')
+  assert.deepEqual(list.data.totp, [], 'listFactors().totp')
+  const who = await pat.auth.getUser(v.data.access_token)
+  assert.equal(who.error, null, `getUser with the aal2 token: ${show(who.error)}`)
+  const r = await pat.auth.refreshSession()
+  assert.equal(r.error, null, `refreshSession: ${show(r.error)}`)
+  assert.equal(claimsOf(r.data.session.access_token).aal, 'aal2', 'a refresh keeps aal2')
+  assert.ok(methods(r.data.session.access_token).includes('mfa/phone'), 'and mfa/phone in amr')
+  // the audit trail (GoTrue's actions), with no code in it
+  const audit = await auditOf(pat.email)
+  const actions = audit.filter((e) => e.log_type === 'factor').map((e) => e.action)
+  for (const a of ['factor_in_progress', 'challenge_created', 'verification_attempted']) assert.ok(actions.includes(a), `${a} in the audit trail: ${actions}`)
+  assert.equal(actions.filter((a) => a === 'verification_attempted').length, 1, `one verification: ${actions}`)
+  assert.ok(!JSON.stringify(audit).includes(code), 'no code in the audit trail')
+})
+
+test('phone: a code is its challenge\'s only: again on its spent challenge (mfa_ip_address_mismatch), on a new challenge (mfa_verification_failed)', async () => {
+  assert.ok(patSpent, 'needs the verification of the case before')
+  refused(await pat.auth.mfa.verify({ factorId: patFactor.id, challengeId: patSpent.challenge, code: patSpent.code }),
+    'mfa_ip_address_mismatch', 'the code again on its verified challenge (GoTrue answers as for another address)', 422)
+  const { challenge, code } = await challengeSms(pat.auth, patFactor)
+  if (code !== patSpent.code) { // one time in a million the new code is the old one
+    refused(await pat.auth.mfa.verify({ factorId: patFactor.id, challengeId: challenge.id, code: patSpent.code }),
+      'mfa_verification_failed', 'the last challenge\'s code on a new challenge', 422)
+  }
+  // a challenge id nobody made
+  const unknown = await pat.auth.mfa.verify({ factorId: patFactor.id, challengeId: crypto.randomUUID(), code })
+  refused(unknown, 'mfa_factor_not_found', 'an unknown challenge id (GoTrue: mfa_factor_not_found)')
+  // and the new challenge's own code still works: the refused attempts spent nothing
+  const v = await pat.auth.mfa.verify({ factorId: patFactor.id, challengeId: challenge.id, code })
+  assert.equal(v.error, null, `the new challenge's code: ${show(v.error)}`)
+  assert.ok(methods(v.data.access_token).includes('mfa/phone'))
+})
+
+test('phone: mfa_phone_max_frequency: a second challenge at once is 429 over_sms_send_rate_limit and sends nothing; once the wait is over it goes', async () => {
+  assert.ok(patFactor, 'needs the factor of the cases before')
+  const before = smsTo(patFactor.phone).length
+  const token = await accessToken(pat.auth)
+  let first // waiting out the limit from the last case's challenge, if need be (1 s)
+  for (let tries = 0; tries < 20; tries++) {
+    first = await pat.auth.mfa.challenge({ factorId: patFactor.id })
+    if (first.error?.code !== 'over_sms_send_rate_limit') break
+    await sleep(250)
+  }
+  assert.equal(first.error, null, `the first challenge: ${show(first.error)}`)
+  // at once: refused, with Retry-After (raw, to read the header auth-js does not hand out)
+  const res = await fetch(`${url}/factors/${patFactor.id}/challenge`, {
+    method: 'POST', headers: { apikey: 'anon-key', Authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ channel: 'sms' }),
+  })
+  const body = await res.json()
+  assert.equal(res.status, 429, `a second challenge at once: ${res.status} ${JSON.stringify(body)}`)
+  assert.equal(body.code ?? body.error_code, 'over_sms_send_rate_limit', JSON.stringify(body))
+  const retryAfter = Number(res.headers.get('retry-after'))
+  assert.ok(retryAfter >= 1, `Retry-After: ${res.headers.get('retry-after')}`)
+  refused(await pat.auth.mfa.challenge({ factorId: patFactor.id }), 'over_sms_send_rate_limit', 'through auth-js too', 429)
+  // the first challenge is not spent by the refusals
+  const firstSms = await waitForSms(patFactor.phone, { after: before })
+  const v = await pat.auth.mfa.verify({ factorId: patFactor.id, challengeId: first.data.id, code: firstSms.otp })
+  assert.equal(v.error, null, `the first challenge's code: ${show(v.error)}`)
+  // after the wait: a challenge, one more SMS (none was sent for the refused ones)
+  await sleep(retryAfter * 1000 + 50)
+  const ch = await pat.auth.mfa.challenge({ factorId: patFactor.id })
+  assert.equal(ch.error, null, `after Retry-After: ${show(ch.error)}`)
+  await waitForSms(patFactor.phone, { after: before + 1 })
+  assert.equal(smsTo(patFactor.phone).length, before + 2, 'one SMS per challenge that went through, none for the refused ones')
+})
+
+test('phone: channel whatsapp (not offered here) or garbage is 400 validation_failed; no SMS', async () => {
+  assert.ok(patFactor, 'needs the factor of the cases before')
+  await sleep(1050) // past mfa_phone_max_frequency since the last case's challenge
+  const before = smsTo(patFactor.phone).length
+  refused(await pat.auth.mfa.challenge({ factorId: patFactor.id, channel: 'whatsapp' }), 'validation_failed', 'channel whatsapp', 400)
+  refused(await pat.auth.mfa.challenge({ factorId: patFactor.id, channel: 'carrier pigeon' }), 'validation_failed', 'channel garbage', 400)
+  // the refusals did not count as challenges either (mfa_phone_max_frequency): one goes through at once
+  const ch = await pat.auth.mfa.challenge({ factorId: patFactor.id, channel: 'sms' })
+  assert.equal(ch.error, null, `a challenge right after the refused ones: ${show(ch.error)}`)
+  const sms = await waitForSms(patFactor.phone, { after: before })
+  assert.equal(smsTo(patFactor.phone).length, before + 1, `only the accepted challenge sent an SMS (${sms.file})`)
+})
+
+test('phone: step-up and unenroll: a fresh sign-in is aal1 (next aal2) until a phone code; the same number again is mfa_verified_factor_exists; unenroll from aal2', async () => {
+  assert.ok(patFactor, 'needs the verified factor of the cases before')
+  const auth = await signIn(pat.email)
+  assert.deepEqual(await aal(auth), { currentLevel: 'aal1', nextLevel: 'aal2' }, 'a user with a verified phone factor, signed in with a password')
+  refused(await auth.mfa.unenroll({ factorId: patFactor.id }), 'insufficient_aal', 'unenroll a verified factor from aal1')
+  refused(await auth.mfa.enroll({ factorType: 'phone', phone: `+${newPhone()}` }), 'insufficient_aal', 'another factor from aal1', 403)
+  const { challenge, code } = await challengeSms(auth, patFactor)
+  const v = await auth.mfa.verify({ factorId: patFactor.id, challengeId: challenge.id, code })
+  assert.equal(v.error, null, `step-up by phone: ${show(v.error)}`)
+  assert.deepEqual(await aal(auth), { currentLevel: 'aal2', nextLevel: 'aal2' })
+  refused(await auth.mfa.enroll({ factorType: 'phone', phone: `+${patFactor.phone}` }), 'mfa_verified_factor_exists', 'the verified number again', 422)
+  const gone = await auth.mfa.unenroll({ factorId: patFactor.id })
+  assert.equal(gone.error, null, `unenroll from aal2: ${show(gone.error)}`)
+  assert.equal(gone.data.id, patFactor.id)
+  assert.deepEqual(await factorsOf(auth), [])
+  const r = await auth.refreshSession()
+  assert.equal(r.error, null, `refreshSession: ${show(r.error)}`)
+  assert.equal(claimsOf(r.data.session.access_token).aal, 'aal1', 'the next refresh is aal1')
+  assert.ok(!methods(r.data.session.access_token).includes('mfa/phone'), `no mfa/phone in amr: ${JSON.stringify(claimsOf(r.data.session.access_token).amr)}`)
+  refused(await auth.mfa.challenge({ factorId: patFactor.id }), 'mfa_factor_not_found', 'a challenge of the unenrolled factor', 404)
+  const actions = (await auditOf(pat.email)).map((e) => e.action)
+  assert.ok(actions.includes('factor_unenrolled'), `factor_unenrolled in the audit trail: ${actions}`)
+  // the number is free again
+  await enrollPhone(auth, patFactor.phone, 'Pat\'s mobile, re-enrolled')
+})
+
+test('phone: another user\'s phone factor cannot be challenged (no SMS to its number) nor verified with its code', async () => {
+  const a = await newUser('mfa-js-phone-a')
+  const b = await newUser('mfa-js-phone-b')
+  const fa = await enrollPhone(a.auth)
+  const before = smsTo(fa.phone).length
+  refused(await b.auth.mfa.challenge({ factorId: fa.id }), 'mfa_factor_not_found', 'challenge another user\'s phone factor', 404)
+  const { challenge, code } = await challengeSms(a.auth, fa)
+  assert.equal(smsTo(fa.phone).length, before + 1, 'the only SMS to a\'s number is a\'s own challenge\'s')
+  refused(await b.auth.mfa.verify({ factorId: fa.id, challengeId: challenge.id, code }),
+    'mfa_factor_not_found', 'verify another user\'s factor with its challenge and code', 404)
+  // b's own phone factor does not take a's challenge either
+  const fb = await enrollPhone(b.auth)
+  const cross = await b.auth.mfa.verify({ factorId: fb.id, challengeId: challenge.id, code })
+  refused(cross, 'mfa_factor_not_found', 'a\'s challenge presented to b\'s factor')
+  assert.equal(claimsOf(await accessToken(b.auth)).aal, 'aal1')
+  // a's challenge and code are untouched by b's attempts
+  assert.equal((await factorsOf(a.auth))[0].status, 'unverified')
+  const v = await a.auth.mfa.verify({ factorId: fa.id, challengeId: challenge.id, code })
+  assert.equal(v.error, null, `a's own code after b's attempts: ${show(v.error)}`)
+  // the admin API sees the factor and deletes it (factor_deleted); a's session falls back to aal1
+  const admin = adminClient()
+  const listed = await admin.mfa.listFactors({ userId: a.id })
+  assert.equal(listed.error, null, show(listed.error))
+  assert.deepEqual(listed.data.factors.map((x) => [x.id, x.factor_type, x.status]), [[fa.id, 'phone', 'verified']])
+  const del = await admin.mfa.deleteFactor({ userId: a.id, id: fa.id })
+  assert.equal(del.error, null, `admin deleteFactor: ${show(del.error)}`)
+  // auth-js 2.119.0 hands this one back wrapped once more ({data: {data: factor, error}})
+  assert.equal((del.data.data ?? del.data).id, fa.id, `the deleted factor: ${JSON.stringify(del.data)}`)
+  const r = await a.auth.refreshSession()
+  assert.equal(r.error, null, show(r.error))
+  assert.equal(claimsOf(r.data.session.access_token).aal, 'aal1', 'the deleted factor no longer holds the session at aal2')
+  const deleted = (await auditOf(null, 'action:factor_deleted')).filter((e) => e.traits?.factor_id === fa.id)
+  assert.equal(deleted.length, 1, 'factor_deleted in the audit trail')
+  assert.equal(deleted[0].actor_id, a.id, `the entry is the user's: ${JSON.stringify(deleted[0])}`)
+})
+
+test('phone: the MFA verification attempt hook rejects a wrong code: 403 mfa_verification_rejected with its message, every session of the user ends', async () => {
+  // hooks.sql's hook rejects wrong codes at factors of this name and lets everything else through
+  const u = await newUser('mfa-js-phone-hook')
+  const other = await signIn(u.email) // a second session of the same user
+  const f = await enrollPhone(u.auth, newPhone(), 'hook: reject wrong codes')
+  const { challenge, code } = await challengeSms(u.auth, f)
+  const token = await accessToken(u.auth)
+  assert.equal((await client().getUser(token)).error, null, 'the session works before')
+  const rejected = await u.auth.mfa.verify({ factorId: f.id, challengeId: challenge.id, code: otherCode(code) })
+  refused(rejected, 'mfa_verification_rejected', 'a wrong code the hook rejects', 403)
+  assert.equal(rejected.error.message, 'Too many wrong codes: signed out everywhere', 'the hook\'s message')
+  // signed out everywhere: neither session refreshes, the access token's session is gone
+  for (const [name, auth] of [['the verifying session', u.auth], ['the other session', other]]) {
+    const r = await auth.refreshSession()
+    assert.ok(r.error, `${name} still refreshes: ${JSON.stringify(r.data?.session?.access_token && claimsOf(r.data.session.access_token))}`)
+  }
+  const me = await client().getUser(token)
+  assert.ok(me.error, `the ended session's access token is refused: ${JSON.stringify(me.data)?.slice(0, 200)}`)
+  // a right code goes through the hook (a fresh sign-in: the old sessions are gone)
+  const again = await signIn(u.email)
+  const fresh = await challengeSms(again, f)
+  const v = await again.mfa.verify({ factorId: f.id, challengeId: fresh.challenge.id, code: fresh.code })
+  assert.equal(v.error, null, `the right code with the hook on: ${show(v.error)}`)
+  assert.ok(methods(v.data.access_token).includes('mfa/phone'))
+})
+
+test('phone: 200 concurrent verifications of one SMS code on one challenge: exactly one succeeds, the others find the challenge answered', async (t) => {
+  const N = 200
+  const u = await newUser('mfa-js-phone-race')
+  const f = await enrollPhone(u.auth)
+  const { challenge, code } = await challengeSms(u.auth, f)
+  const results = await Promise.all(Array.from({ length: N }, () => u.auth.mfa.verify({ factorId: f.id, challengeId: challenge.id, code })))
+  const won = results.filter((r) => !r.error)
+  const codes = {}
+  for (const r of results) if (r.error) codes[`${r.error.status} ${r.error.code}`] = (codes[`${r.error.status} ${r.error.code}`] ?? 0) + 1
+  t.diagnostic(`the ${N - won.length} refused: ${JSON.stringify(codes)}`)
+  assert.equal(won.length, 1, `exactly one verification succeeds: ${won.length} did; the others: ${JSON.stringify(codes)}`)
+  // The others find the challenge answered (422 mfa_ip_address_mismatch, GoTrue's answer), or
+  // are turned away by the factor's backoff (429) before the code is checked.
+  const others = (codes['422 mfa_ip_address_mismatch'] ?? 0) + (codes['429 over_request_rate_limit'] ?? 0)
+  assert.equal(others, N - 1, `every other one is mfa_ip_address_mismatch or over_request_rate_limit: ${JSON.stringify(codes)}`)
+  assert.equal(claimsOf(won[0].data.access_token).aal, 'aal2')
+  assert.ok(methods(won[0].data.access_token).includes('mfa/phone'))
+  assert.equal((await factorsOf(u.auth))[0].status, 'verified')
+  const verifications = (await auditOf(u.email)).filter((e) => e.action === 'verification_attempted')
+  assert.equal(verifications.length, 1, `one verification in the audit trail: ${verifications.length}`)
 })

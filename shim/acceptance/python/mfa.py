@@ -1,11 +1,17 @@
-"""TOTP multi-factor authentication with the Python supabase_auth client (PyPI), unchanged
+"""Multi-factor authentication with the Python supabase_auth client (PyPI), unchanged
 (auth.mfa: enroll, challenge, verify, challenge_and_verify, unenroll, list_factors,
-get_authenticator_assurance_level), through auth-ext-shim (FLOWS_SHIM_URL). Codes come from
-pyotp (an independent RFC 6238 implementation) and the secret the server gave.
+get_authenticator_assurance_level), through auth-ext-shim (FLOWS_SHIM_URL). TOTP codes come from
+pyotp (an independent RFC 6238 implementation) and the secret the server gave; phone codes from
+the SMS the shim delivered to the signed webhook receiver (inbox.py, SMS_DIR).
 
-The twin of js/mfa.test.mjs's main flow: enroll, challenge, verify (aal2, totp in amr), a code
-refused the second time, a wrong code refused, step-up (a fresh sign-in is aal1 and may not change
-the password nor unenroll until challenge_and_verify), unenroll, and the next refresh back at aal1.
+The twin of js/mfa.test.mjs's main flows. TOTP: enroll, challenge, verify (aal2, totp in amr), a
+code refused the second time, a wrong code refused, step-up (a fresh sign-in is aal1 and may not
+change the password nor unenroll until challenge_and_verify), unenroll, and the next refresh back at
+aal1. Phone (./test turns phone factors on in shim_flows, mfa_phone_max_frequency 1 s): enroll
+{factor_type: phone, phone}, challenge (channel sms) and the code by SMS, a wrong code refused,
+verify (aal2, mfa/phone in amr), the code refused on its spent challenge, the frequency limit
+(429 over_sms_send_rate_limit), step-up, unenroll; another user's factor refused. supabase_auth's
+challenge_and_verify challenges without a channel and needs the code beforehand: TOTP only.
 Users are made confirmed by the admin API (SERVICE_ROLE_KEY, minted by ./test): the database
 confirms by mail. Each case runs on its own: one that fails or raises is counted and the others
 still run.
@@ -13,6 +19,7 @@ still run.
 import base64
 import json
 import os
+import random
 import re
 import sys
 import time
@@ -24,6 +31,8 @@ from urllib.parse import parse_qs, unquote, urlparse
 import pyotp
 from supabase_auth import SyncGoTrueClient
 from supabase_auth.errors import AuthApiError
+
+from inbox import digits, sms_to, wait_for_sms
 
 URL = os.environ.get("FLOWS_SHIM_URL", "http://127.0.0.1:54611")
 SERVICE_KEY = os.environ.get("SERVICE_ROLE_KEY")
@@ -231,11 +240,147 @@ def case_limits_and_other_users():
     check("the factors are all still there", len(auth.mfa.list_factors().all) == 10)
 
 
+# -- phone factors --------------------------------------------------------------------------------
+
+
+def new_phone():
+    """Digits only (the client sends it with its +): 1 558 and 7 more, apart from the other
+    suites' numbers (flows 1 555 and 1 556, js/mfa.test.mjs 1 557)."""
+    return "1558" + f"{random.randrange(10**7):07d}"
+
+
+def other_code(code):
+    return f"{(int(code) + 1) % 10 ** len(code):0{len(code)}d}"
+
+
+def challenge_sms(auth, factor_id, phone, then=None, **params):
+    """A challenge of a phone factor and the SMS it sent; a challenge refused by the factor's
+    frequency limit (mfa_phone_max_frequency) is asked again once the wait the server named is over.
+    `then()` runs as soon as the challenge is answered, before the SMS is waited for."""
+    for tries in range(6):
+        before = len(sms_to(phone))
+        e = None
+        try:
+            ch = auth.mfa.challenge({"factor_id": factor_id, **params})
+        except AuthApiError as err:
+            e = err
+        if e is not None and e.code == "over_sms_send_rate_limit" and tries < 5:
+            m = re.search(r"after (\d+) seconds?", str(e))
+            time.sleep((int(m.group(1)) if m else 1) + 0.05)
+            continue
+        if e is not None:
+            raise e
+        if then is not None:
+            then()
+        return ch, wait_for_sms(phone, before)
+    raise AssertionError("unreachable")
+
+
+def case_phone_flow():
+    email, auth = new_user("mfa-phone")
+    uid = auth.get_user().user.id
+    phone = new_phone()
+
+    # enroll: {id, type phone, friendly_name, phone as given}
+    enrolled = auth.mfa.enroll({"factor_type": "phone", "phone": f"+{phone}", "friendly_name": "Py mobile"})
+    check("enroll phone: id, type phone, the friendly name and the number as given",
+          is_uuid(enrolled.id) and enrolled.type == "phone" and enrolled.friendly_name == "Py mobile"
+          and enrolled.phone == f"+{phone}" and enrolled.totp is None, enrolled)
+    fid = enrolled.id
+    listed = auth.mfa.list_factors()
+    check("list_factors: the phone factor unverified in all, none in phone",
+          [(x.id, x.status, x.factor_type) for x in listed.all] == [(fid, "unverified", "phone")] and listed.phone == [], listed)
+    e = raises(lambda: auth.mfa.enroll({"factor_type": "phone", "phone": "call me"}))
+    check("enroll with a number that is not one: 400 validation_failed", api_error(e, "validation_failed", 400), describe(e))
+
+    # challenge: the code by SMS
+    ch, sms = challenge_sms(auth, fid, phone, channel="sms")
+    check("challenge: an id, type phone, expires_at about now + 300",
+          is_uuid(ch.id) and ch.factor_type == "phone" and abs(ch.expires_at - (time.time() + 300)) <= 30, ch)
+    code = sms["otp"]
+    check("the SMS: sms_type mfa, to the factor's number, six digits, for the user",
+          sms["sms_type"] == "mfa" and digits(sms["payload"]["sms"]["phone"]) == phone
+          and re.fullmatch(r"\d{6}", code or "") is not None and (sms["payload"].get("user") or {}).get("id") == uid,
+          {k: sms[k] for k in ("sms_type", "otp")})
+
+    # a wrong code, then the right one on the same challenge
+    e = raises(lambda: auth.mfa.verify({"factor_id": fid, "challenge_id": ch.id, "code": other_code(code)}))
+    check("a wrong code: 422 mfa_verification_failed", api_error(e, "mfa_verification_failed", 422), describe(e))
+    check("a wrong code leaves the session aal1", claims(token(auth)).get("aal") == "aal1", claims(token(auth)))
+    before = claims(token(auth))
+    v = auth.mfa.verify({"factor_id": fid, "challenge_id": ch.id, "code": code})
+    c = claims(v.access_token)
+    check("verify: an aal2 token for the same session, mfa/phone beside password in amr",
+          c.get("aal") == "aal2" and c.get("sub") == uid and c.get("session_id") == before.get("session_id")
+          and "mfa/phone" in methods(v.access_token) and "password" in methods(v.access_token)
+          and "totp" not in methods(v.access_token), c)
+    check("the client keeps the aal2 session", token(auth) == v.access_token and levels(auth) == ("aal2", "aal2"), levels(auth))
+    listed = auth.mfa.list_factors()
+    check("the factor is verified (list_factors().phone)",
+          [x.id for x in listed.phone] == [fid] and listed.totp == [] and listed.all[0].status == "verified", listed)
+    refreshed = auth.refresh_session()
+    check("a refresh keeps aal2 and mfa/phone", claims(refreshed.session.access_token).get("aal") == "aal2"
+          and "mfa/phone" in methods(refreshed.session.access_token), claims(refreshed.session.access_token))
+
+    # the code again on its spent challenge
+    e = raises(lambda: auth.mfa.verify({"factor_id": fid, "challenge_id": ch.id, "code": code}))
+    check("the code again on its verified challenge: mfa_ip_address_mismatch (GoTrue's answer)",
+          api_error(e, "mfa_ip_address_mismatch", 422), describe(e))
+
+    # the frequency limit: a challenge right after another is refused, sends nothing
+    at_once = []
+    ch2, _ = challenge_sms(auth, fid, phone, then=lambda: at_once.append(raises(lambda: auth.mfa.challenge({"factor_id": fid}))))
+    count = len(sms_to(phone))
+    e = at_once[0]
+    check("a challenge right after another: 429 over_sms_send_rate_limit", api_error(e, "over_sms_send_rate_limit", 429), describe(e))
+    e = raises(lambda: auth.mfa.challenge({"factor_id": fid, "channel": "whatsapp"}))
+    check("channel whatsapp (not offered here): 400 validation_failed", api_error(e, "validation_failed", 400), describe(e))
+    if code != sms_to(phone)[-1]["otp"]:  # one time in a million the new code is the old one
+        e = raises(lambda: auth.mfa.verify({"factor_id": fid, "challenge_id": ch2.id, "code": code}))
+        check("the last challenge's code on a new challenge: mfa_verification_failed", api_error(e, "mfa_verification_failed", 422), describe(e))
+
+    # step-up from a fresh sign-in
+    step = sign_in(email)
+    check("a fresh sign-in: aal1, next aal2", levels(step) == ("aal1", "aal2") and methods(token(step)) == ["password"], levels(step))
+    e = raises(lambda: step.mfa.unenroll({"factor_id": fid}))
+    check("unenroll a verified phone factor from aal1: insufficient_aal", api_error(e, "insufficient_aal"), describe(e))
+    ch3, sms3 = challenge_sms(step, fid, phone)
+    check("no SMS went out for the refused challenges", len(sms_to(phone)) == count + 1, (count, len(sms_to(phone))))
+    v = step.mfa.verify({"factor_id": fid, "challenge_id": ch3.id, "code": sms3["otp"]})
+    check("step-up by phone: aal2", claims(v.access_token).get("aal") == "aal2" and levels(step) == ("aal2", "aal2"), claims(v.access_token))
+    e = raises(lambda: step.mfa.enroll({"factor_type": "phone", "phone": f"+{phone}"}))
+    check("the verified number again: mfa_verified_factor_exists", api_error(e, "mfa_verified_factor_exists", 422), describe(e))
+
+    # unenroll from aal2; the next refresh is aal1
+    gone = step.mfa.unenroll({"factor_id": fid})
+    check("unenroll from aal2: {id}", gone.id == fid, gone)
+    check("no factors left", step.mfa.list_factors().all == [], step.mfa.list_factors())
+    t = step.refresh_session().session.access_token
+    check("the next refresh: aal1, no mfa/phone in amr", claims(t).get("aal") == "aal1" and "mfa/phone" not in methods(t), claims(t))
+
+
+def case_phone_other_users():
+    _, alice = new_user("mfa-phone-a")
+    _, bob = new_user("mfa-phone-b")
+    phone = new_phone()
+    fa = alice.mfa.enroll({"factor_type": "phone", "phone": f"+{phone}"}).id
+    before = len(sms_to(phone))
+    e = raises(lambda: bob.mfa.challenge({"factor_id": fa}))
+    check("challenge another user's phone factor: 404 mfa_factor_not_found", api_error(e, "mfa_factor_not_found", 404), describe(e))
+    ch, sms = challenge_sms(alice, fa, phone)
+    check("the only SMS to the number is its owner's challenge's", len(sms_to(phone)) == before + 1, len(sms_to(phone)) - before)
+    e = raises(lambda: bob.mfa.verify({"factor_id": fa, "challenge_id": ch.id, "code": sms["otp"]}))
+    check("verify another user's factor with its challenge and code: 404 mfa_factor_not_found",
+          api_error(e, "mfa_factor_not_found", 404), describe(e))
+    v = alice.mfa.verify({"factor_id": fa, "challenge_id": ch.id, "code": sms["otp"]})
+    check("the owner's code still works after the other user's attempts", "mfa/phone" in methods(v.access_token), claims(v.access_token))
+
+
 if not SERVICE_KEY:
     print("FAIL SERVICE_ROLE_KEY is not set (./test mints it)")
     results["failed"] += 1
 else:
-    for case in (case_main_flow, case_limits_and_other_users):
+    for case in (case_main_flow, case_limits_and_other_users, case_phone_flow, case_phone_other_users):
         try:
             case()
         except Exception:  # noqa: BLE001 - a case that raises is a failure; the others still run
