@@ -31,6 +31,11 @@ SELECT pg_catalog.pg_extension_config_dump('auth.outbox', '');
 SELECT pg_catalog.pg_extension_config_dump('auth.outbox_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('auth.breached_passwords', '');
 SELECT pg_catalog.pg_extension_config_dump('auth.identity_providers', '');
+SELECT pg_catalog.pg_extension_config_dump('auth.sso_providers', '');
+SELECT pg_catalog.pg_extension_config_dump('auth.sso_domains', '');
+SELECT pg_catalog.pg_extension_config_dump('auth.saml_providers', '');
+SELECT pg_catalog.pg_extension_config_dump('auth.mfa_factors', '');
+SELECT pg_catalog.pg_extension_config_dump('auth.webauthn_credentials', '');
 
 -- Least privilege: nothing on the tables for anon/authenticated. Each function's EXECUTE grants
 -- are made beside its code, in its capability's api.sql (src/<capability>/api.sql).

@@ -211,7 +211,10 @@ CREATE TABLE auth.webauthn_credentials (
     friendly_name text NOT NULL DEFAULT '',
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
-    last_used_at timestamptz
+    last_used_at timestamptz,
+    -- Ours: the user was verified (PIN, biometrics) at registration, so every sign-in must
+    -- verify them too.
+    user_verified boolean NOT NULL DEFAULT false
 );
 CREATE INDEX webauthn_credentials_user_id_idx ON auth.webauthn_credentials (user_id);
 -- A passkey ceremony between its options and its verify: the state, bound to its user

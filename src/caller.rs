@@ -11,6 +11,20 @@ pub(crate) struct Caller {
     pub(crate) user_id: pgrx::Uuid,
     pub(crate) session_id: Option<pgrx::Uuid>,
     pub(crate) email: Option<String>,
+    /// The token says the user signed in anonymously.
+    pub(crate) is_anonymous: bool,
+}
+
+impl Caller {
+    /// GoTrue's `requireNotAnonymous` (the `/factors` API, passkey registration): an account
+    /// with no way in of its own has nothing for a second factor to protect.
+    pub(crate) fn require_not_anonymous(&self) -> AuthResult<()> {
+        if self.is_anonymous {
+            Err(AuthError::anonymous_not_allowed())
+        } else {
+            Ok(())
+        }
+    }
 }
 
 /// The caller as the claims name them (`NoAuthorization` without claims or `sub`).
@@ -26,6 +40,7 @@ pub(crate) fn caller() -> AuthResult<Caller> {
         user_id,
         session_id,
         email: claims.email.clone(),
+        is_anonymous: claims.raw.get("is_anonymous") == Some(&Value::Bool(true)),
     })
 }
 

@@ -342,11 +342,11 @@ impl AuthError {
         Self::external(404, "mfa_factor_not_found", "Factor not found")
     }
 
-    /// 404 `mfa_factor_not_found`: the factor has no challenge with this id (GoTrue's code and
+    /// 422 `mfa_factor_not_found`: the factor has no challenge with this id (GoTrue's code and
     /// status for an unknown or deleted challenge).
     pub fn mfa_challenge_not_found() -> Self {
         Self::external(
-            404,
+            422,
             "mfa_factor_not_found",
             "MFA factor with the provided challenge ID not found",
         )
@@ -512,6 +512,15 @@ impl AuthError {
             422,
             "mfa_webauthn_enroll_not_enabled",
             "MFA verification is disabled for WebAuthn",
+        )
+    }
+
+    /// 403 `no_authorization`: an anonymous user at an endpoint GoTrue keeps from them.
+    pub fn anonymous_not_allowed() -> Self {
+        Self::external(
+            403,
+            "no_authorization",
+            "Anonymous user not allowed to perform these actions",
         )
     }
 

@@ -148,6 +148,12 @@ SELECT pg_temp.as_user(:'lea_token') AS as_lea_aal1;
 UPDATE auth.mfa_factors SET status = 'verified' WHERE id = :'factor';
 SELECT pg_temp.attempt($$SELECT auth.passkey_registration_options()$$) AS register_aal1;
 
+-- An anonymous user has nothing for a second factor or a passkey to protect (GoTrue's rule)
+SELECT auth.configure('{"external_anonymous_users_enabled": true}') IS NOT NULL AS anonymous_on;
+SELECT pg_temp.as_user((auth.sign_in_anonymously())->>'access_token') AS as_anonymous;
+SELECT pg_temp.attempt($$SELECT auth.mfa_enroll('totp')$$) AS anonymous_enroll,
+       pg_temp.attempt($$SELECT auth.passkey_registration_options()$$) AS anonymous_passkey;
+
 -- Privileges: sign-in for anyone; the rest for signed-in users; the tables private
 SELECT r.rolname, f.fn, has_function_privilege(r.rolname, f.fn, 'EXECUTE') AS can_execute
   FROM (VALUES ('anon'), ('authenticated')) r(rolname)

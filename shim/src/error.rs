@@ -121,6 +121,13 @@ impl ApiError {
                 "unexpected_failure",
                 "The database is read-only",
             ),
+            // A NUL character in a JSON string (`\u0000`): PostgreSQL's text cannot hold it,
+            // so the value is refused on the way in, as GoTrue refuses what it cannot store.
+            "22021" | "22P05" => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "validation_failed",
+                "Text fields must not contain NUL characters",
+            ),
             _ => ApiError::internal(),
         }
     }

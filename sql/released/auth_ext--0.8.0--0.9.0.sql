@@ -29,7 +29,10 @@ CREATE TABLE auth.webauthn_credentials (
     friendly_name text NOT NULL DEFAULT '',
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
-    last_used_at timestamptz
+    last_used_at timestamptz,
+    -- Ours: the user was verified (PIN, biometrics) at registration, so every sign-in must
+    -- verify them too.
+    user_verified boolean NOT NULL DEFAULT false
 );
 CREATE INDEX webauthn_credentials_user_id_idx ON auth.webauthn_credentials (user_id);
 CREATE TABLE auth.webauthn_challenges (
@@ -44,6 +47,14 @@ CREATE INDEX webauthn_challenges_expires_at_idx ON auth.webauthn_challenges (exp
 ALTER TABLE auth.webauthn_credentials ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.webauthn_challenges ENABLE ROW LEVEL SECURITY;
 REVOKE ALL ON auth.webauthn_credentials, auth.webauthn_challenges FROM PUBLIC;
+
+-- pg_dump keeps the data of extension tables only when they are registered: the SSO
+-- configuration and MFA factors (0.8.0) were not, and passkeys are new.
+SELECT pg_catalog.pg_extension_config_dump('auth.sso_providers', '');
+SELECT pg_catalog.pg_extension_config_dump('auth.sso_domains', '');
+SELECT pg_catalog.pg_extension_config_dump('auth.saml_providers', '');
+SELECT pg_catalog.pg_extension_config_dump('auth.mfa_factors', '');
+SELECT pg_catalog.pg_extension_config_dump('auth.webauthn_credentials', '');
 
 -- mfa_challenge and mfa_verify with GoTrue's new fields: the old signatures go.
 DROP FUNCTION auth_api.mfa_challenge(text);

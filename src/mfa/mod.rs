@@ -19,6 +19,7 @@ use crate::audit::{self, Action};
 use crate::caller::{signed_in_caller, Caller};
 use crate::db;
 use crate::error::{guard, AuthResult};
+use crate::ffi::jsonb::JsonbArg;
 use crate::instance::{self, Instance};
 use crate::request;
 use crate::session_start::token_response;
@@ -124,6 +125,7 @@ fn mfa_enroll(
     guard(move || {
         let inst = instance::get()?;
         let caller = signed_in_caller()?;
+        caller.require_not_anonymous()?;
         let kind = factor_type.and_then(FactorType::parse).ok_or_else(|| {
             AuthError::validation("factor_type needs to be totp, phone or webauthn")
         })?;
@@ -186,13 +188,14 @@ fn mfa_enroll(
 fn mfa_challenge(
     factor_id: Option<&str>,
     channel: default!(Option<&str>, "NULL"),
-    webauthn: default!(Option<JsonB>, "NULL"),
+    webauthn: default!(Option<JsonbArg>, "NULL"),
 ) -> JsonB {
     guard(move || {
         let inst = instance::get()?;
         let req = request::current();
         crate::rate_limit::check(&inst, auth_core::rate_limit::Bucket::Verify, &req)?;
         let caller = signed_in_caller()?;
+        caller.require_not_anonymous()?;
         let f = factor(
             caller.user_id,
             caller.session_id,
@@ -257,7 +260,7 @@ fn mfa_verify(
     factor_id: Option<&str>,
     challenge_id: Option<&str>,
     code: default!(Option<&str>, "NULL"),
-    webauthn: default!(Option<JsonB>, "NULL"),
+    webauthn: default!(Option<JsonbArg>, "NULL"),
 ) -> JsonB {
     guard(move || {
         let inst = instance::get()?;
@@ -265,6 +268,7 @@ fn mfa_verify(
         crate::rate_limit::check(&inst, auth_core::rate_limit::Bucket::Verify, &req)?;
         let _ = webauthn;
         let caller = signed_in_caller()?;
+        caller.require_not_anonymous()?;
         let session_id = caller.session_id.ok_or(AuthError::SessionNotFound)?;
         let f = factor(
             caller.user_id,
@@ -274,9 +278,10 @@ fn mfa_verify(
         let kind = f.kind()?;
         require_verify_enabled(&inst, kind, true)?;
         let answer = match kind {
-            FactorType::Webauthn => Some(self::webauthn::read_answer(
-                webauthn.as_ref().map(|j| &j.0),
-            )?),
+            FactorType::Webauthn => {
+                let body = webauthn.map(|w| w.to_value("webauthn")).transpose()?;
+                Some(self::webauthn::read_answer(body.as_ref())?)
+            }
             _ => None,
         };
         let challenge_id = uuid::Uuid::parse_str(challenge_id.unwrap_or("").trim())
@@ -397,6 +402,7 @@ fn mfa_verify(
 fn mfa_unenroll(factor_id: Option<&str>) -> JsonB {
     guard(move || {
         let caller = signed_in_caller()?;
+        caller.require_not_anonymous()?;
         let f = factor(
             caller.user_id,
             caller.session_id,
@@ -423,7 +429,8 @@ fn mfa_unenroll(factor_id: Option<&str>) -> JsonB {
 static ADMIN_FACTORS: &str = "\
     SELECT coalesce(jsonb_agg(jsonb_build_object( \
         'id', f.id, 'friendly_name', coalesce(f.friendly_name, ''), 'factor_type', f.factor_type, \
-        'status', f.status, 'created_at', f.created_at, 'updated_at', f.updated_at) \
+        'status', f.status, 'created_at', f.created_at, 'updated_at', f.updated_at, \
+        'last_challenged_at', f.last_challenged_at) \
         ORDER BY f.created_at), '[]') \
       FROM auth.mfa_factors f WHERE f.user_id = $1";
 
@@ -462,7 +469,7 @@ fn admin_delete_factor(user_id: Option<&str>, factor_id: Option<&str>) -> JsonB 
         let before = db::json(
             "SELECT jsonb_build_object('id', id, 'friendly_name', coalesce(friendly_name, ''), \
                     'factor_type', factor_type, 'status', status, 'created_at', created_at, \
-                    'updated_at', updated_at) \
+                    'updated_at', updated_at, 'last_challenged_at', last_challenged_at) \
                FROM auth.mfa_factors WHERE id = $1 AND user_id = $2 FOR UPDATE",
             &[db::uuid(id).into(), user_id.into()],
         )?
@@ -473,11 +480,16 @@ fn admin_delete_factor(user_id: Option<&str>, factor_id: Option<&str>) -> JsonB 
             .ok_or(AuthError::Internal)?;
         db::exec(UNENROLL, &[db::uuid(id).into(), kind.amr_method().into()])?;
         crate::claims::forget_session_checks();
+        let email = db::json(
+            "SELECT to_jsonb(coalesce(email, '')) FROM auth.users WHERE id = $1",
+            &[user_id.into()],
+        )?
+        .and_then(|e| e.as_str().map(str::to_owned));
         audit::record(
             Action::FactorDeleted,
             &user_id.to_string(),
-            None,
-            json!({"factor_id": id}),
+            email.as_deref(),
+            json!({"user_id": user_id.to_string(), "factor_id": id}),
             &request::current(),
         )?;
         Ok(JsonB(before))

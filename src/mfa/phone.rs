@@ -6,9 +6,16 @@ use auth_core::AuthError;
 use serde_json::json;
 
 use super::{Enrolment, Factor};
+use crate::db;
 use crate::error::AuthResult;
 use crate::instance::Instance;
 use crate::one_time::Channel;
+
+/// Seconds since the last phone-factor code to $2 for user $1, within the last $3 seconds.
+static LAST_SENT: &str = "\
+    SELECT to_jsonb(extract(epoch FROM now() - max(created_at))::float8) FROM auth.outbox \
+     WHERE channel = 'sms' AND created_at > now() - make_interval(secs => $3) \
+       AND action = 'mfa' AND user_id = $1 AND recipient = $2";
 
 /// The number in E.164 form; the answer echoes it as given (GoTrue's).
 pub(super) fn enrolment(inst: &Instance, phone: Option<&str>) -> AuthResult<Enrolment> {
@@ -62,14 +69,29 @@ pub(super) fn send_code(
             ))
         }
     }
-    if let Some(ago) = f.challenged_ago {
+    let phone = f.phone.as_deref().ok_or(AuthError::Internal)?;
+    // The last code to this number for this user, by this factor or an earlier one of the same
+    // number (enrolling it again must not reset the wait).
+    let last_sent = db::json(
+        LAST_SENT,
+        &[
+            user_id.into(),
+            phone.into(),
+            (m.mfa_phone_max_frequency as f64).into(),
+        ],
+    )?
+    .and_then(|v| v.as_f64());
+    if let Some(ago) = [f.challenged_ago, last_sent]
+        .into_iter()
+        .flatten()
+        .reduce(f64::min)
+    {
         let wait = m.mfa_phone_max_frequency as f64 - ago;
         if wait > 0.0 {
             return Err(AuthError::OverSmsSendRateLimit(Some(wait.ceil() as i64)));
         }
     }
     crate::outbox::within_hourly_limit(inst, Channel::Sms)?;
-    let phone = f.phone.as_deref().ok_or(AuthError::Internal)?;
     let code = auth_core::otp::generate_code(m.mfa_phone_otp_length as usize);
     let hash = auth_core::otp::token_hash(&inst.keys.one_time_code, &identity(challenge_id), &code);
     let user = crate::user_object::user_json(user_id, true)?;

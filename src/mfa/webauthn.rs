@@ -1,6 +1,6 @@
 //! WebAuthn factors (GoTrue's `mfa/webauthn`, off by default): the first challenge of a factor
-//! registers a credential (`webauthn.type` `create`), later ones sign in with any of the user's
-//! verified WebAuthn credentials (`request`). The ceremonies are core/src/mfa/webauthn.rs's; the
+//! registers a credential (`webauthn.type` `create`), later ones sign in with that factor's
+//! credential (`request`). The ceremonies are core/src/mfa/webauthn.rs's; the
 //! state between challenge and verify is kept in `mfa_challenges.web_authn_session_data`, the
 //! credential in `mfa_factors.web_authn_credential` (GoTrue's shape, so factors made by GoTrue
 //! keep working), its signature counter updated at each use.
@@ -86,7 +86,13 @@ pub(super) fn start(
     let credentials = registered(caller.user_id)?;
     let name = caller.email.clone().unwrap_or_default();
     let (kind, started) = if f.verified {
-        let creds: Vec<StoredCredential> = credentials.into_iter().map(|(_, c)| c).collect();
+        // Only this factor's credential: the session it raises is this factor's, and falls back
+        // to aal1 when this factor goes (GoTrue offers all of the user's).
+        let creds: Vec<StoredCredential> = credentials
+            .into_iter()
+            .filter(|(id, _)| *id == f.id)
+            .map(|(_, c)| c)
+            .collect();
         (
             "request",
             webauthn::start_authentication(&rp, Flow::Mfa, &creds)?,
@@ -179,19 +185,19 @@ pub(super) fn check(
         save(f.id, &credential)?;
         return Ok(Ok(()));
     }
-    let credentials = registered(caller.user_id)?;
-    let creds: Vec<StoredCredential> = credentials.iter().map(|(_, c)| c.clone()).collect();
+    // This factor's credential only (its row is locked by the caller, so counters of
+    // concurrent sign-ins move forward one at a time).
+    let creds: Vec<StoredCredential> = registered(caller.user_id)?
+        .into_iter()
+        .filter(|(id, _)| *id == f.id)
+        .map(|(_, c)| c)
+        .collect();
     let user_id = db::to_uuid(caller.user_id);
     let outcome = match webauthn::finish_authentication(&rp, &state, response, &creds, user_id) {
         Ok(o) => o,
         Err(e) => return Ok(Err(e)),
     };
-    let factor = credentials
-        .iter()
-        .find(|(_, c)| c.credential_id == outcome.credential_id)
-        .map(|(id, _)| *id)
-        .ok_or(AuthError::Internal)?;
-    save(factor, &outcome.credential)?;
+    save(f.id, &outcome.credential)?;
     Ok(Ok(()))
 }
 

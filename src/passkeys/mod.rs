@@ -16,6 +16,7 @@ use crate::audit::{self, Action};
 use crate::caller::{signed_in_caller, Caller};
 use crate::db;
 use crate::error::{guard, AuthResult};
+use crate::ffi::jsonb::JsonbArg;
 use crate::instance::{self, Instance};
 use crate::mfa::webauthn::relying_party;
 use crate::request;
@@ -81,8 +82,8 @@ fn challenge_id(id: Option<&str>) -> AuthResult<uuid::Uuid> {
         .map_err(|_| AuthError::validation("challenge_id must be a valid UUID"))
 }
 
-fn credential_text(credential: Option<&JsonB>) -> AuthResult<String> {
-    match credential.map(|c| &c.0) {
+fn credential_text(credential: Option<&JsonbArg>) -> AuthResult<String> {
+    match credential.map(|c| c.to_value("credential")).transpose()? {
         None | Some(Value::Null) => Err(AuthError::validation("credential is required")),
         Some(c) => Ok(c.to_string()),
     }
@@ -148,9 +149,10 @@ fn passkey_registration_options() -> JsonB {
         let inst = instance::get()?;
         require_enabled(&inst)?;
         let caller = signed_in_caller()?;
+        caller.require_not_anonymous()?;
         let o = owner(&caller)?;
         if o.is_anonymous {
-            return Err(AuthError::NoAuthorization);
+            return Err(AuthError::anonymous_not_allowed());
         }
         if o.is_sso_user {
             return Err(AuthError::validation("SSO users cannot register passkeys"));
@@ -193,7 +195,7 @@ fn passkey_registration_options() -> JsonB {
 #[search_path(pg_catalog, pg_temp)]
 fn passkey_registration_verify(
     challenge_id: Option<&str>,
-    credential: default!(Option<JsonB>, "NULL"),
+    credential: default!(Option<JsonbArg>, "NULL"),
 ) -> JsonB {
     guard(move || {
         let inst = instance::get()?;
@@ -203,7 +205,7 @@ fn passkey_registration_verify(
         let response = credential_text(credential.as_ref())?;
         let o = owner(&caller)?;
         if o.is_anonymous {
-            return Err(AuthError::NoAuthorization);
+            return Err(AuthError::anonymous_not_allowed());
         }
         require_aal(&o)?;
         let state = take_challenge(id, "registration", Some(caller.user_id))?;
@@ -224,6 +226,7 @@ fn passkey_registration_verify(
                 stored.backup_eligible.into(),
                 stored.backed_up.into(),
                 inst.settings.webauthn.passkey_max_passkeys_per_user.into(),
+                stored.user_verified.into(),
             ],
         )?
         .ok_or(AuthError::Internal)?;
@@ -296,7 +299,7 @@ struct Passkey {
 #[search_path(pg_catalog, pg_temp)]
 fn passkey_authentication_verify(
     challenge_id: Option<&str>,
-    credential: default!(Option<JsonB>, "NULL"),
+    credential: default!(Option<JsonbArg>, "NULL"),
 ) -> JsonB {
     guard(move || {
         let inst = instance::get()?;
@@ -313,8 +316,18 @@ fn passkey_authentication_verify(
             .ok_or_else(AuthError::webauthn_verification_failed)?;
         let credentials: Vec<StoredCredential> =
             user.passkeys.iter().map(|p| p.credential.clone()).collect();
+        // Past the lookup every refusal reads the same, so that an answer does not tell a
+        // known user from an unknown one; but a cloned authenticator (a valid signature, so
+        // its holder has the key) is named.
         let outcome =
-            webauthn::finish_authentication(&rp, &state, &response, &credentials, user_id)?;
+            webauthn::finish_authentication(&rp, &state, &response, &credentials, user_id)
+                .map_err(|e| {
+                    if e == AuthError::webauthn_sign_count_regressed() {
+                        e
+                    } else {
+                        AuthError::webauthn_verification_failed()
+                    }
+                })?;
         if user.banned {
             return Err(AuthError::UserBanned);
         }

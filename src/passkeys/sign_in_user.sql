@@ -13,7 +13,7 @@ SELECT jsonb_build_object(
                    'public_key', translate(rtrim(replace(encode(c.public_key, 'base64'), E'\n', ''), '='), '+/', '-_'),
                    'attestation_type', c.attestation_type, 'aaguid', c.aaguid, 'sign_count', c.sign_count,
                    'transports', c.transports, 'backup_eligible', c.backup_eligible,
-                   'backed_up', c.backed_up))
+                   'backed_up', c.backed_up, 'user_verified', c.user_verified))
                          ORDER BY c.created_at)
           FROM auth.webauthn_credentials c WHERE c.user_id = u.id), '[]'))
   FROM auth.users u WHERE u.id = $1 AND u.deleted_at IS NULL

@@ -202,7 +202,7 @@ pub fn end_sessions(user_id: pgrx::Uuid) {
         }
         Err(_) => log_sparsely(&SESSIONS_NOT_ENDED, |n| {
             format!(
-                "auth_ext: a password verification hook asked to end a user's sessions; the \
+                "auth_ext: a verification attempt hook asked to end a user's sessions; the \
                  trace queue is unavailable, so they were not ended ({n} in this process)"
             )
         }),

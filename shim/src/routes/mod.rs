@@ -139,15 +139,14 @@ pub fn router(pool: Pool) -> Router {
         .with_state(pool)
 }
 
-/// GoTrue's CORS: any origin (mirrored, with credentials), its methods and headers, so that a
-/// browser app (supabase-js, a passkey page) calls the API from its own origin. Tokens travel
-/// in headers, not cookies, so no request carries ambient credentials.
+/// GoTrue's CORS: any origin (mirrored), its methods and headers, so that a browser app
+/// (supabase-js, a passkey page) calls the API from its own origin. Tokens travel in headers and
+/// the shim keeps no cookies, so credentialed requests are not allowed (GoTrue allows them).
 fn cors() -> tower_http::cors::CorsLayer {
     use axum::http::{header, HeaderName, Method};
     use tower_http::cors::{AllowOrigin, CorsLayer};
     CorsLayer::new()
         .allow_origin(AllowOrigin::mirror_request())
-        .allow_credentials(true)
         .allow_methods([
             Method::GET,
             Method::POST,
