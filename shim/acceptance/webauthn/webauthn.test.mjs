@@ -21,11 +21,12 @@
 //   6. passkey_enabled off: 404 passkey_disabled
 // Every refusal has its control: the same thing, untampered, accepted.
 //
-// The test configures its database (WEBAUTHN_DATABASE_URL, through psql: PSQL) itself: the
+// The test configures its database (WEBAUTHN_DATABASE_URL, through psql: WEBAUTHN_PSQL) itself: the
 // relying party `localhost`, the page's origin as the only allowed one, passkeys and MFA
 // WebAuthn on. ./test makes that database (shim_webauthn) and starts its shim; by hand:
 //   WEBAUTHN_SHIM_URL=http://127.0.0.1:PORT WEBAUTHN_DATABASE_URL='host=... dbname=...' \
-//   SERVICE_ROLE_KEY=... node --test webauthn.test.mjs
+//   WEBAUTHN_PSQL=.../psql WEBAUTHN_PAGE_PORT=... WEBAUTHN_STRANGER_PORT=... \
+//   SERVICE_ROLE_KEY=<a service_role token of that database> node --test webauthn.test.mjs
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import crypto from 'node:crypto'
@@ -40,7 +41,7 @@ const shim = process.env.WEBAUTHN_SHIM_URL ?? 'http://127.0.0.1:54690'
 const pagePort = Number(process.env.WEBAUTHN_PAGE_PORT ?? 54691)
 const strangerPort = Number(process.env.WEBAUTHN_STRANGER_PORT ?? 54692)
 const databaseUrl = process.env.WEBAUTHN_DATABASE_URL
-const psqlPath = process.env.PSQL ?? 'psql'
+const psqlPath = process.env.WEBAUTHN_PSQL ?? 'psql'
 const serviceKey = process.env.SERVICE_ROLE_KEY
 const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium'
 assert.ok(databaseUrl, 'WEBAUTHN_DATABASE_URL is set by ./test')
