@@ -17,7 +17,11 @@
 //   3. a cloned authenticator (WebAuthn.getCredentials, then addCredential into a second one)
 //      whose counter is equal to or lower than the stored one: 400 webauthn_verification_failed
 //   4. the same page from an origin not in webauthn_rp_origins: refused
-//   5. assertions tampered with by hand: clean 400s, the shim still up
+//   5. assertions tampered with by hand (passkey and MFA): truncated authenticatorData, garbage
+//      signatures, foreign challenges and handles: clean 400s, the shim still up; flags changed
+//      and re-signed with the credential's key (exported over CDP): UP cleared, another RP's
+//      hash, UV cleared on an MFA factor registered with UV: refused. (UV cleared on a passkey:
+//      a todo case, passkeys keep no user_verified flag.)
 //   6. passkey_enabled off: 404 passkey_disabled
 // Every refusal has its control: the same thing, untampered, accepted.
 //
