@@ -27,12 +27,15 @@ ensure_deps() {
     # SAML: the shim verifies XML signatures with libxmlsec1; the test IdP (pysaml2) signs with xmlsec1.
     command -v xmlsec1 >/dev/null || missing+=(xmlsec1)
     pkg-config --exists xmlsec1 2>/dev/null || missing+=(libxmlsec1-dev libxml2-dev pkg-config)
+    # WebAuthn in a real browser (shim/acceptance/webauthn): Debian's headless Chromium, driven
+    # over the DevTools protocol with virtual authenticators.
+    [ -x /usr/bin/chromium ] || missing+=(chromium)
     if [ ${#missing[@]} -gt 0 ]; then
         say "installing ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq
         apt-get install -y -qq postgresql-15 postgresql-server-dev-15 libclang-dev clang sudo pgbouncer \
-            xmlsec1 libxmlsec1-dev libxml2-dev pkg-config >/dev/null
+            xmlsec1 libxmlsec1-dev libxml2-dev pkg-config chromium >/dev/null
     fi
     # The tests' fixed ports (54300-54700) lie in the kernel's ephemeral range: an outgoing
     # connection that happens to take one makes a test server's bind fail. Reserve them.
