@@ -316,9 +316,10 @@ fn passkey_authentication_verify(
             .ok_or_else(AuthError::webauthn_verification_failed)?;
         let credentials: Vec<StoredCredential> =
             user.passkeys.iter().map(|p| p.credential.clone()).collect();
-        // Past the lookup every refusal reads the same, so that an answer does not tell a
-        // known user from an unknown one; but a cloned authenticator (a valid signature, so
-        // its holder has the key) is named.
+        // The answer's shape was checked before the lookup (passkey_user); past it every
+        // refusal reads the same, so that an answer does not tell a known user from an unknown
+        // one; but a cloned authenticator (a valid signature, so its holder has the key) is
+        // named.
         let outcome =
             webauthn::finish_authentication(&rp, &state, &response, &credentials, user_id)
                 .map_err(|e| {

@@ -708,10 +708,25 @@ pub fn start_authentication(
 
 /// The user a discoverable (passkey) sign-in names: its user handle as GoTrue sets it (the id's
 /// text). The caller loads that user's passkeys and calls [`finish_authentication`].
+///
+/// The answer's shape is checked here, before the caller looks the user up (GoTrue parses it
+/// first too): a malformed one is refused alike whoever it names, so the refusal does not tell
+/// known users from unknown ones.
 pub fn passkey_user(response: &str) -> AuthResult<Uuid> {
     let raw = parse_response(Flow::Passkey, response)?;
     let credential: PublicKeyCredential =
         serde_json::from_value(raw).map_err(|_| invalid_response(Flow::Passkey))?;
+    let well_formed = credential.type_ == "public-key"
+        && b64url_decode(&credential.id).as_deref() == Some(credential.raw_id.as_slice())
+        && AuthenticatorData::<webauthn_rs_core::proto::Authentication>::try_from(
+            credential.response.authenticator_data.as_slice(),
+        )
+        .is_ok()
+        && serde_json::from_slice::<Value>(&credential.response.client_data_json)
+            .is_ok_and(|c| c.is_object());
+    if !well_formed {
+        return Err(invalid_response(Flow::Passkey));
+    }
     credential
         .response
         .user_handle

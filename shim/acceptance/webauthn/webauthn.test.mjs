@@ -20,8 +20,7 @@
 //   5. assertions tampered with by hand (passkey and MFA): truncated authenticatorData, garbage
 //      signatures, foreign challenges and handles: clean 400s, the shim still up; flags changed
 //      and re-signed with the credential's key (exported over CDP): UP cleared, another RP's
-//      hash, UV cleared on an MFA factor registered with UV: refused. (UV cleared on a passkey:
-//      a todo case, passkeys keep no user_verified flag.)
+//      hash, UV cleared on an MFA factor or a passkey registered with UV: refused.
 //   6. passkey_enabled off: 404 passkey_disabled
 // Every refusal has its control: the same thing, untampered, accepted.
 //
@@ -724,12 +723,9 @@ test('MFA: a factor registered with user verification, asserted without it (re-s
 })
 
 // docs/webauthn.md: "a credential registered with UV must verify again". MFA factors keep the
-// flag (web_authn_credential.flags.userVerified, checked above); passkeys do not:
-// auth.webauthn_credentials has no column for it (src/passkeys/insert_credential.sql,
-// sign_in_user.sql), so a passkey registered with UV signs in with an assertion without it.
-test('passkey: registered with user verification, an assertion without it is refused', {
-  todo: 'webauthn_credentials keeps no user_verified flag: passkey sign-ins do not require UV again',
-}, async () => {
+// flag (web_authn_credential.flags.userVerified, checked above); passkeys keep it in
+// auth.webauthn_credentials.user_verified (ours: GoTrue keeps none).
+test('passkey: registered with user verification, an assertion without it is refused', async () => {
   const tab = await openTab()
   try {
     const user = await passkeyUser(tab, 'uv')
