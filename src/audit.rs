@@ -36,6 +36,14 @@ pub enum Action {
     FactorUnenrolled,
     /// A factor removed by an admin.
     FactorDeleted,
+    /// A user's recovery codes made (GoTrue's `recovery_codes_generated`).
+    RecoveryCodesGenerated,
+    /// A user's recovery codes replaced by a new set.
+    RecoveryCodesRegenerated,
+    /// A recovery code used to reach aal2 (GoTrue writes only the successes).
+    RecoveryCodesVerified,
+    /// A user's recovery codes removed by the user.
+    RecoveryCodesDeleted,
 }
 
 impl Action {
@@ -58,6 +66,10 @@ impl Action {
             Action::VerificationAttempted => ("verification_attempted", "factor"),
             Action::FactorUnenrolled => ("factor_unenrolled", "factor"),
             Action::FactorDeleted => ("factor_deleted", "factor"),
+            Action::RecoveryCodesGenerated => ("recovery_codes_generated", "factor"),
+            Action::RecoveryCodesRegenerated => ("recovery_codes_regenerated", "factor"),
+            Action::RecoveryCodesVerified => ("recovery_codes_verified", "factor"),
+            Action::RecoveryCodesDeleted => ("recovery_codes_deleted", "factor"),
         }
     }
 }

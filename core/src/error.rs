@@ -535,6 +535,16 @@ impl AuthError {
         )
     }
 
+    /// 403 `no_authorization`: an anonymous user on an endpoint GoTrue keeps from them (its
+    /// `requireNotAnonymous`: the recovery codes' routes).
+    pub fn anonymous_not_allowed() -> Self {
+        Self::external(
+            403,
+            "no_authorization",
+            "Anonymous user not allowed to perform these actions",
+        )
+    }
+
     /// 422 `mfa_verification_failed`: a wrong or used recovery code, or none enrolled (GoTrue
     /// answers the three alike).
     pub fn mfa_recovery_code_verification_failed() -> Self {
