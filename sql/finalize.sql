@@ -36,6 +36,8 @@ SELECT pg_catalog.pg_extension_config_dump('auth.sso_domains', '');
 SELECT pg_catalog.pg_extension_config_dump('auth.saml_providers', '');
 SELECT pg_catalog.pg_extension_config_dump('auth.mfa_factors', '');
 SELECT pg_catalog.pg_extension_config_dump('auth.webauthn_credentials', '');
+SELECT pg_catalog.pg_extension_config_dump('auth.mfa_recovery_code_sets', '');
+SELECT pg_catalog.pg_extension_config_dump('auth.mfa_recovery_codes', '');
 
 -- Least privilege: nothing on the tables for anon/authenticated. Each function's EXECUTE grants
 -- are made beside its code, in its capability's api.sql (src/<capability>/api.sql).

@@ -160,7 +160,7 @@ CREATE TABLE auth.mfa_amr_claims (
 -- key (core/src/mfa/secret_box.rs: ChaCha20-Poly1305, the factor's id as associated data), never
 -- readable by the API roles. Ours: `last_used_step`, the TOTP time step of the last code
 -- accepted (a code works once).
-CREATE TYPE auth.factor_type AS ENUM ('totp', 'webauthn', 'phone');
+CREATE TYPE auth.factor_type AS ENUM ('totp', 'webauthn', 'phone', 'recovery_code');
 CREATE TYPE auth.factor_status AS ENUM ('unverified', 'verified');
 CREATE TABLE auth.mfa_factors (
     id uuid NOT NULL PRIMARY KEY,
@@ -195,6 +195,27 @@ CREATE TABLE auth.mfa_challenges (
     web_authn_session_data jsonb
 );
 CREATE INDEX mfa_challenge_created_at_idx ON auth.mfa_challenges (created_at DESC);
+-- Recovery codes (src/mfa/recovery_codes.rs), in GoTrue's shape: a user's one set, the
+-- `recovery_code` factor it belongs to (`verified` from the start), and its codes, each stored
+-- only as a hash (core/src/mfa/recovery_codes.rs). A used code keeps its row, with `consumed_at`.
+-- Wrong codes in a row lock verification until `verification_locked_until`.
+CREATE TABLE auth.mfa_recovery_code_sets (
+    id uuid NOT NULL PRIMARY KEY,
+    user_id uuid NOT NULL UNIQUE REFERENCES auth.users (id) ON DELETE CASCADE,
+    mfa_factor_id uuid NOT NULL UNIQUE REFERENCES auth.mfa_factors (id) ON DELETE CASCADE,
+    failed_verification_count integer NOT NULL DEFAULT 0 CHECK (failed_verification_count >= 0),
+    verification_locked_until timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE auth.mfa_recovery_codes (
+    id uuid NOT NULL PRIMARY KEY,
+    mfa_recovery_code_set_id uuid NOT NULL REFERENCES auth.mfa_recovery_code_sets (id) ON DELETE CASCADE,
+    code_hash text NOT NULL,
+    consumed_at timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX mfa_recovery_codes_set_id_idx ON auth.mfa_recovery_codes (mfa_recovery_code_set_id);
 
 -- Passkeys (first-factor WebAuthn credentials), as GoTrue stores them; src/passkeys/.
 CREATE TABLE auth.webauthn_credentials (
@@ -484,6 +505,8 @@ ALTER TABLE auth.mfa_factors ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.mfa_challenges ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.webauthn_credentials ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.webauthn_challenges ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.mfa_recovery_code_sets ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.mfa_recovery_codes ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.config ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.signing_keys ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.one_time_tokens ENABLE ROW LEVEL SECURITY;

@@ -39,6 +39,14 @@ pub enum Action {
     PasskeyCreated,
     PasskeyUpdated,
     PasskeyDeleted,
+    /// A user's recovery codes made (GoTrue's `recovery_codes_generated`).
+    RecoveryCodesGenerated,
+    /// A user's recovery codes replaced by a new set.
+    RecoveryCodesRegenerated,
+    /// A recovery code used to reach aal2 (GoTrue writes only the successes).
+    RecoveryCodesVerified,
+    /// A user's recovery codes removed by the user.
+    RecoveryCodesDeleted,
 }
 
 impl Action {
@@ -64,6 +72,10 @@ impl Action {
             Action::PasskeyCreated => ("passkey_created", "user"),
             Action::PasskeyUpdated => ("passkey_updated", "user"),
             Action::PasskeyDeleted => ("passkey_deleted", "user"),
+            Action::RecoveryCodesGenerated => ("recovery_codes_generated", "factor"),
+            Action::RecoveryCodesRegenerated => ("recovery_codes_regenerated", "factor"),
+            Action::RecoveryCodesVerified => ("recovery_codes_verified", "factor"),
+            Action::RecoveryCodesDeleted => ("recovery_codes_deleted", "factor"),
         }
     }
 }

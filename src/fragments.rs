@@ -65,3 +65,19 @@ fn schema_0_8() -> bool {
             == Some(serde_json::Value::Bool(true))
     })
 }
+
+/// Whether the schema has the recovery codes' tables (new in 0.9.0): statements of the older
+/// capabilities that look at them (unenrolling a factor) run only then. Checked once per
+/// backend, as [`schema_0_8`].
+pub(crate) fn recovery_codes_schema() -> bool {
+    static EXISTS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *EXISTS.get_or_init(|| {
+        crate::db::read_json(
+            "SELECT to_jsonb(to_regclass('auth.mfa_recovery_code_sets') IS NOT NULL)",
+            &[],
+        )
+        .ok()
+        .flatten()
+            == Some(serde_json::Value::Bool(true))
+    })
+}

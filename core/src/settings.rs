@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{AuthError, AuthResult};
+use crate::mfa::recovery_codes as rc;
 use crate::password::{decode_required_characters, Argon2Cost, PasswordPolicy};
 
 /// Every setting, in groups by what they govern. Stored and shown flat, one JSON object with
@@ -304,6 +305,20 @@ pub struct MfaSettings {
     pub mfa_phone_max_frequency: i64,
     /// The text of a phone factor's SMS; `{{ .Code }}` is the code.
     pub mfa_phone_template: String,
+    /// Recovery codes may be generated and regenerated (GoTrue's
+    /// `MFA_RECOVERY_CODES_ENROLL_ENABLED`, default off).
+    pub mfa_recovery_codes_enroll_enabled: bool,
+    /// Recovery codes may be used to reach `aal2` (GoTrue's `MFA_RECOVERY_CODES_VERIFY_ENABLED`,
+    /// default off).
+    pub mfa_recovery_codes_verify_enabled: bool,
+    /// Codes in a set (4-16).
+    pub mfa_recovery_codes_count: i64,
+    /// Characters of a code, 5 random bits each (13-32).
+    pub mfa_recovery_codes_code_length: i64,
+    /// Wrong codes in a row that lock verification (3-15).
+    pub mfa_recovery_codes_max_verify_attempts: i64,
+    /// Seconds verification stays locked then (60-86400; GoTrue's `LOCKOUT_DURATION`, 15m).
+    pub mfa_recovery_codes_lockout_duration: i64,
 }
 
 impl Default for MfaSettings {
@@ -317,6 +332,12 @@ impl Default for MfaSettings {
             mfa_phone_otp_length: 6,
             mfa_phone_max_frequency: 5,
             mfa_phone_template: "Your code is {{ .Code }}".into(),
+            mfa_recovery_codes_enroll_enabled: false,
+            mfa_recovery_codes_verify_enabled: false,
+            mfa_recovery_codes_count: rc::DEFAULT_COUNT as i64,
+            mfa_recovery_codes_code_length: rc::DEFAULT_LENGTH as i64,
+            mfa_recovery_codes_max_verify_attempts: rc::DEFAULT_MAX_VERIFY_ATTEMPTS,
+            mfa_recovery_codes_lockout_duration: rc::DEFAULT_LOCKOUT_S,
         }
     }
 }
@@ -852,6 +873,8 @@ fn check_value(key: &str, value: &Value) -> AuthResult<()> {
         | "mfa_webauthn_enroll_enabled"
         | "mfa_webauthn_verify_enabled"
         | "passkey_enabled"
+        | "mfa_recovery_codes_enroll_enabled"
+        | "mfa_recovery_codes_verify_enabled"
         | "sms_autoconfirm"
         | "update_password_require_reauthentication"
         | "password_breached_check"
@@ -869,6 +892,22 @@ fn check_value(key: &str, value: &Value) -> AuthResult<()> {
         "audit_log_retention_days" => int_in(key, value, 0, 36_500),
         "saml_relay_state_validity_period" => int_in(key, value, 10, DAY),
         "mfa_max_enrolled_factors" => int_in(key, value, 1, 100),
+        // GoTrue checks these bounds only while a switch is on; here always.
+        "mfa_recovery_codes_count" => {
+            int_in(key, value, rc::MIN_COUNT as i64, rc::MAX_COUNT as i64)
+        }
+        "mfa_recovery_codes_code_length" => {
+            int_in(key, value, rc::MIN_LENGTH as i64, rc::MAX_LENGTH as i64)
+        }
+        "mfa_recovery_codes_max_verify_attempts" => int_in(
+            key,
+            value,
+            rc::MIN_MAX_VERIFY_ATTEMPTS,
+            rc::MAX_MAX_VERIFY_ATTEMPTS,
+        ),
+        "mfa_recovery_codes_lockout_duration" => {
+            int_in(key, value, rc::MIN_LOCKOUT_S, rc::MAX_LOCKOUT_S)
+        }
         "sessions_timebox" | "sessions_inactivity_timeout" => {
             if value.is_null() {
                 Ok(())
@@ -983,6 +1022,54 @@ mod tests {
             .unwrap_err();
         assert!(!e.message().contains("too-short-secret"));
         assert!(s.apply(&json!({"jwt_secret": 42})).is_err());
+    }
+
+    #[test]
+    fn recovery_code_settings_have_gotrues_defaults_and_bounds() {
+        let s = Settings::default();
+        let m = &s.mfa;
+        assert!(!m.mfa_recovery_codes_enroll_enabled && !m.mfa_recovery_codes_verify_enabled);
+        assert_eq!(
+            (
+                m.mfa_recovery_codes_count,
+                m.mfa_recovery_codes_code_length,
+                m.mfa_recovery_codes_max_verify_attempts,
+                m.mfa_recovery_codes_lockout_duration
+            ),
+            (10, 16, 5, 900)
+        );
+        let on = s
+            .apply(&json!({
+                "mfa_recovery_codes_enroll_enabled": true,
+                "mfa_recovery_codes_verify_enabled": true,
+                "mfa_recovery_codes_count": 16,
+                "mfa_recovery_codes_code_length": 13,
+                "mfa_recovery_codes_max_verify_attempts": 3,
+                "mfa_recovery_codes_lockout_duration": 86_400,
+            }))
+            .unwrap()
+            .settings;
+        assert!(
+            on.mfa.mfa_recovery_codes_enroll_enabled && on.mfa.mfa_recovery_codes_verify_enabled
+        );
+        assert_eq!(on.mfa.mfa_recovery_codes_lockout_duration, 86_400);
+        assert_eq!(Settings::from_stored(&on.to_json()).unwrap(), on);
+        for bad in [
+            json!({"mfa_recovery_codes_enroll_enabled": "true"}),
+            json!({"mfa_recovery_codes_verify_enabled": 1}),
+            json!({"mfa_recovery_codes_count": 3}),
+            json!({"mfa_recovery_codes_count": 17}),
+            json!({"mfa_recovery_codes_code_length": 12}),
+            json!({"mfa_recovery_codes_code_length": 33}),
+            json!({"mfa_recovery_codes_max_verify_attempts": 2}),
+            json!({"mfa_recovery_codes_max_verify_attempts": 16}),
+            json!({"mfa_recovery_codes_lockout_duration": 59}),
+            json!({"mfa_recovery_codes_lockout_duration": 86_401}),
+            json!({"mfa_recovery_codes_lockout_duration": "15m"}),
+        ] {
+            let e = s.apply(&bad).unwrap_err();
+            assert_eq!(e.code(), "validation_failed", "{bad}");
+        }
     }
 
     #[test]

@@ -105,11 +105,11 @@ SELECT (:'signin'::jsonb)->>'challenge_id' AS signin_challenge \gset
 -- an answer naming nobody, or a user without passkeys: one refusal for both
 SELECT pg_temp.attempt(format($$SELECT auth.passkey_authentication_verify(%L, %L)$$, :'signin_challenge',
            jsonb_build_object('id', 'AAAA', 'rawId', 'AAAA', 'type', 'public-key', 'response',
-               jsonb_build_object('clientDataJSON', 'e30', 'authenticatorData', 'AAAA', 'signature', 'AAAA',
+               jsonb_build_object('clientDataJSON', 'e30', 'authenticatorData', pg_temp.b64url(decode(repeat('00', 37), 'hex')), 'signature', 'AAAA',
                                   'userHandle', pg_temp.b64url(convert_to(gen_random_uuid()::text, 'UTF8')))))) AS unknown_user,
        pg_temp.attempt(format($$SELECT auth.passkey_authentication_verify(%L, %L)$$, :'signin_challenge',
            jsonb_build_object('id', 'AAAA', 'rawId', 'AAAA', 'type', 'public-key', 'response',
-               jsonb_build_object('clientDataJSON', 'e30', 'authenticatorData', 'AAAA', 'signature', 'AAAA',
+               jsonb_build_object('clientDataJSON', 'e30', 'authenticatorData', pg_temp.b64url(decode(repeat('00', 37), 'hex')), 'signature', 'AAAA',
                                   'userHandle', pg_temp.b64url(convert_to((auth.verify_jwt(:'lea_token'))->>'sub', 'UTF8')))))) AS no_passkeys,
        pg_temp.attempt(format($$SELECT auth.passkey_authentication_verify(%L, '{"id": 1}')$$, :'signin_challenge')) AS malformed;
 

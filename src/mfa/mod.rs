@@ -1,10 +1,12 @@
 //! Multi-factor authentication: GoTrue's `/factors` API (`mfa.enroll`, `challenge`, `verify`,
-//! `unenroll`) for TOTP, phone and WebAuthn factors. A verified code (or credential) raises the
-//! caller's session to `aal2` and adds the factor's method to its `amr`. What differs by factor
-//! type is in its own module ([`totp`], [`phone`], [`webauthn`]); the pure rules are in
+//! `unenroll`) for TOTP, phone and WebAuthn factors, and recovery codes
+//! (`/factors/recovery-codes`). A verified code (or credential) raises the caller's session to
+//! `aal2` and adds the factor's method to its `amr`. What differs by factor type is in its own
+//! module ([`totp`], [`phone`], [`webauthn`], [`recovery_codes`]); the pure rules are in
 //! core/src/mfa/.
 
 mod phone;
+pub(crate) mod recovery_codes;
 mod totp;
 pub(crate) mod webauthn;
 
@@ -30,6 +32,7 @@ static INSERT_CHALLENGE: &str = include_str!("insert_challenge.sql");
 static CHALLENGE: &str = include_str!("challenge.sql");
 static VERIFIED: &str = include_str!("verified.sql");
 static UNENROLL: &str = include_str!("unenroll.sql");
+static STRANDS_CODES: &str = include_str!("strands_codes.sql");
 static STANDING: &str = "\
     SELECT jsonb_build_object( \
         'verified_factor', EXISTS (SELECT 1 FROM auth.mfa_factors \
@@ -93,13 +96,35 @@ fn needs_aal2(caller: &Caller) -> AuthResult<bool> {
     Ok(standing["verified_factor"] == json!(true) && standing["aal2"] != json!(true))
 }
 
+/// GoTrue's refusal of a factor type `/factors` does not handle (enrolling, challenging or
+/// verifying recovery codes there).
+fn not_a_factors_type() -> AuthError {
+    AuthError::validation("factor_type needs to be totp, phone or webauthn")
+}
+
 /// The factor type's own switch for challenges and verifications.
 fn require_verify_enabled(inst: &Instance, kind: FactorType, at_verify: bool) -> AuthResult<()> {
     match kind {
         FactorType::Totp => totp::require_verify_enabled(inst),
         FactorType::Phone => phone::require_verify_enabled(inst),
         FactorType::Webauthn => webauthn::require_verify_enabled(inst, at_verify),
+        FactorType::RecoveryCode => Err(not_a_factors_type()),
     }
+}
+
+/// The factor types a verified factor of which can be used to reach aal2 now (its verification
+/// switched on), recovery codes aside: GoTrue's `hasUsableNonRecoveryFactor`, which recovery
+/// codes may never be without.
+fn usable_factor_types(inst: &Instance) -> Vec<String> {
+    let m = &inst.settings.mfa;
+    [
+        (FactorType::Totp, m.mfa_totp_verify_enabled),
+        (FactorType::Phone, m.mfa_phone_verify_enabled),
+    ]
+    .into_iter()
+    .filter(|(_, on)| *on)
+    .map(|(t, _)| t.as_str().to_owned())
+    .collect()
 }
 
 fn record(caller: &Caller, action: Action, traits: Value) -> AuthResult<()> {
@@ -126,14 +151,15 @@ fn mfa_enroll(
         let inst = instance::get()?;
         let caller = signed_in_caller()?;
         caller.require_not_anonymous()?;
-        let kind = factor_type.and_then(FactorType::parse).ok_or_else(|| {
-            AuthError::validation("factor_type needs to be totp, phone or webauthn")
-        })?;
+        let kind = factor_type
+            .and_then(FactorType::parse)
+            .ok_or_else(not_a_factors_type)?;
         let id = uuid::Uuid::new_v4();
         let enrolment = match kind {
             FactorType::Totp => totp::enrolment(&inst, &caller, id, issuer)?,
             FactorType::Phone => phone::enrolment(&inst, phone)?,
             FactorType::Webauthn => webauthn::enrolment(&inst)?,
+            FactorType::RecoveryCode => return Err(not_a_factors_type()),
         };
         let name = mfa::check_friendly_name(friendly_name)?;
         if needs_aal2(&caller)? {
@@ -266,7 +292,6 @@ fn mfa_verify(
         let inst = instance::get()?;
         let req = request::current();
         crate::rate_limit::check(&inst, auth_core::rate_limit::Bucket::Verify, &req)?;
-        let _ = webauthn;
         let caller = signed_in_caller()?;
         caller.require_not_anonymous()?;
         let session_id = caller.session_id.ok_or(AuthError::SessionNotFound)?;
@@ -334,7 +359,9 @@ fn mfa_verify(
                     }
                 }
             }
-            (FactorType::Webauthn, None) => return Err(AuthError::Internal),
+            (FactorType::Webauthn, None) | (FactorType::RecoveryCode, _) => {
+                return Err(AuthError::Internal)
+            }
         };
         crate::hooks::mfa_verification_attempt(&inst, caller.user_id, &f.id, kind.as_str(), valid)?;
         if !valid {
@@ -343,60 +370,86 @@ fn mfa_verify(
                 FactorType::Webauthn => {
                     refusal.unwrap_or_else(AuthError::webauthn_verification_failed)
                 }
-                FactorType::Totp => AuthError::mfa_verification_failed(),
+                FactorType::Totp | FactorType::RecoveryCode => AuthError::mfa_verification_failed(),
             });
         }
-        let refresh_token = auth_core::refresh::generate();
-        let method = kind.amr_method();
-        let row = db::json(
-            VERIFIED,
-            &[
-                db::uuid(challenge_id).into(),
-                db::uuid(f.id).into(),
-                step.into(),
-                session_id.into(),
-                caller.user_id.into(),
-                auth_core::refresh::hash(&refresh_token).as_str().into(),
-                db::INSTANCE_ID.into(),
-                method.into(),
-            ],
-        )?
-        .ok_or(AuthError::Internal)?;
-        if row["session"] != json!(true) {
-            // Signed out meanwhile: no aal2 token for a session that is gone.
-            return Err(AuthError::SessionNotFound);
-        }
+        let session = raise_to_aal2(
+            &inst,
+            &caller,
+            session_id,
+            f.id,
+            Some(challenge_id),
+            step,
+            kind,
+        )?;
         admitted.succeeded();
         record(
             &caller,
             Action::VerificationAttempted,
             json!({"factor_id": f.id, "challenge_id": challenge_id, "factor_type": kind.as_str()}),
         )?;
-        let amr: Vec<(String, i64)> = row["amr"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|e| Some((e[0].as_str()?.to_owned(), e[1].as_i64()?)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        // Read after the write: the factor is verified now.
-        let user = crate::user_object::user_json(caller.user_id, true)?;
-        let session = token_response(
-            &inst,
-            user,
-            &session_id.to_string(),
-            "aal2",
-            &amr,
-            refresh_token,
-            method,
-        )?;
         Ok(JsonB(session))
     })
 }
 
+/// A verification's success (src/mfa/verified.sql): the caller's session `aal2`, raised by
+/// `factor_id` of `kind` (its method added to the `amr`), the challenge answered (none for a
+/// recovery code), the user's sessions below aal2 ended; answers the session with a new refresh
+/// token. `SessionNotFound` when the session was signed out meanwhile.
+fn raise_to_aal2(
+    inst: &Instance,
+    caller: &Caller,
+    session_id: pgrx::Uuid,
+    factor_id: uuid::Uuid,
+    challenge_id: Option<uuid::Uuid>,
+    step: Option<i64>,
+    kind: FactorType,
+) -> AuthResult<Value> {
+    let refresh_token = auth_core::refresh::generate();
+    let method = kind.amr_method();
+    let row = db::json(
+        VERIFIED,
+        &[
+            challenge_id.map(db::uuid).into(),
+            db::uuid(factor_id).into(),
+            step.into(),
+            session_id.into(),
+            caller.user_id.into(),
+            auth_core::refresh::hash(&refresh_token).as_str().into(),
+            db::INSTANCE_ID.into(),
+            method.into(),
+        ],
+    )?
+    .ok_or(AuthError::Internal)?;
+    if row["session"] != json!(true) {
+        // Signed out meanwhile: no aal2 token for a session that is gone.
+        return Err(AuthError::SessionNotFound);
+    }
+    let amr: Vec<(String, i64)> = row["amr"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| Some((e[0].as_str()?.to_owned(), e[1].as_i64()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    // Read after the write: the factor is verified now.
+    let user = crate::user_object::user_json(caller.user_id, true)?;
+    token_response(
+        inst,
+        user,
+        &session_id.to_string(),
+        "aal2",
+        &amr,
+        refresh_token,
+        method,
+    )
+}
+
 /// `DELETE /factors/{id}` (`mfa.unenroll`): `{id}`. A verified factor goes only from an `aal2`
-/// session; the sessions it raised fall back to `aal1`.
+/// session, and not when it is the last usable one beside recovery codes (GoTrue's rule: the
+/// codes go first); the sessions it raised fall back to `aal1`. Recovery codes go through
+/// `DELETE /factors/recovery-codes`.
 #[pg_extern(schema = "auth", security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn mfa_unenroll(factor_id: Option<&str>) -> JsonB {
@@ -408,8 +461,31 @@ fn mfa_unenroll(factor_id: Option<&str>) -> JsonB {
             caller.session_id,
             self::factor_id(factor_id)?,
         )?;
+        if f.kind()? == FactorType::RecoveryCode {
+            return Err(AuthError::mfa_recovery_codes_unenroll_elsewhere());
+        }
         if f.verified && !f.session_aal2 {
             return Err(AuthError::insufficient_aal_to_unenroll());
+        }
+        if f.verified && crate::fragments::recovery_codes_schema() {
+            // The user's row orders this against a generation of recovery codes and another
+            // unenrolment: neither sees the other's factor gone or made otherwise.
+            db::exec(
+                "SELECT 1 FROM auth.users WHERE id = $1 FOR UPDATE",
+                &[caller.user_id.into()],
+            )?;
+            let inst = instance::get()?;
+            let strands = db::json(
+                STRANDS_CODES,
+                &[
+                    caller.user_id.into(),
+                    db::uuid(f.id).into(),
+                    usable_factor_types(&inst).into(),
+                ],
+            )?;
+            if strands == Some(json!(true)) {
+                return Err(AuthError::mfa_recovery_codes_last_other_factor());
+            }
         }
         db::exec(
             UNENROLL,
@@ -505,6 +581,11 @@ pgrx::extension_sql_file!(
         mfa_verify,
         mfa_unenroll,
         admin_list_factors,
-        admin_delete_factor
+        admin_delete_factor,
+        recovery_codes::mfa_recovery_codes_status,
+        recovery_codes::mfa_recovery_codes_generate,
+        recovery_codes::mfa_recovery_codes_verify,
+        recovery_codes::mfa_recovery_codes_regenerate,
+        recovery_codes::mfa_recovery_codes_delete
     ]
 );

@@ -25,6 +25,9 @@ pub enum Kind {
     /// End every session of a user (a password verification hook's `should_logout_user`), with
     /// an audit row.
     EndSessions = 4,
+    /// A wrong recovery code: one more failure on the user's set, which locks verification at
+    /// the limit (src/mfa/recovery_codes.rs).
+    RecoveryCodeFailed = 5,
 }
 
 impl Kind {
@@ -34,6 +37,7 @@ impl Kind {
             2 => Some(Kind::LoginFailed),
             3 => Some(Kind::OtpFailed),
             4 => Some(Kind::EndSessions),
+            5 => Some(Kind::RecoveryCodeFailed),
             _ => None,
         }
     }
@@ -152,6 +156,16 @@ pub fn end_sessions(user_id: [u8; 16]) -> Vec<u8> {
     Enc::default().bytes(&user_id).0
 }
 
+/// `set_id`: the recovery-code set the wrong code was tried against; `max_attempts`: the wrong
+/// codes that lock it; `lockout_s`: for how long.
+pub fn recovery_code_failed(set_id: &uuid::Uuid, max_attempts: i64, lockout_s: i64) -> Vec<u8> {
+    Enc::default()
+        .bytes(set_id.as_bytes())
+        .i64(max_attempts)
+        .i64(lockout_s)
+        .0
+}
+
 /// Applies one entry in the current transaction. Returns a line of context for the log (ids
 /// only) and whether it wrote something, or why it failed.
 pub fn apply(kind: u8, payload: &[u8]) -> Result<String, String> {
@@ -234,6 +248,20 @@ pub fn apply(kind: u8, payload: &[u8]) -> Result<String, String> {
             .map_err(|e| format!("audit insert failed: {}", e.code()))?;
             Ok(format!(
                 "{ended} sessions ended by a password verification hook"
+            ))
+        }
+        Some(Kind::RecoveryCodeFailed) => {
+            let (Some(set), Some(max), Some(lockout)) = (d.take(16), d.i64(), d.i64()) else {
+                return Err("malformed failed recovery code entry".into());
+            };
+            let set = uuid::Uuid::from_slice(set).map_err(|_| "bad uuid")?;
+            let counted = db::exec(
+                crate::mfa::recovery_codes::COUNT_FAILURE,
+                &[db::uuid(set).into(), max.into(), lockout.into()],
+            )
+            .map_err(|e| format!("counting a wrong recovery code failed: {}", e.code()))?;
+            Ok(format!(
+                "wrong recovery code counted on set {set} ({counted} rows)"
             ))
         }
         None => Err(format!("unknown entry kind {kind}")),

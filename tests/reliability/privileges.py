@@ -159,6 +159,15 @@ EXECUTE_ALLOWED = {
     "service_role": EVERYONE | FLOWS | SIGNED_IN_API | SERVICE_ONLY | ADMIN | SOCIAL | SIGNED_IN_SOCIAL | SSO | MFA | MFA_ADMIN,
     PLAIN: EVERYONE,  # what PUBLIC has
 }
+# MFA recovery codes (0.9.0): the signed-in caller's own (the functions check); never anon.
+MFA_RECOVERY_CODES = {
+    "auth.mfa_recovery_codes_status()", "auth.mfa_recovery_codes_generate(text)",
+    "auth.mfa_recovery_codes_verify(text)", "auth.mfa_recovery_codes_regenerate()",
+    "auth.mfa_recovery_codes_delete()",
+}
+MFA_RECOVERY_CODES |= {"auth_api." + sig.split(".", 1)[1] for sig in MFA_RECOVERY_CODES}
+for _role in ("authenticated", "service_role"):
+    EXECUTE_ALLOWED[_role] = EXECUTE_ALLOWED[_role] | MFA_RECOVERY_CODES
 
 # Role attributes: only service_role bypasses RLS (as in Supabase); none can log in.
 ROLE_ATTRIBUTES = {
@@ -630,6 +639,17 @@ def call_plans(ctx, me, other):
     for sig in sorted(MFA):
         if sig.startswith("auth_api."):
             P[sig] = list(P["auth." + sig.split(".", 1)[1]])
+    # Recovery codes (0.9.0): as the caller (no codes, an aal1 session: refused or not found); a
+    # code that is no one's.
+    P["auth.mfa_recovery_codes_status()"] = [("no arguments", "", [])]
+    P["auth.mfa_recovery_codes_generate(text)"] = [("the default name", "", []),
+                                                   ("a name", "%s::text", ["Paper codes"])]
+    P["auth.mfa_recovery_codes_verify(text)"] = [("a code", "%s::text", ["abcd-efgh-ijkl-mnop"])]
+    P["auth.mfa_recovery_codes_regenerate()"] = [("no arguments", "", [])]
+    P["auth.mfa_recovery_codes_delete()"] = [("no arguments", "", [])]
+    for sig in sorted(MFA_RECOVERY_CODES):
+        if sig.startswith("auth_api."):
+            P[sig] = list(P["auth." + sig.split(".", 1)[1]])
     P["auth.admin_sso_providers()"] = [("no arguments", "", [])]
     P["auth.admin_sso_provider(text)"] = [("an unknown id", "%s::text", [str(uuid.uuid4())])]
     P["auth.admin_create_sso_provider(jsonb,text)"] = [
@@ -753,6 +773,8 @@ class SecretIndex:
                     self.add("private key", f"private key {kid} ({alg}) component {j}", part)
         for (key,) in q(conn, "SELECT refresh_token_key FROM auth.config"):
             self.add("chain key", "auth.config.refresh_token_key", bytes(key))
+        for cid, h in q(conn, "SELECT id::text, code_hash FROM auth.mfa_recovery_codes"):
+            self.add("recovery code hash", f"mfa_recovery_codes.code_hash of {cid}", h.encode())
         for uid, phc in q(conn, """SELECT id::text, encrypted_password FROM auth.users
                                      WHERE coalesce(encrypted_password, '') <> ''"""):
             segments = [s for s in phc.split("$") if s]

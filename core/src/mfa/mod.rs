@@ -38,15 +38,20 @@ pub enum FactorType {
     Totp,
     Phone,
     Webauthn,
+    /// The user's set of recovery codes ([`recovery_codes`]): verified from the start, used only
+    /// through `/factors/recovery-codes`, never challenged.
+    RecoveryCode,
 }
 
 impl FactorType {
-    /// The enum value as GoTrue spells it (`totp`, `phone`, `webauthn`); exact, case-sensitive.
+    /// The enum value as GoTrue spells it (`totp`, `phone`, `webauthn`, `recovery_code`); exact,
+    /// case-sensitive.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "totp" => Some(FactorType::Totp),
             "phone" => Some(FactorType::Phone),
             "webauthn" => Some(FactorType::Webauthn),
+            recovery_codes::FACTOR_TYPE => Some(FactorType::RecoveryCode),
             _ => None,
         }
     }
@@ -58,6 +63,7 @@ impl FactorType {
             FactorType::Totp => "totp",
             FactorType::Phone => "mfa/phone",
             FactorType::Webauthn => "mfa/webauthn",
+            FactorType::RecoveryCode => recovery_codes::AMR_METHOD,
         }
     }
 
@@ -66,6 +72,7 @@ impl FactorType {
             FactorType::Totp => "totp",
             FactorType::Phone => "phone",
             FactorType::Webauthn => "webauthn",
+            FactorType::RecoveryCode => recovery_codes::FACTOR_TYPE,
         }
     }
 }
@@ -102,11 +109,17 @@ mod tests {
 
     #[test]
     fn factor_types_round_trip() {
-        for t in [FactorType::Totp, FactorType::Phone, FactorType::Webauthn] {
+        for t in [
+            FactorType::Totp,
+            FactorType::Phone,
+            FactorType::Webauthn,
+            FactorType::RecoveryCode,
+        ] {
             assert_eq!(FactorType::parse(t.as_str()), Some(t));
             assert_eq!(t.to_string(), t.as_str());
         }
-        for bad in ["", "TOTP", "sms", "webAuthn", " totp"] {
+        assert_eq!(FactorType::RecoveryCode.amr_method(), "mfa/recovery_code");
+        for bad in ["", "TOTP", "sms", "webAuthn", " totp", "recovery_codes"] {
             assert_eq!(FactorType::parse(bad), None, "{bad:?}");
         }
     }

@@ -11,6 +11,14 @@
 //   POST   /factors/{id}/verify     {challenge_id, code} -> the session raised to aal2
 //                                   (totp or mfa/phone in its amr), the factor verified
 //   DELETE /factors/{id}            -> {id}; a verified factor only from an aal2 session
+// and recovery codes (auth.mfa.recoveryCodes.*, behind the client's experimental flag):
+//   GET    /factors/recovery-codes            -> {id, type: 'recovery_code', total, remaining}
+//   POST   /factors/recovery-codes            {friendly_name?} -> {id, type, friendly_name, total,
+//                                             codes}, from aal2, beside a verified factor
+//   POST   /factors/recovery-codes/verify     {code} -> the session raised to aal2
+//                                             (mfa/recovery_code in its amr), the code used up
+//   POST   /factors/recovery-codes/regenerate -> as generate, new codes for the same factor
+//   DELETE /factors/recovery-codes            -> {id}, from aal2
 // TOTP codes come from otplib (an independent RFC 6238 implementation) and the secret the server
 // gave; phone codes from the SMS the webhook receiver kept (inbox.mjs, SMS_DIR).
 // Users are made by the admin API (SERVICE_ROLE_KEY, minted by ./test) already confirmed: the
@@ -33,6 +41,8 @@ const serviceKey = process.env.SERVICE_ROLE_KEY
 assert.ok(serviceKey, 'SERVICE_ROLE_KEY is set by ./test')
 const options = { url, persistSession: false, autoRefreshToken: false }
 const client = () => new AuthClient({ ...options, headers: { apikey: 'anon-key' } })
+// auth-js 2.119.0 keeps mfa.recoveryCodes.* behind this flag (assertRecoveryCodesExperimentalEnabled)
+const rcClient = () => new AuthClient({ ...options, headers: { apikey: 'anon-key' }, experimental: { recoveryCodes: true } })
 const adminClient = () => new AuthClient({ ...options, headers: { apikey: serviceKey, Authorization: `Bearer ${serviceKey}` } }).admin
 const unique = (name) => `${name}-${Date.now().toString(36)}${crypto.randomBytes(3).toString('hex')}@example.com`
 const claimsOf = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url'))
@@ -47,15 +57,15 @@ const show = (error) => error && `${error.status} ${error.code}: ${error.message
 // -- users and codes ----------------------------------------------------------------------------
 
 // A confirmed user (admin API) signed in with a password: an aal1 session in its own client.
-async function newUser(name) {
+async function newUser(name, make = client) {
   const email = unique(name)
   const made = await adminClient().createUser({ email, password: PASSWORD, email_confirm: true })
   assert.equal(made.error, null, `admin createUser: ${show(made.error)}`)
-  return { email, id: made.data.user.id, auth: await signIn(email) }
+  return { email, id: made.data.user.id, auth: await signIn(email, PASSWORD, make) }
 }
 
-async function signIn(email, password = PASSWORD) {
-  const auth = client()
+async function signIn(email, password = PASSWORD, make = client) {
+  const auth = make()
   const { data, error } = await auth.signInWithPassword({ email, password })
   assert.equal(error, null, `signInWithPassword: ${show(error)}`)
   assert.equal(claimsOf(data.session.access_token).aal, 'aal1', 'a password sign-in is aal1')
@@ -696,4 +706,177 @@ test('phone: 200 concurrent verifications of one SMS code on one challenge: exac
   assert.equal((await factorsOf(u.auth))[0].status, 'verified')
   const verifications = (await auditOf(u.email)).filter((e) => e.action === 'verification_attempted')
   assert.equal(verifications.length, 1, `one verification in the audit trail: ${verifications.length}`)
+})
+
+// -- recovery codes: one user, in order (generate -> verify -> regenerate -> delete) ----------------
+
+const RC_CODE = /^[a-z2-7]{16}$/
+let rc = null // {email, id, auth (aal2 by TOTP), totp, factorId, codes}
+const grouped = (code) => code.match(/.{1,4}/g).join('-') // as auth-js suggests showing them
+
+test('recovery codes need the client\'s experimental flag (auth-js 2.119.0), and an aal2 session beside a verified factor', async () => {
+  await assert.rejects(() => client().mfa.recoveryCodes.getStatus(), /experimental/, 'without the flag auth-js refuses before any request')
+  const u = await newUser('mfa-js-rc', rcClient)
+  // no verified factor, aal1: no codes (GoTrue asks for aal2 first)
+  refused(await u.auth.mfa.recoveryCodes.generate(), 'insufficient_aal', 'generate from aal1', 403)
+  refused(await u.auth.mfa.recoveryCodes.getStatus(), 'mfa_factor_not_found', 'status without codes', 404)
+  const totp = await enroll(u.auth, 'Authenticator')
+  const cv = await u.auth.mfa.challengeAndVerify({ factorId: totp.id, code: await codeFor(totp) })
+  assert.equal(cv.error, null, `challengeAndVerify: ${show(cv.error)}`)
+  assert.equal(claimsOf(cv.data.access_token).aal, 'aal2')
+  rc = { ...u, totp }
+})
+
+test('generate after the TOTP factor is verified: ten base32 codes, shown once; status counts them; listed as a recovery_code factor', async () => {
+  assert.ok(rc?.totp, 'needs the aal2 user of the case before')
+  const { data, error } = await rc.auth.mfa.recoveryCodes.generate({ friendlyName: 'Paper in the drawer' })
+  assert.equal(error, null, `recoveryCodes.generate: ${show(error)}`)
+  assert.match(data.id, UUID)
+  assert.equal(data.type, 'recovery_code')
+  assert.equal(data.friendly_name, 'Paper in the drawer')
+  assert.equal(data.total, 10)
+  assert.equal(data.codes.length, 10)
+  for (const code of data.codes) assert.match(code, RC_CODE, `a code: ${code}`)
+  assert.equal(new Set(data.codes).size, 10, 'distinct codes')
+  assert.ok(!('remaining' in data), `generate has no remaining: ${JSON.stringify(Object.keys(data))}`)
+  rc.factorId = data.id
+  rc.codes = data.codes
+  // once per user
+  refused(await rc.auth.mfa.recoveryCodes.generate(), 'mfa_verified_factor_exists', 'generate twice', 422)
+  const status = await rc.auth.mfa.recoveryCodes.getStatus()
+  assert.equal(status.error, null, `recoveryCodes.getStatus: ${show(status.error)}`)
+  assert.deepEqual(status.data, { id: rc.factorId, type: 'recovery_code', total: 10, remaining: 10 }, 'status: no codes, no name')
+  // the user's factors: TOTP and the codes' factor, verified; auth-js files it under recovery_code
+  const list = await rc.auth.mfa.listFactors()
+  assert.equal(list.error, null, show(list.error))
+  assert.deepEqual(list.data.recovery_code.map((f) => [f.id, f.status, f.friendly_name]), [[rc.factorId, 'verified', 'Paper in the drawer']])
+  assert.deepEqual(list.data.totp.map((f) => f.id), [rc.totp.id])
+  assert.equal(list.data.all.length, 2)
+  for (const f of list.data.all) assert.ok(!('codes' in f) && !('code_hash' in f), `a listed factor carries no code: ${JSON.stringify(f)}`)
+  // the generic endpoints refuse it, as GoTrue's do
+  refused(await rc.auth.mfa.challenge({ factorId: rc.factorId }), 'validation_failed', 'a challenge of the codes\' factor', 400)
+  refused(await rc.auth.mfa.unenroll({ factorId: rc.factorId }), 'validation_failed', 'DELETE /factors/{id} of the codes\' factor', 422)
+  refused(await rc.auth.mfa.unenroll({ factorId: rc.totp.id }), 'mfa_recovery_codes_sole_factor', 'the codes\' only other factor', 422)
+})
+
+test('verify a code from a fresh aal1 sign-in: aal2 with mfa/recovery_code in amr; the same code again is refused', async () => {
+  assert.ok(rc?.codes, 'needs the codes of the case before')
+  const fresh = await signIn(rc.email, PASSWORD, rcClient)
+  assert.deepEqual(await aal(fresh), { currentLevel: 'aal1', nextLevel: 'aal2' }, 'a fresh sign-in of a user with factors')
+  const before = claimsOf(await accessToken(fresh))
+  const events = []
+  fresh.onAuthStateChange((event) => { events.push(event) })
+  // as a person types it: in groups, upper case
+  const { data, error } = await fresh.mfa.recoveryCodes.verify({ code: grouped(rc.codes[0]).toUpperCase() })
+  assert.equal(error, null, `recoveryCodes.verify: ${show(error)}`)
+  assert.ok(data.access_token && data.refresh_token, 'a session')
+  const claims = claimsOf(data.access_token)
+  assert.equal(claims.aal, 'aal2', `the new token: ${JSON.stringify(claims)}`)
+  assert.equal(claims.session_id, before.session_id, 'the same session, raised')
+  assert.ok(methods(data.access_token).includes('mfa/recovery_code'), `mfa/recovery_code in amr: ${JSON.stringify(claims.amr)}`)
+  assert.ok(methods(data.access_token).includes('password'), 'password still in amr')
+  // auth-js keeps the session and says so
+  assert.equal(await accessToken(fresh), data.access_token)
+  assert.ok(events.includes('MFA_CHALLENGE_VERIFIED'), `events: ${events}`)
+  const level = await fresh.mfa.getAuthenticatorAssuranceLevel()
+  assert.equal(level.data.currentLevel, 'aal2')
+  assert.ok(level.data.currentAuthenticationMethods.some((m) => m.method === 'mfa/recovery_code'))
+  const r = await fresh.refreshSession()
+  assert.equal(r.error, null, show(r.error))
+  assert.equal(claimsOf(r.data.session.access_token).aal, 'aal2', 'a refresh keeps aal2')
+  assert.ok(methods(r.data.session.access_token).includes('mfa/recovery_code'))
+  // used once: from another fresh session the same code is refused, that session stays aal1
+  const other = await signIn(rc.email, PASSWORD, rcClient)
+  refused(await other.mfa.recoveryCodes.verify({ code: rc.codes[0] }), 'mfa_verification_failed', 'a used code', 422)
+  assert.equal(claimsOf(await accessToken(other)).aal, 'aal1')
+  refused(await other.mfa.recoveryCodes.verify({ code: ' -- ' }), 'validation_failed', 'no code', 400)
+  const status = await fresh.mfa.recoveryCodes.getStatus()
+  assert.deepEqual([status.data?.total, status.data?.remaining], [10, 9], `status after one use: ${JSON.stringify(status.data)}`)
+  rc.raised = fresh
+})
+
+test('two concurrent verifications of one code: exactly one succeeds, the other is a wrong code', async () => {
+  assert.ok(rc?.codes, 'needs the codes of the cases before')
+  for (const code of rc.codes.slice(1, 4)) {
+    const auth = await signIn(rc.email, PASSWORD, rcClient)
+    const token = await accessToken(auth)
+    const verify = () => fetch(`${url}/factors/recovery-codes/verify`, {
+      method: 'POST',
+      headers: { apikey: 'anon-key', authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ code }),
+    }).then(async (res) => ({ status: res.status, body: await res.json() }))
+    const results = await Promise.all([verify(), verify()])
+    const statuses = results.map((x) => x.status).sort()
+    assert.deepEqual(statuses, [200, 422], `one 200 and one 422: ${JSON.stringify(results.map((x) => [x.status, x.body.error_code ?? x.body.code]))}`)
+    assert.equal(results.find((x) => x.status === 422).body.error_code, 'mfa_verification_failed')
+  }
+  const status = await rc.auth.mfa.recoveryCodes.getStatus()
+  assert.equal(status.data?.remaining, 6, `three more used: ${JSON.stringify(status.data)}`)
+})
+
+test('regenerate from aal2: the same factor and name, ten new codes; the old ones no longer work', async () => {
+  assert.ok(rc?.codes, 'needs the codes of the cases before')
+  const aal1 = await signIn(rc.email, PASSWORD, rcClient)
+  refused(await aal1.mfa.recoveryCodes.regenerate(), 'insufficient_aal', 'regenerate from aal1', 403)
+  const { data, error } = await rc.auth.mfa.recoveryCodes.regenerate()
+  assert.equal(error, null, `recoveryCodes.regenerate: ${show(error)}`)
+  assert.equal(data.id, rc.factorId, 'the same factor')
+  assert.equal(data.friendly_name, 'Paper in the drawer')
+  assert.equal(data.total, 10)
+  assert.equal(data.codes.length, 10)
+  for (const code of data.codes) {
+    assert.match(code, RC_CODE)
+    assert.ok(!rc.codes.includes(code), `a new code is not an old one: ${code}`)
+  }
+  const status = await rc.auth.mfa.recoveryCodes.getStatus()
+  assert.deepEqual(status.data, { id: rc.factorId, type: 'recovery_code', total: 10, remaining: 10 })
+  refused(await aal1.mfa.recoveryCodes.verify({ code: rc.codes[9] }), 'mfa_verification_failed', 'an old code never used', 422)
+  const ok = await aal1.mfa.recoveryCodes.verify({ code: data.codes[0] })
+  assert.equal(ok.error, null, `a new code: ${show(ok.error)}`)
+  assert.equal(claimsOf(ok.data.access_token).aal, 'aal2')
+  rc.codes = data.codes
+  rc.raised = aal1
+})
+
+test('five wrong codes lock verification (429 mfa_recovery_codes_locked, even for a right code)', async () => {
+  const u = await newUser('mfa-js-rc-lock', rcClient)
+  const totp = await enroll(u.auth, 'Authenticator')
+  const cv = await u.auth.mfa.challengeAndVerify({ factorId: totp.id, code: await codeFor(totp) })
+  assert.equal(cv.error, null, show(cv.error))
+  const gen = await u.auth.mfa.recoveryCodes.generate()
+  assert.equal(gen.error, null, show(gen.error))
+  assert.equal(gen.data.friendly_name, 'Recovery codes', 'the default name')
+  const fresh = await signIn(u.email, PASSWORD, rcClient)
+  for (let i = 1; i <= 5; i++) {
+    refused(await fresh.mfa.recoveryCodes.verify({ code: 'aaaaaaaaaaaaaaaa' }), 'mfa_verification_failed', `wrong code ${i}`, 422)
+  }
+  refused(await fresh.mfa.recoveryCodes.verify({ code: gen.data.codes[0] }), 'mfa_recovery_codes_locked', 'a right code while locked', 429)
+  // regenerate (from aal2) lifts the lock
+  const regen = await u.auth.mfa.recoveryCodes.regenerate()
+  assert.equal(regen.error, null, show(regen.error))
+  const ok = await fresh.mfa.recoveryCodes.verify({ code: regen.data.codes[0] })
+  assert.equal(ok.error, null, `after regenerate: ${show(ok.error)}`)
+})
+
+test('delete (recoveryCodes.unenroll) from aal2: {id}; the codes and the aal2 they gave are gone', async () => {
+  assert.ok(rc?.raised, 'needs the session a code raised in the cases before')
+  const aal1 = await signIn(rc.email, PASSWORD, rcClient)
+  refused(await aal1.mfa.recoveryCodes.unenroll(), 'insufficient_aal', 'delete from aal1', 403)
+  const { data, error } = await rc.auth.mfa.recoveryCodes.unenroll()
+  assert.equal(error, null, `recoveryCodes.unenroll: ${show(error)}`)
+  assert.deepEqual(data, { id: rc.factorId })
+  refused(await rc.auth.mfa.recoveryCodes.getStatus(), 'mfa_factor_not_found', 'status after delete', 404)
+  refused(await aal1.mfa.recoveryCodes.verify({ code: rc.codes[1] }), 'mfa_verification_failed', 'a code after delete', 422)
+  const list = await rc.auth.mfa.listFactors()
+  assert.deepEqual(list.data.recovery_code, [])
+  assert.deepEqual(list.data.all.map((f) => f.id), [rc.totp.id])
+  // the session a code raised falls back to aal1, without the method; the TOTP one stays aal2
+  const r = await rc.raised.refreshSession()
+  assert.equal(r.error, null, show(r.error))
+  assert.equal(claimsOf(r.data.session.access_token).aal, 'aal1')
+  assert.ok(!methods(r.data.session.access_token).includes('mfa/recovery_code'), JSON.stringify(claimsOf(r.data.session.access_token).amr))
+  assert.equal(claimsOf((await rc.auth.refreshSession()).data.session.access_token).aal, 'aal2')
+  // and the TOTP factor may go now
+  const gone = await rc.auth.mfa.unenroll({ factorId: rc.totp.id })
+  assert.equal(gone.error, null, `unenroll TOTP without codes: ${show(gone.error)}`)
 })

@@ -1,7 +1,9 @@
 //! MFA: `POST /factors` (`mfa.enroll`), `POST /factors/{id}/challenge`,
 //! `POST /factors/{id}/verify` and `DELETE /factors/{id}` (`mfa.unenroll`), each as the bearer's
-//! holder; `GET /admin/users/{id}/factors` and `DELETE /admin/users/{id}/factors/{factor_id}`
-//! for admins. The database decides (src/mfa/).
+//! holder; the recovery codes' `GET`/`POST`/`DELETE /factors/recovery-codes` and
+//! `POST /factors/recovery-codes/verify` and `/regenerate` (`mfa.recoveryCodes.*`), likewise;
+//! `GET /admin/users/{id}/factors` and `DELETE /admin/users/{id}/factors/{factor_id}` for
+//! admins. The database decides (src/mfa/).
 
 use axum::extract::Path;
 use serde::Deserialize;
@@ -120,5 +122,71 @@ pub async fn admin_delete(
                 .arg("factor_id", factor_id)
                 .bearer(token),
         )
+        .await?)
+}
+
+/// `GET /factors/recovery-codes`: `{id, type, total, remaining}`.
+pub async fn recovery_codes_status(ctx: Ctx) -> ApiResult {
+    let token = ctx.bearer()?;
+    ok(ctx
+        .call(SqlCall::new("auth.mfa_recovery_codes_status").bearer(token))
+        .await?)
+}
+
+/// GoTrue's generate body (optional: auth-js sends one only with a name).
+#[derive(Deserialize)]
+pub struct RecoveryCodesGenerateBody {
+    friendly_name: Option<String>,
+}
+
+/// `POST /factors/recovery-codes`: the codes, once.
+pub async fn recovery_codes_generate(
+    ctx: Ctx,
+    JsonBody(body): JsonBody<RecoveryCodesGenerateBody>,
+) -> ApiResult {
+    let token = ctx.bearer()?;
+    ok(ctx
+        .call(
+            SqlCall::new("auth.mfa_recovery_codes_generate")
+                .arg_or_default("friendly_name", body.friendly_name)
+                .bearer(token),
+        )
+        .await?)
+}
+
+/// GoTrue's recovery-code verify body.
+#[derive(Deserialize)]
+pub struct RecoveryCodesVerifyBody {
+    code: Option<String>,
+}
+
+/// `POST /factors/recovery-codes/verify`: the session, raised to aal2.
+pub async fn recovery_codes_verify(
+    ctx: Ctx,
+    JsonBody(body): JsonBody<RecoveryCodesVerifyBody>,
+) -> ApiResult {
+    let token = ctx.bearer()?;
+    ok(ctx
+        .call(
+            SqlCall::new("auth.mfa_recovery_codes_verify")
+                .arg("code", body.code)
+                .bearer(token),
+        )
+        .await?)
+}
+
+/// `POST /factors/recovery-codes/regenerate`: new codes for the same factor, once.
+pub async fn recovery_codes_regenerate(ctx: Ctx) -> ApiResult {
+    let token = ctx.bearer()?;
+    ok(ctx
+        .call(SqlCall::new("auth.mfa_recovery_codes_regenerate").bearer(token))
+        .await?)
+}
+
+/// `DELETE /factors/recovery-codes`: `{id}`.
+pub async fn recovery_codes_delete(ctx: Ctx) -> ApiResult {
+    let token = ctx.bearer()?;
+    ok(ctx
+        .call(SqlCall::new("auth.mfa_recovery_codes_delete").bearer(token))
         .await?)
 }

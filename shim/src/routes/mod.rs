@@ -66,6 +66,22 @@ fn endpoints() -> Router<Pool> {
         .route("/user/identities/authorize", get(external::link_identity))
         .route("/user/identities/{id}", delete(external::unlink_identity))
         .route("/factors", post(mfa::enroll))
+        // Literal segments win over `{id}` in axum's router (matchit): these are never a factor
+        // id, whatever the order here.
+        .route(
+            "/factors/recovery-codes",
+            get(mfa::recovery_codes_status)
+                .post(mfa::recovery_codes_generate)
+                .delete(mfa::recovery_codes_delete),
+        )
+        .route(
+            "/factors/recovery-codes/verify",
+            post(mfa::recovery_codes_verify),
+        )
+        .route(
+            "/factors/recovery-codes/regenerate",
+            post(mfa::recovery_codes_regenerate),
+        )
         .route("/factors/{id}", delete(mfa::unenroll))
         .route("/factors/{id}/challenge", post(mfa::challenge))
         .route("/factors/{id}/verify", post(mfa::verify))
