@@ -14,6 +14,31 @@ ALTER TABLE auth.mfa_factors ADD COLUMN web_authn_credential jsonb,
     ADD COLUMN web_authn_aaguid uuid, ADD COLUMN last_webauthn_challenge_data jsonb;
 ALTER TABLE auth.mfa_challenges ADD COLUMN web_authn_session_data jsonb;
 
+-- Recovery codes (src/mfa/recovery_codes.rs), in GoTrue's shape: a user's one set, the
+-- `recovery_code` factor it belongs to, and its codes, each stored only as a hash. (The enum
+-- value is added in this transaction and not used by this script, as PostgreSQL requires.)
+ALTER TYPE auth.factor_type ADD VALUE IF NOT EXISTS 'recovery_code';
+CREATE TABLE auth.mfa_recovery_code_sets (
+    id uuid NOT NULL PRIMARY KEY,
+    user_id uuid NOT NULL UNIQUE REFERENCES auth.users (id) ON DELETE CASCADE,
+    mfa_factor_id uuid NOT NULL UNIQUE REFERENCES auth.mfa_factors (id) ON DELETE CASCADE,
+    failed_verification_count integer NOT NULL DEFAULT 0 CHECK (failed_verification_count >= 0),
+    verification_locked_until timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE auth.mfa_recovery_codes (
+    id uuid NOT NULL PRIMARY KEY,
+    mfa_recovery_code_set_id uuid NOT NULL REFERENCES auth.mfa_recovery_code_sets (id) ON DELETE CASCADE,
+    code_hash text NOT NULL,
+    consumed_at timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX mfa_recovery_codes_set_id_idx ON auth.mfa_recovery_codes (mfa_recovery_code_set_id);
+ALTER TABLE auth.mfa_recovery_code_sets ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.mfa_recovery_codes ENABLE ROW LEVEL SECURITY;
+REVOKE ALL ON auth.mfa_recovery_code_sets, auth.mfa_recovery_codes FROM PUBLIC;
+
 -- Passkeys (first-factor WebAuthn credentials), as GoTrue stores them; src/passkeys/.
 CREATE TABLE auth.webauthn_credentials (
     id uuid NOT NULL PRIMARY KEY,
@@ -55,6 +80,8 @@ SELECT pg_catalog.pg_extension_config_dump('auth.sso_domains', '');
 SELECT pg_catalog.pg_extension_config_dump('auth.saml_providers', '');
 SELECT pg_catalog.pg_extension_config_dump('auth.mfa_factors', '');
 SELECT pg_catalog.pg_extension_config_dump('auth.webauthn_credentials', '');
+SELECT pg_catalog.pg_extension_config_dump('auth.mfa_recovery_code_sets', '');
+SELECT pg_catalog.pg_extension_config_dump('auth.mfa_recovery_codes', '');
 
 -- mfa_challenge and mfa_verify with GoTrue's new fields: the old signatures go.
 DROP FUNCTION auth_api.mfa_challenge(text);
@@ -67,7 +94,7 @@ DROP FUNCTION auth.mfa_verify(text, text, text);
 CREATE  FUNCTION auth."mfa_challenge"(
 	"factor_id" TEXT, /* Option < & str > */
 	"channel" TEXT DEFAULT NULL, /* Option < & str > */
-	"webauthn" jsonb DEFAULT NULL /* Option < JsonB > */
+	"webauthn" jsonb DEFAULT NULL /* Option < JsonbArg > */
 ) RETURNS jsonb /* JsonB */
 SECURITY DEFINER 
 SET search_path TO pg_catalog, pg_temp
@@ -77,7 +104,7 @@ CREATE  FUNCTION auth."mfa_verify"(
 	"factor_id" TEXT, /* Option < & str > */
 	"challenge_id" TEXT, /* Option < & str > */
 	"code" TEXT DEFAULT NULL, /* Option < & str > */
-	"webauthn" jsonb DEFAULT NULL /* Option < JsonB > */
+	"webauthn" jsonb DEFAULT NULL /* Option < JsonbArg > */
 ) RETURNS jsonb /* JsonB */
 SECURITY DEFINER 
 SET search_path TO pg_catalog, pg_temp
@@ -90,7 +117,7 @@ LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'passkey_registration_options_wrapper';
 CREATE  FUNCTION auth."passkey_registration_verify"(
 	"challenge_id" TEXT, /* Option < & str > */
-	"credential" jsonb DEFAULT NULL /* Option < JsonB > */
+	"credential" jsonb DEFAULT NULL /* Option < JsonbArg > */
 ) RETURNS jsonb /* JsonB */
 SECURITY DEFINER 
 SET search_path TO pg_catalog, pg_temp
@@ -103,7 +130,7 @@ LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'passkey_authentication_options_wrapper';
 CREATE  FUNCTION auth."passkey_authentication_verify"(
 	"challenge_id" TEXT, /* Option < & str > */
-	"credential" jsonb DEFAULT NULL /* Option < JsonB > */
+	"credential" jsonb DEFAULT NULL /* Option < JsonbArg > */
 ) RETURNS jsonb /* JsonB */
 SECURITY DEFINER 
 SET search_path TO pg_catalog, pg_temp
@@ -144,6 +171,35 @@ SECURITY DEFINER
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'admin_delete_passkey_wrapper';
+CREATE  FUNCTION auth."mfa_recovery_codes_status"() RETURNS jsonb /* JsonB */
+STRICT SECURITY DEFINER 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'mfa_recovery_codes_status_wrapper';
+CREATE  FUNCTION auth."mfa_recovery_codes_generate"(
+	"friendly_name" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+SECURITY DEFINER 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'mfa_recovery_codes_generate_wrapper';
+CREATE  FUNCTION auth."mfa_recovery_codes_verify"(
+	"code" TEXT /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+SECURITY DEFINER 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'mfa_recovery_codes_verify_wrapper';
+CREATE  FUNCTION auth."mfa_recovery_codes_regenerate"() RETURNS jsonb /* JsonB */
+STRICT SECURITY DEFINER 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'mfa_recovery_codes_regenerate_wrapper';
+CREATE  FUNCTION auth."mfa_recovery_codes_delete"() RETURNS jsonb /* JsonB */
+STRICT SECURITY DEFINER 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'mfa_recovery_codes_delete_wrapper';
 
 -- src/passkeys/api.sql
 -- Passkeys (GoTrue's /passkeys): registration and management by the signed-in user; sign-in by
@@ -223,3 +279,43 @@ REVOKE ALL ON FUNCTION auth_api.mfa_verify(text, text, text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth_api.mfa_verify(text, text, text, jsonb) TO authenticated, service_role;
 ALTER FUNCTION auth.mfa_verify(text, text, text, jsonb) SET log_min_error_statement = panic;
 ALTER FUNCTION auth.mfa_challenge(text, text, jsonb) SET log_min_error_statement = panic;
+
+-- src/mfa/api.sql: recovery codes' grants and auth_api wrappers.
+REVOKE ALL ON FUNCTION auth.mfa_recovery_codes_status() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.mfa_recovery_codes_status() TO authenticated, service_role;
+REVOKE ALL ON FUNCTION auth.mfa_recovery_codes_generate(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.mfa_recovery_codes_generate(text) TO authenticated, service_role;
+REVOKE ALL ON FUNCTION auth.mfa_recovery_codes_verify(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.mfa_recovery_codes_verify(text) TO authenticated, service_role;
+REVOKE ALL ON FUNCTION auth.mfa_recovery_codes_regenerate() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.mfa_recovery_codes_regenerate() TO authenticated, service_role;
+REVOKE ALL ON FUNCTION auth.mfa_recovery_codes_delete() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.mfa_recovery_codes_delete() TO authenticated, service_role;
+CREATE FUNCTION auth_api.mfa_recovery_codes_status()
+RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT auth.mfa_recovery_codes_status() $$;
+CREATE FUNCTION auth_api.mfa_recovery_codes_generate(friendly_name text DEFAULT NULL)
+RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT auth.mfa_recovery_codes_generate(friendly_name) $$;
+CREATE FUNCTION auth_api.mfa_recovery_codes_verify(code text)
+RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT auth.mfa_recovery_codes_verify(code) $$;
+CREATE FUNCTION auth_api.mfa_recovery_codes_regenerate()
+RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT auth.mfa_recovery_codes_regenerate() $$;
+CREATE FUNCTION auth_api.mfa_recovery_codes_delete()
+RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT auth.mfa_recovery_codes_delete() $$;
+REVOKE ALL ON FUNCTION auth_api.mfa_recovery_codes_status() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth_api.mfa_recovery_codes_status() TO authenticated, service_role;
+REVOKE ALL ON FUNCTION auth_api.mfa_recovery_codes_generate(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth_api.mfa_recovery_codes_generate(text) TO authenticated, service_role;
+REVOKE ALL ON FUNCTION auth_api.mfa_recovery_codes_verify(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth_api.mfa_recovery_codes_verify(text) TO authenticated, service_role;
+REVOKE ALL ON FUNCTION auth_api.mfa_recovery_codes_regenerate() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth_api.mfa_recovery_codes_regenerate() TO authenticated, service_role;
+REVOKE ALL ON FUNCTION auth_api.mfa_recovery_codes_delete() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth_api.mfa_recovery_codes_delete() TO authenticated, service_role;
+ALTER FUNCTION auth.mfa_recovery_codes_generate(text) SET log_min_error_statement = panic;
+ALTER FUNCTION auth.mfa_recovery_codes_regenerate() SET log_min_error_statement = panic;
+ALTER FUNCTION auth.mfa_recovery_codes_verify(text) SET log_min_error_statement = panic;

@@ -168,6 +168,22 @@ MFA_RECOVERY_CODES = {
 MFA_RECOVERY_CODES |= {"auth_api." + sig.split(".", 1)[1] for sig in MFA_RECOVERY_CODES}
 for _role in ("authenticated", "service_role"):
     EXECUTE_ALLOWED[_role] = EXECUTE_ALLOWED[_role] | MFA_RECOVERY_CODES
+# Passkeys (0.9.0): registration and management by the signed-in user; sign-in by anyone; the
+# admin API's passkey routes granted to every API role (admins only).
+PASSKEYS_SIGNED_IN = {
+    "auth.passkey_registration_options()", "auth.passkey_registration_verify(text,jsonb)",
+    "auth.passkeys_list()", "auth.passkey_update(text,text)", "auth.passkey_delete(text)",
+}
+PASSKEYS_SIGNED_IN |= {"auth_api." + sig.split(".", 1)[1] for sig in PASSKEYS_SIGNED_IN}
+PASSKEYS_ANYONE = {
+    "auth.passkey_authentication_options()", "auth.passkey_authentication_verify(text,jsonb)",
+    "auth.admin_list_passkeys(text)", "auth.admin_delete_passkey(text,text)",
+    "auth_api.passkey_authentication_options()", "auth_api.passkey_authentication_verify(text,jsonb)",
+}
+for _role in ("anon", "authenticated", "service_role"):
+    EXECUTE_ALLOWED[_role] = EXECUTE_ALLOWED[_role] | PASSKEYS_ANYONE
+for _role in ("authenticated", "service_role"):
+    EXECUTE_ALLOWED[_role] = EXECUTE_ALLOWED[_role] | PASSKEYS_SIGNED_IN
 
 # Role attributes: only service_role bypasses RLS (as in Supabase); none can log in.
 ROLE_ATTRIBUTES = {
