@@ -1270,13 +1270,18 @@ def setup():
     conn.execute("CREATE EXTENSION auth_ext")
     conn.execute("SET search_path = pg_catalog")
     # SAML on, so that the SSO entry points (0.8.0) get past their first check; phone factors on
-    # (off by default), challenges as often as the cases ask.
+    # (off by default), challenges as often as the cases ask; WebAuthn factors, passkeys and
+    # recovery codes on (0.9.0), with a relying party, so hostile credentials reach the parsers.
     conn.execute("""SELECT auth.configure('{"argon2_memory_kib": 1024, "argon2_iterations": 1,
         "rate_limit_token_refresh": 1000000000, "rate_limit_verify": 1000000000,
         "rate_limit_otp": 1000000000, "rate_limit_anonymous_users": 1000000000,
         "rate_limit_sso": 1000000000, "saml_enabled": true,
         "mfa_phone_enroll_enabled": true, "mfa_phone_verify_enabled": true,
-        "mfa_phone_max_frequency": 0}')""")
+        "mfa_phone_max_frequency": 0, "mfa_webauthn_enroll_enabled": true,
+        "mfa_webauthn_verify_enabled": true, "passkey_enabled": true,
+        "rate_limit_passkey": 1000000000, "webauthn_rp_id": "app.example.com",
+        "webauthn_rp_display_name": "Example", "webauthn_rp_origins": "https://app.example.com",
+        "mfa_recovery_codes_enroll_enabled": true, "mfa_recovery_codes_verify_enabled": true}')""")
     ctx = Context()
     for who in ("", "other_"):
         email, pw = f"fuzz-{who or 'me_'}{secrets.token_hex(3)}@example.com", PASSWORD

@@ -666,6 +666,24 @@ def call_plans(ctx, me, other):
     for sig in sorted(MFA_RECOVERY_CODES):
         if sig.startswith("auth_api."):
             P[sig] = list(P["auth." + sig.split(".", 1)[1]])
+    # Passkeys (0.9.0; off here: passkey_disabled for every caller, which must still leak and
+    # change nothing): an unknown challenge, passkey and another user's id.
+    P["auth.passkey_registration_options()"] = [("no arguments", "", [])]
+    P["auth.passkey_registration_verify(text,jsonb)"] = [
+        ("an unknown challenge", "%s::text, %s::jsonb", [str(uuid.uuid4()), "{}"])]
+    P["auth.passkey_authentication_options()"] = [("no arguments", "", [])]
+    P["auth.passkey_authentication_verify(text,jsonb)"] = [
+        ("an unknown challenge", "%s::text, %s::jsonb", [str(uuid.uuid4()), "{}"])]
+    P["auth.passkeys_list()"] = [("no arguments", "", [])]
+    P["auth.passkey_update(text,text)"] = [
+        ("an unknown passkey", "%s::text, %s::text", [str(uuid.uuid4()), "renamed"])]
+    P["auth.passkey_delete(text)"] = [("an unknown passkey", "%s::text", [str(uuid.uuid4())])]
+    P["auth.admin_list_passkeys(text)"] = [("the other user", "%s::text", [other.id])]
+    P["auth.admin_delete_passkey(text,text)"] = [
+        ("an unknown passkey of the other user", "%s::text, %s::text", [other.id, str(uuid.uuid4())])]
+    for sig in sorted(PASSKEYS_SIGNED_IN | PASSKEYS_ANYONE):
+        if sig.startswith("auth_api."):
+            P[sig] = list(P["auth." + sig.split(".", 1)[1]])
     P["auth.admin_sso_providers()"] = [("no arguments", "", [])]
     P["auth.admin_sso_provider(text)"] = [("an unknown id", "%s::text", [str(uuid.uuid4())])]
     P["auth.admin_create_sso_provider(jsonb,text)"] = [
