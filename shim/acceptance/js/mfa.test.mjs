@@ -263,7 +263,7 @@ test('a code is good once: the same code on a new challenge is mfa_verification_
   // the challenge already answered
   refused(await alice.auth.mfa.verify({ factorId: aliceFactor.id, challengeId: aliceChallenge, code: aliceCode }),
     'mfa_ip_address_mismatch', 'a verified challenge used again (GoTrue answers as for another address)')
-  // a challenge id nobody made (GoTrue: 404 mfa_factor_not_found)
+  // a challenge id nobody made (GoTrue: 422 mfa_factor_not_found)
   const unknown = await alice.auth.mfa.verify({ factorId: aliceFactor.id, challengeId: crypto.randomUUID(), code: aliceCode })
   assert.ok(unknown.error, `an unknown challenge id verified: ${JSON.stringify(unknown.data)?.slice(0, 200)}`)
   assert.ok(['mfa_challenge_expired', 'mfa_factor_not_found'].includes(unknown.error.code), `an unknown challenge id: ${show(unknown.error)}`)
