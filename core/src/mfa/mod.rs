@@ -9,7 +9,8 @@
 //! - [`secret_box`]: the secret's encryption at rest under the `totp_encryption` purpose key;
 //! - [`qr`]: the enrolment QR code (SVG).
 //! - [`webauthn`]: WebAuthn registration and sign-in ceremonies, for webauthn factors and
-//!   passkeys (options, stored state, credential checks).
+//!   passkeys (options, stored state, credential checks); its `soft` module, a software
+//!   authenticator for tests and benchmarks only, exists with the `soft-authenticator` feature.
 //! - [`recovery_codes`]: single-use backup codes (generation, what a person types, the stored
 //!   hash, a constant-time match against the unused ones).
 //!

@@ -43,6 +43,11 @@ use webauthn_rs_core::WebauthnCore;
 
 use crate::error::{AuthError, AuthResult};
 
+/// A software authenticator for tests and benchmarks (never for the extension): auth_core's own
+/// tests and the `soft-authenticator` feature, which only the bench crate enables.
+#[cfg(any(test, feature = "soft-authenticator"))]
+pub mod soft;
+
 /// Bytes of a credential response (the JSON the client posts) beyond which it is refused unread.
 /// Real ones are a few KB; attestation certificate chains stay well under this.
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024;
@@ -812,13 +817,8 @@ pub fn finish_authentication(
 
 #[cfg(test)]
 mod tests {
+    use super::soft::{flags, SoftKey};
     use super::*;
-    use p256::ecdsa::signature::Signer;
-    use p256::ecdsa::{Signature, SigningKey};
-    use sha2::{Digest, Sha256};
-    use std::collections::BTreeMap;
-
-    use serde_cbor_2::Value as Cbor;
 
     const RP_ID: &str = "example.com";
     const ORIGIN: &str = "https://app.example.com";
@@ -831,112 +831,9 @@ mod tests {
         Uuid::parse_str("6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d").unwrap()
     }
 
-    /// A software authenticator: an ES256 key, "none" attestation, a counter.
-    struct SoftKey {
-        key: SigningKey,
-        id: Vec<u8>,
-        counter: u32,
-        rp_id: String,
-        origin: String,
-        /// Flags beyond UP: UV (0x04), BE (0x08), BS (0x10).
-        flags: u8,
-        aaguid: [u8; 16],
-    }
-
-    impl SoftKey {
-        fn new() -> Self {
-            SoftKey {
-                key: SigningKey::random(&mut rand_core::OsRng),
-                id: crate::random::bytes::<16>().to_vec(),
-                counter: 0,
-                rp_id: RP_ID.into(),
-                origin: ORIGIN.into(),
-                flags: 0x04,
-                aaguid: [0xAA; 16],
-            }
-        }
-
-        fn cose(&self) -> Vec<u8> {
-            let point = self.key.verifying_key().to_encoded_point(false);
-            let mut m = BTreeMap::new();
-            m.insert(Cbor::Integer(1), Cbor::Integer(2));
-            m.insert(Cbor::Integer(3), Cbor::Integer(-7));
-            m.insert(Cbor::Integer(-1), Cbor::Integer(1));
-            m.insert(Cbor::Integer(-2), Cbor::Bytes(point.x().unwrap().to_vec()));
-            m.insert(Cbor::Integer(-3), Cbor::Bytes(point.y().unwrap().to_vec()));
-            serde_cbor_2::to_vec(&Cbor::Map(m)).unwrap()
-        }
-
-        fn client_data(&self, kind: &str, options: &Value) -> Vec<u8> {
-            let challenge = options["challenge"].as_str().unwrap();
-            serde_json::to_vec(&json!({
-                "type": kind, "challenge": challenge, "origin": self.origin, "crossOrigin": false,
-            }))
-            .unwrap()
-        }
-
-        fn auth_data(&self, attested: bool) -> Vec<u8> {
-            let mut d = Sha256::digest(self.rp_id.as_bytes()).to_vec();
-            d.push(0x01 | self.flags | if attested { 0x40 } else { 0 });
-            d.extend_from_slice(&self.counter.to_be_bytes());
-            if attested {
-                d.extend_from_slice(&self.aaguid);
-                d.extend_from_slice(&(self.id.len() as u16).to_be_bytes());
-                d.extend_from_slice(&self.id);
-                d.extend_from_slice(&self.cose());
-            }
-            d
-        }
-
-        /// `navigator.credentials.create()`'s answer to `options` (unwrapped), as auth-js posts it.
-        fn register(&self, options: &Value) -> String {
-            let client_data = self.client_data("webauthn.create", options);
-            let mut m = BTreeMap::new();
-            m.insert(Cbor::Text("fmt".into()), Cbor::Text("none".into()));
-            m.insert(Cbor::Text("attStmt".into()), Cbor::Map(BTreeMap::new()));
-            m.insert(
-                Cbor::Text("authData".into()),
-                Cbor::Bytes(self.auth_data(true)),
-            );
-            let object = serde_cbor_2::to_vec(&Cbor::Map(m)).unwrap();
-            json!({
-                "id": b64url(&self.id),
-                "rawId": b64url(&self.id),
-                "type": "public-key",
-                "response": {
-                    "clientDataJSON": b64url(&client_data),
-                    "attestationObject": b64url(&object),
-                    "transports": ["internal", "hybrid"],
-                },
-                "clientExtensionResults": {"credProps": {"rk": true}},
-                "authenticatorAttachment": "platform",
-            })
-            .to_string()
-        }
-
-        /// `navigator.credentials.get()`'s answer, the counter advanced by `step`.
-        fn sign_in(&mut self, options: &Value, handle: Option<&[u8]>, step: u32) -> String {
-            self.counter += step;
-            let client_data = self.client_data("webauthn.get", options);
-            let auth_data = self.auth_data(false);
-            let mut signed = auth_data.clone();
-            signed.extend_from_slice(&Sha256::digest(&client_data));
-            let signature: Signature = self.key.sign(&signed);
-            let mut response = json!({
-                "clientDataJSON": b64url(&client_data),
-                "authenticatorData": b64url(&auth_data),
-                "signature": b64url(signature.to_der().as_bytes()),
-            });
-            if let Some(h) = handle {
-                response["userHandle"] = json!(b64url(h));
-            }
-            json!({
-                "id": b64url(&self.id), "rawId": b64url(&self.id), "type": "public-key",
-                "response": response, "clientExtensionResults": {},
-                "authenticatorAttachment": "platform",
-            })
-            .to_string()
-        }
+    /// The software authenticator (soft.rs) for this relying party.
+    fn soft_key() -> SoftKey {
+        SoftKey::new(RP_ID, ORIGIN)
     }
 
     fn register(flow: Flow, key: &SoftKey) -> StoredCredential {
@@ -1069,7 +966,7 @@ mod tests {
 
     #[test]
     fn mfa_round_trip() {
-        let mut key = SoftKey::new();
+        let mut key = soft_key();
         let stored = register(Flow::Mfa, &key);
         assert_eq!(stored.credential_id, b64url(&key.id));
         assert_eq!(stored.public_key_bytes().unwrap(), key.cose());
@@ -1121,8 +1018,8 @@ mod tests {
 
     #[test]
     fn passkey_round_trip() {
-        let mut key = SoftKey::new();
-        key.flags = 0x04 | 0x08 | 0x10; // UV, backup eligible, backed up (a synced passkey)
+        let mut key = soft_key();
+        key.flags = flags::UV | flags::BE | flags::BS; // a synced passkey
         let stored = register(Flow::Passkey, &key);
         assert!(stored.backup_eligible && stored.backed_up);
 
@@ -1175,7 +1072,7 @@ mod tests {
 
         // Another user's passkeys do not include this one.
         let response = key.sign_in(&started.options, Some(handle.as_bytes()), 0);
-        let stranger = register(Flow::Passkey, &SoftKey::new());
+        let stranger = register(Flow::Passkey, &soft_key());
         let err = finish_authentication(&rp(), &started.state, &response, &[stranger], user())
             .unwrap_err();
         assert_code(err, 400, "webauthn_verification_failed");
@@ -1183,7 +1080,7 @@ mod tests {
 
     #[test]
     fn cloned_counter_is_refused() {
-        let mut key = SoftKey::new();
+        let mut key = soft_key();
         key.counter = 10;
         let stored = register(Flow::Mfa, &key);
         assert_eq!(stored.sign_count, 10);
@@ -1196,7 +1093,7 @@ mod tests {
                 counter,
                 rp_id: RP_ID.into(),
                 origin: ORIGIN.into(),
-                flags: 0x04,
+                flags: flags::UV,
                 aaguid: [0; 16],
             };
             let started =
@@ -1227,14 +1124,14 @@ mod tests {
     fn wrong_origin_rp_and_challenge_are_refused() {
         // Registration from another origin.
         let started = start_registration(&rp(), Flow::Passkey, user(), "a", "a", &[]).unwrap();
-        let mut key = SoftKey::new();
+        let mut key = soft_key();
         key.origin = "https://evil.example.net".into();
         let err = finish_registration(&rp(), &started.state, &key.register(&started.options))
             .unwrap_err();
         assert_code(err, 400, "webauthn_verification_failed");
 
         // Registration for another RP ID.
-        let mut key = SoftKey::new();
+        let mut key = soft_key();
         key.rp_id = "evil.example.net".into();
         let err = finish_registration(&rp(), &started.state, &key.register(&started.options))
             .unwrap_err();
@@ -1242,7 +1139,7 @@ mod tests {
 
         // Registration answering another challenge.
         let other = start_registration(&rp(), Flow::Passkey, user(), "a", "a", &[]).unwrap();
-        let key = SoftKey::new();
+        let key = soft_key();
         let err =
             finish_registration(&rp(), &started.state, &key.register(&other.options)).unwrap_err();
         assert_code(err, 400, "webauthn_verification_failed");
@@ -1254,7 +1151,7 @@ mod tests {
         assert_code(err, 400, "webauthn_verification_failed");
 
         // Sign-ins: wrong origin, wrong RP ID, wrong challenge, wrong signature.
-        let mut key = SoftKey::new();
+        let mut key = soft_key();
         let stored = register(Flow::Mfa, &key);
         let started =
             start_authentication(&rp(), Flow::Mfa, std::slice::from_ref(&stored)).unwrap();
@@ -1291,7 +1188,7 @@ mod tests {
         );
         let impostor = SoftKey {
             id: key.id.clone(),
-            ..SoftKey::new()
+            ..soft_key()
         };
         let mut impostor = impostor;
         impostor.counter = key.counter;
@@ -1306,7 +1203,7 @@ mod tests {
 
     #[test]
     fn states_are_bound_to_their_ceremony() {
-        let key = SoftKey::new();
+        let key = soft_key();
         let stored = register(Flow::Mfa, &key);
         let reg = start_registration(&rp(), Flow::Mfa, user(), "a", "a", &[]).unwrap();
         let auth = start_authentication(&rp(), Flow::Mfa, std::slice::from_ref(&stored)).unwrap();
@@ -1338,7 +1235,7 @@ mod tests {
             assert_code(err, 400, "validation_failed");
         }
         // MFA accepts only the credentials it offered.
-        let other_key = SoftKey::new();
+        let other_key = soft_key();
         let other = register(Flow::Mfa, &other_key);
         let mut other_key = other_key;
         let response = other_key.sign_in(&auth.options["publicKey"], None, 1);
@@ -1358,7 +1255,7 @@ mod tests {
 
     #[test]
     fn excluded_credentials_cannot_register_again() {
-        let key = SoftKey::new();
+        let key = soft_key();
         let started =
             start_registration(&rp(), Flow::Passkey, user(), "a", "a", &[b64url(&key.id)]).unwrap();
         let err = finish_registration(&rp(), &started.state, &key.register(&started.options))
@@ -1368,7 +1265,7 @@ mod tests {
 
     #[test]
     fn gotrue_credential_json_round_trips() {
-        let stored = register(Flow::Mfa, &SoftKey::new());
+        let stored = register(Flow::Mfa, &soft_key());
         let go = stored.to_gotrue_json().unwrap();
         assert_eq!(
             go["id"],
@@ -1407,7 +1304,7 @@ mod tests {
     #[test]
     fn malformed_registrations_are_refused_without_panic() {
         let started = start_registration(&rp(), Flow::Passkey, user(), "a", "a", &[]).unwrap();
-        let good = SoftKey::new().register(&started.options);
+        let good = soft_key().register(&started.options);
         let finish = |r: &str| finish_registration(&rp(), &started.state, r);
 
         for junk in [
@@ -1478,7 +1375,7 @@ mod tests {
 
     #[test]
     fn malformed_sign_ins_are_refused_without_panic() {
-        let mut key = SoftKey::new();
+        let mut key = soft_key();
         let stored = register(Flow::Mfa, &key);
         let started =
             start_authentication(&rp(), Flow::Mfa, std::slice::from_ref(&stored)).unwrap();
