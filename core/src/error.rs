@@ -964,7 +964,7 @@ mod tests {
             (AuthError::mfa_factor_not_found(), 404, "mfa_factor_not_found", "Factor not found"),
             (
                 AuthError::mfa_challenge_not_found(),
-                404,
+                422,
                 "mfa_factor_not_found",
                 "MFA factor with the provided challenge ID not found",
             ),
