@@ -93,6 +93,11 @@ fn replay_sso_inputs() {
     replay("sso_inputs");
 }
 
+#[test]
+fn replay_mfa_inputs() {
+    replay("mfa_inputs");
+}
+
 /// The generated token seeds are what they claim: the valid ones verify, each of the others is
 /// refused; and every generated seed passes its harness.
 #[test]

@@ -47,13 +47,14 @@ pub struct Seed {
     pub verifies: Option<bool>,
 }
 
-pub const TARGETS: [&str; 6] = [
+pub const TARGETS: [&str; 7] = [
     "verify_token",
     "parse_settings",
     "import_key",
     "request_inputs",
     "flow_inputs",
     "sso_inputs",
+    "mfa_inputs",
 ];
 
 /// Runs the harness of `target` on one input.
@@ -65,6 +66,7 @@ pub fn run(target: &str, data: &[u8]) {
         "request_inputs" => request_inputs(data),
         "flow_inputs" => flow_inputs(data),
         "sso_inputs" => sso_inputs(data),
+        "mfa_inputs" => mfa_inputs(data),
         _ => panic!("no fuzz target {target}"),
     }
 }
@@ -1114,6 +1116,7 @@ pub fn seeds(target: &str) -> Vec<Seed> {
         "request_inputs" => request_inputs_seeds(),
         "flow_inputs" => flow_inputs_seeds(),
         "sso_inputs" => sso_inputs_seeds(),
+        "mfa_inputs" => mfa_inputs_seeds(),
         _ => panic!("no fuzz target {target}"),
     }
 }
@@ -1614,4 +1617,1322 @@ pub fn sso_inputs_seeds() -> Vec<Seed> {
         seed("duration", "PT5M30S".into()),
         seed("datetime", "2026-12-01T10:00:00+01:00".into()),
     ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// mfa_inputs: WebAuthn ceremonies, TOTP codes, recovery codes, phone factor codes
+
+/// The relying party of every ceremony of `mfa_inputs`.
+pub const MFA_RP_ID: &str = "fuzz.example";
+pub const MFA_ORIGINS: [&str; 2] = ["https://app.fuzz.example", "http://localhost:3000"];
+/// The user the ceremonies are for.
+pub const MFA_USER: &str = "0f8c3a52-6d1e-4a53-9d4e-0c6f2b7d9a10";
+/// The stored counter of the fixture's MFA credential: an accepted MFA sign-in is past it.
+pub const MFA_SIGN_COUNT: u32 = 5;
+/// The TOTP secret (RFC 6238's SHA-1 seed, base32) and clock of the `totp` check.
+pub const TOTP_SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+/// The code the `phone` check's challenge sent.
+pub const PHONE_CODE: &str = "123456";
+/// The selector bytes of `mfa_inputs` (the first byte, modulo their count).
+pub const MFA_REGISTRATION: u8 = 0;
+pub const MFA_ASSERTION: u8 = 1;
+pub const MFA_EDIT: u8 = 2;
+pub const MFA_USER_HANDLE: u8 = 3;
+pub const MFA_TOTP: u8 = 4;
+pub const MFA_RECOVERY_CODE: u8 = 5;
+pub const MFA_PHONE: u8 = 6;
+pub const MFA_STORED_CREDENTIAL: u8 = 7;
+pub const MFA_START_REGISTRATION: u8 = 8;
+const MFA_CHECKS: u8 = 9;
+
+// Made for fuzzing only, fixed so that the seed ceremonies stay valid.
+const SOFT_KEY_SEED: &str = "auth_ext fuzzing only: the P-256 key of the soft authenticator";
+const SOFT_CREDENTIAL_ID: &[u8; 16] = b"fuzz-credential!";
+const SOFT_AAGUID: [u8; 16] = [0xAA; 16];
+/// What a hand-typed recovery code is checked against: the user's set, in canonical form.
+const RECOVERY_CODES: [&str; 4] = [
+    "abcdefghijklmnop",
+    "k4m9x7qp2abhtz3q",
+    "zzzzzzzzzzzzzzzz",
+    "a2b3c4d5e6f7g2h3",
+];
+/// Stored as GoTrue's argon2id hash (a row imported from a Supabase database).
+const RECOVERY_CODE_ARGON2: &str = "qrstuvwxyz234567";
+/// Authenticator data flags.
+const UP: u8 = 0x01;
+const UV: u8 = 0x04;
+const BE: u8 = 0x08;
+const BS: u8 = 0x10;
+const AT: u8 = 0x40;
+
+/// A software authenticator: one fixed ES256 key and credential id, "none" attestation. ECDSA
+/// signatures are deterministic (RFC 6979), so what it answers to a fixed challenge is too.
+pub struct SoftAuthenticator {
+    key: p256::ecdsa::SigningKey,
+    pub id: Vec<u8>,
+}
+
+impl SoftAuthenticator {
+    fn new() -> Self {
+        use sha2::{Digest, Sha256};
+        let scalar = Sha256::digest(SOFT_KEY_SEED.as_bytes());
+        SoftAuthenticator {
+            key: p256::ecdsa::SigningKey::from_slice(scalar.as_slice()).unwrap(),
+            id: SOFT_CREDENTIAL_ID.to_vec(),
+        }
+    }
+
+    fn verifying_key(&self) -> &p256::ecdsa::VerifyingKey {
+        self.key.verifying_key()
+    }
+
+    /// The COSE_Key of the public key (EC2, P-256, ES256).
+    fn cose(&self) -> Vec<u8> {
+        use serde_cbor_2::Value as Cbor;
+        let point = self.verifying_key().to_encoded_point(false);
+        let m = std::collections::BTreeMap::from([
+            (Cbor::Integer(1), Cbor::Integer(2)),
+            (Cbor::Integer(3), Cbor::Integer(-7)),
+            (Cbor::Integer(-1), Cbor::Integer(1)),
+            (Cbor::Integer(-2), Cbor::Bytes(point.x().unwrap().to_vec())),
+            (Cbor::Integer(-3), Cbor::Bytes(point.y().unwrap().to_vec())),
+        ]);
+        serde_cbor_2::to_vec(&Cbor::Map(m)).unwrap()
+    }
+
+    fn client_data(kind: &str, options: &Value, origin: &str) -> Vec<u8> {
+        serde_json::to_vec(&json!({
+            "type": kind, "challenge": options["challenge"], "origin": origin,
+            "crossOrigin": false,
+        }))
+        .unwrap()
+    }
+
+    fn auth_data(&self, rp_id: &str, flags: u8, counter: u32, attested: bool) -> Vec<u8> {
+        use sha2::{Digest, Sha256};
+        let mut d = Sha256::digest(rp_id.as_bytes()).to_vec();
+        d.push(UP | flags | if attested { AT } else { 0 });
+        d.extend_from_slice(&counter.to_be_bytes());
+        if attested {
+            d.extend_from_slice(&SOFT_AAGUID);
+            d.extend_from_slice(&(self.id.len() as u16).to_be_bytes());
+            d.extend_from_slice(&self.id);
+            d.extend_from_slice(&self.cose());
+        }
+        d
+    }
+
+    /// `navigator.credentials.create()`'s answer to `options` (unwrapped), as auth-js posts it.
+    pub fn register(&self, options: &Value, origin: &str, flags: u8, counter: u32) -> String {
+        use serde_cbor_2::Value as Cbor;
+        let client_data = Self::client_data("webauthn.create", options, origin);
+        let rp_id = options["rp"]["id"].as_str().unwrap();
+        let object = Cbor::Map(std::collections::BTreeMap::from([
+            (Cbor::Text("fmt".into()), Cbor::Text("none".into())),
+            (Cbor::Text("attStmt".into()), Cbor::Map(Default::default())),
+            (
+                Cbor::Text("authData".into()),
+                Cbor::Bytes(self.auth_data(rp_id, flags, counter, true)),
+            ),
+        ]));
+        json!({
+            "id": B64.encode(&self.id),
+            "rawId": B64.encode(&self.id),
+            "type": "public-key",
+            "response": {
+                "clientDataJSON": B64.encode(&client_data),
+                "attestationObject": B64.encode(serde_cbor_2::to_vec(&object).unwrap()),
+                "transports": ["internal", "hybrid"],
+            },
+            "clientExtensionResults": {"credProps": {"rk": true}},
+            "authenticatorAttachment": "platform",
+        })
+        .to_string()
+    }
+
+    /// `navigator.credentials.get()`'s answer to `options` (unwrapped).
+    pub fn sign_in(
+        &self,
+        options: &Value,
+        origin: &str,
+        flags: u8,
+        counter: u32,
+        handle: Option<&[u8]>,
+    ) -> String {
+        use p256::ecdsa::signature::Signer;
+        use sha2::{Digest, Sha256};
+        let client_data = Self::client_data("webauthn.get", options, origin);
+        let auth_data = self.auth_data(options["rpId"].as_str().unwrap(), flags, counter, false);
+        let mut signed = auth_data.clone();
+        signed.extend_from_slice(Sha256::digest(&client_data).as_slice());
+        let signature: p256::ecdsa::Signature = self.key.sign(&signed);
+        let mut response = json!({
+            "clientDataJSON": B64.encode(&client_data),
+            "authenticatorData": B64.encode(&auth_data),
+            "signature": B64.encode(signature.to_der().as_bytes()),
+        });
+        if let Some(h) = handle {
+            response["userHandle"] = json!(B64.encode(h));
+        }
+        json!({
+            "id": B64.encode(&self.id), "rawId": B64.encode(&self.id), "type": "public-key",
+            "response": response, "clientExtensionResults": {},
+            "authenticatorAttachment": "platform",
+        })
+        .to_string()
+    }
+}
+
+/// One ceremony of the fixture: its stored state (with a fixed challenge), the options the
+/// client was sent (unwrapped) and the soft authenticator's genuine answer.
+pub struct MfaCeremony {
+    pub flow: auth_core::mfa::webauthn::Flow,
+    pub state: Value,
+    pub options: Value,
+    pub challenge: Vec<u8>,
+    pub valid: String,
+}
+
+pub struct MfaFixture {
+    pub rp: auth_core::mfa::webauthn::RelyingParty,
+    pub user: uuid::Uuid,
+    pub key: SoftAuthenticator,
+    /// Registrations: MFA, passkey.
+    pub registrations: [MfaCeremony; 2],
+    /// Sign-ins: MFA (of `stored[0]`), passkey (of `stored[1]`).
+    pub sign_ins: [MfaCeremony; 2],
+    /// The soft authenticator's credential as each flow stored it.
+    pub stored: [auth_core::mfa::webauthn::StoredCredential; 2],
+    /// The hashes of [`RECOVERY_CODES`] for the user, then the argon2id one.
+    pub recovery_hashes: Vec<String>,
+    /// The same codes hashed for another user.
+    pub stranger_hashes: Vec<String>,
+}
+
+/// base64url as the WebAuthn types decode it (serde_with's `Base64<UrlSafe, Unpadded>`: the
+/// URL-safe alphabet, padding optional).
+fn b64_webauthn(s: &str) -> Option<Vec<u8>> {
+    use base64::engine::{
+        general_purpose::GeneralPurpose, DecodePaddingMode, GeneralPurposeConfig,
+    };
+    let engine = GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    engine.decode(s).ok()
+}
+
+/// Replaces the random challenge of a `start_*` by one fixed for `name`, in the stored state
+/// and in the options: what the fixture's answers sign stays valid from run to run.
+fn fix_challenge(
+    started: &mut auth_core::mfa::webauthn::Started,
+    flow: auth_core::mfa::webauthn::Flow,
+    name: &str,
+) -> (Value, Vec<u8>) {
+    use sha2::{Digest, Sha256};
+    let challenge =
+        Sha256::digest(format!("auth_ext fuzzing only: the {name} challenge").as_bytes()).to_vec();
+    let text = json!(B64.encode(&challenge));
+    let slot = started
+        .state
+        .pointer_mut("/state/challenge")
+        .expect("a WebAuthn state keeps its challenge at /state/challenge");
+    assert!(slot.is_string(), "the stored challenge is base64url text");
+    *slot = text.clone();
+    let mut options = match flow {
+        auth_core::mfa::webauthn::Flow::Mfa => started.options["publicKey"].clone(),
+        auth_core::mfa::webauthn::Flow::Passkey => started.options.clone(),
+    };
+    options["challenge"] = text;
+    (options, challenge)
+}
+
+pub fn mfa_fixture() -> &'static MfaFixture {
+    use auth_core::mfa::recovery_codes;
+    use auth_core::mfa::webauthn::{self, Flow, RelyingParty};
+    static FIXTURE: OnceLock<MfaFixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let rp = RelyingParty::new(MFA_RP_ID, "Fuzz", &MFA_ORIGINS).unwrap();
+        let user = uuid::Uuid::parse_str(MFA_USER).unwrap();
+        let key = SoftAuthenticator::new();
+        let registration = |flow: Flow, name: &str, flags: u8| {
+            let mut started =
+                webauthn::start_registration(&rp, flow, user, "fuzz@fuzz.example", "Fuzz", &[])
+                    .unwrap();
+            let (options, challenge) = fix_challenge(&mut started, flow, name);
+            let valid = key.register(&options, MFA_ORIGINS[0], flags, 0);
+            MfaCeremony {
+                flow,
+                state: started.state,
+                options,
+                challenge,
+                valid,
+            }
+        };
+        let registrations = [
+            registration(Flow::Mfa, "MFA registration", UV),
+            registration(Flow::Passkey, "passkey registration", UV | BE | BS),
+        ];
+        let stored = [0, 1].map(|i| {
+            let r = &registrations[i];
+            webauthn::finish_registration(&rp, &r.state, &r.valid)
+                .unwrap_or_else(|e| panic!("the fixture's registration {i} fails: {e:?}"))
+        });
+        let mut stored = stored;
+        stored[0].sign_count = MFA_SIGN_COUNT;
+        let sign_in = |flow: Flow, name: &str, credentials: &[webauthn::StoredCredential]| {
+            let mut started = webauthn::start_authentication(&rp, flow, credentials).unwrap();
+            let (options, challenge) = fix_challenge(&mut started, flow, name);
+            let valid = match flow {
+                Flow::Mfa => key.sign_in(&options, MFA_ORIGINS[0], UV, MFA_SIGN_COUNT + 1, None),
+                Flow::Passkey => key.sign_in(
+                    &options,
+                    MFA_ORIGINS[1],
+                    UV | BE | BS,
+                    0,
+                    Some(MFA_USER.as_bytes()),
+                ),
+            };
+            MfaCeremony {
+                flow,
+                state: started.state,
+                options,
+                challenge,
+                valid,
+            }
+        };
+        let sign_ins = [
+            sign_in(Flow::Mfa, "MFA sign-in", std::slice::from_ref(&stored[0])),
+            sign_in(Flow::Passkey, "passkey sign-in", &[]),
+        ];
+        for (i, c) in sign_ins.iter().enumerate() {
+            webauthn::finish_authentication(&rp, &c.state, &c.valid, &stored[i..=i], user)
+                .unwrap_or_else(|e| panic!("the fixture's sign-in {i} fails: {e:?}"));
+        }
+        let cheap = password::Argon2Cost {
+            m_cost: 64,
+            t_cost: 1,
+            p_cost: 1,
+        };
+        let mut recovery_hashes: Vec<String> = RECOVERY_CODES
+            .iter()
+            .map(|c| recovery_codes::hash(&user, c))
+            .collect();
+        recovery_hashes.push(password::hash(RECOVERY_CODE_ARGON2, cheap).unwrap());
+        let stranger = uuid::Uuid::from_bytes([7; 16]);
+        let stranger_hashes = RECOVERY_CODES
+            .iter()
+            .chain([&RECOVERY_CODE_ARGON2])
+            .map(|c| recovery_codes::hash(&stranger, c))
+            .collect();
+        MfaFixture {
+            rp,
+            user,
+            key,
+            registrations,
+            sign_ins,
+            stored,
+            recovery_hashes,
+            stranger_hashes,
+        }
+    })
+}
+
+/// The first byte picks the check (modulo 9), the rest is its input:
+/// - 0: the input as a registration response, finished against the fixture's MFA and passkey
+///   registration states;
+/// - 1: the input as a sign-in response, finished against the MFA and passkey sign-in states
+///   (the passkey one also for another user), and through `passkey_user`;
+/// - 2: edits of a genuine response: the second byte picks the response (4) and the part edited
+///   (the JSON text, or the bytes of `clientDataJSON`, the attestation object or authenticator
+///   data, the signature, the user handle, the credential id), then up to 16 four-byte edits;
+/// - 3: the input as the user handle of the genuine passkey and MFA sign-ins;
+/// - 4: `totp::verify` over `code\nsecret\nnow\nlast_used_step` (missing fields: the fixture's);
+/// - 5: recovery codes: `read_code`, `find_match`, `verify` of the input as typed;
+/// - 6: a phone factor's code: the input as typed against the code sent (its keyed hash);
+/// - 7: `StoredCredential::from_gotrue_json` and `from_json` of the input (JSON);
+/// - 8: `start_registration` with `user_name\ndisplay_name\nexcluded ids...`.
+///
+/// A refused response is a 400 `validation_failed` or `webauthn_verification_failed` (passkeys:
+/// only the latter) whose message never quotes it. An accepted registration answers the state's
+/// challenge from an origin of the relying party, and the stored credential is what its
+/// authenticator data says. An accepted sign-in answers the challenge from an origin of the
+/// relying party, for the fixture's credential, with a counter past the stored one, a user
+/// handle that is the user's id as its 36-character text (required for passkeys), and is signed
+/// by the soft authenticator's key; an edit of its signed parts (client data, authenticator data,
+/// signature, credential id) is always refused.
+pub fn mfa_inputs(data: &[u8]) {
+    let Some((&kind, rest)) = data.split_first() else {
+        return;
+    };
+    let f = mfa_fixture();
+    match kind % MFA_CHECKS {
+        MFA_REGISTRATION => {
+            let text = String::from_utf8_lossy(rest);
+            for c in &f.registrations {
+                check_registration(f, c, &text);
+            }
+        }
+        MFA_ASSERTION => {
+            let text = String::from_utf8_lossy(rest);
+            for (i, c) in f.sign_ins.iter().enumerate() {
+                check_sign_in(f, c, &f.stored[i], &text);
+            }
+            check_passkey_user(&text);
+        }
+        MFA_EDIT => edit_valid_response(f, rest),
+        MFA_USER_HANDLE => {
+            let handle = canonical_user_handle(rest);
+            for (i, c) in f.sign_ins.iter().enumerate() {
+                let mut v: Value = serde_json::from_str(&c.valid).unwrap();
+                v["response"]["userHandle"] = json!(B64.encode(rest));
+                let response = v.to_string();
+                let named = auth_core::mfa::webauthn::passkey_user(&response);
+                assert_eq!(
+                    named.as_ref().ok(),
+                    handle.as_ref(),
+                    "passkey_user names {named:?} for the handle {:?}",
+                    String::from_utf8_lossy(rest)
+                );
+                let result = check_sign_in(f, c, &f.stored[i], &response);
+                assert_eq!(
+                    result,
+                    handle == Some(f.user),
+                    "the genuine sign-in {i} with the user handle {:?}",
+                    String::from_utf8_lossy(rest)
+                );
+            }
+        }
+        MFA_TOTP => check_totp(rest),
+        MFA_RECOVERY_CODE => check_recovery_code(f, rest),
+        MFA_PHONE => check_phone_code(rest),
+        MFA_STORED_CREDENTIAL => check_stored_credential(f, rest),
+        _ => check_start_registration(f, rest),
+    }
+}
+
+/// The user a handle names when it is a user id's 36-character text (lower-case hexadecimal,
+/// hyphens at 8, 13, 18 and 23: GoTrue's `WebAuthnID`), else `None`. Written from that
+/// definition, not with the parser under test.
+fn canonical_user_handle(handle: &[u8]) -> Option<uuid::Uuid> {
+    let well_formed = handle.len() == 36
+        && handle.iter().enumerate().all(|(i, &b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
+        });
+    well_formed.then(|| uuid::Uuid::parse_str(std::str::from_utf8(handle).unwrap()).unwrap())
+}
+
+/// What a refusal of a WebAuthn response may be: a 400 of the two codes (passkeys: only
+/// `webauthn_verification_failed`), a short message that never quotes the response.
+fn check_webauthn_refusal(e: &AuthError, flow: auth_core::mfa::webauthn::Flow, response: &str) {
+    assert_eq!(e.status(), 400, "a refused response is a 400: {e:?}");
+    match flow {
+        auth_core::mfa::webauthn::Flow::Mfa => assert!(
+            matches!(
+                e.code(),
+                "validation_failed" | "webauthn_verification_failed"
+            ),
+            "an MFA response refused as {e:?}"
+        ),
+        auth_core::mfa::webauthn::Flow::Passkey => assert_eq!(
+            e.code(),
+            "webauthn_verification_failed",
+            "a passkey response refused as {e:?}"
+        ),
+    }
+    let msg = e.message();
+    assert!(msg.len() < 256, "an error message of {} bytes", msg.len());
+    for word in long_words(response) {
+        assert!(
+            !msg.contains(word),
+            "the error message echoes the response: {msg}"
+        );
+    }
+}
+
+/// The client data of an accepted response: of `kind`, answering `challenge`, from an origin of
+/// the relying party (scheme, host and port), not cross-origin.
+fn check_client_data(response: &Value, kind: &str, challenge: &[u8]) {
+    let bytes = response["response"]["clientDataJSON"]
+        .as_str()
+        .and_then(b64_webauthn)
+        .expect("accepted client data is base64url");
+    let cd: Value = serde_json::from_slice(&bytes).expect("accepted client data is JSON");
+    assert_eq!(cd["type"], kind, "accepted client data of another type");
+    assert_eq!(
+        cd["challenge"].as_str().and_then(b64_webauthn).as_deref(),
+        Some(challenge),
+        "accepted client data answers another challenge"
+    );
+    let origin = url::Url::parse(cd["origin"].as_str().expect("an origin")).unwrap();
+    assert!(
+        MFA_ORIGINS
+            .iter()
+            .any(|o| url::Url::parse(o).unwrap().origin() == origin.origin()),
+        "accepted client data from the origin {origin}"
+    );
+    assert_ne!(cd["crossOrigin"], true, "accepted cross-origin client data");
+}
+
+/// Authenticator data, read from the WebAuthn definition: rpIdHash, flags, counter, then with
+/// AT the AAGUID, the credential id and its COSE key (a CBOR value).
+struct ReadAuthData {
+    rp_id_hash: Vec<u8>,
+    flags: u8,
+    counter: u32,
+    attested: Option<([u8; 16], Vec<u8>, serde_cbor_2::Value)>,
+}
+
+fn read_auth_data(d: &[u8]) -> Option<ReadAuthData> {
+    use serde::Deserialize as _;
+    if d.len() < 37 {
+        return None;
+    }
+    let flags = d[32];
+    let counter = u32::from_be_bytes(d[33..37].try_into().unwrap());
+    let attested = if flags & AT != 0 {
+        let rest = &d[37..];
+        let aaguid: [u8; 16] = rest.get(..16)?.try_into().unwrap();
+        let len = u16::from_be_bytes(rest.get(16..18)?.try_into().unwrap()) as usize;
+        let id = rest.get(18..18 + len)?.to_vec();
+        let mut de = serde_cbor_2::Deserializer::from_slice(&rest[18 + len..]);
+        let key = serde_cbor_2::Value::deserialize(&mut de).ok()?;
+        Some((aaguid, id, key))
+    } else {
+        None
+    };
+    Some(ReadAuthData {
+        rp_id_hash: d[..32].to_vec(),
+        flags,
+        counter,
+        attested,
+    })
+}
+
+fn rp_id_hash() -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(MFA_RP_ID.as_bytes()).to_vec()
+}
+
+/// Finishes `response` against the registration `c`; true when it registered.
+fn check_registration(f: &MfaFixture, c: &MfaCeremony, response: &str) -> bool {
+    use auth_core::mfa::webauthn::{self, Flow, StoredCredential};
+    let cred = match webauthn::finish_registration(&f.rp, &c.state, response) {
+        Ok(cred) => cred,
+        Err(e) => {
+            check_webauthn_refusal(&e, c.flow, response);
+            return false;
+        }
+    };
+    let v: Value = serde_json::from_str(response).expect("an accepted registration is JSON");
+    assert_eq!(v["type"], "public-key");
+    check_client_data(&v, "webauthn.create", &c.challenge);
+    let object: serde_cbor_2::Value = v["response"]["attestationObject"]
+        .as_str()
+        .and_then(b64_webauthn)
+        .and_then(|b| serde_cbor_2::from_slice(&b).ok())
+        .expect("an accepted attestation object is CBOR");
+    let serde_cbor_2::Value::Map(object) = object else {
+        panic!("an accepted attestation object is not a map");
+    };
+    let Some(serde_cbor_2::Value::Bytes(auth_data)) =
+        object.get(&serde_cbor_2::Value::Text("authData".into()))
+    else {
+        panic!("an accepted attestation object without authData");
+    };
+    let a = read_auth_data(auth_data).expect("accepted authenticator data reads");
+    assert_eq!(a.rp_id_hash, rp_id_hash(), "registered for another RP ID");
+    assert!(a.flags & UP != 0, "registered without user presence");
+    let (aaguid, id, key) = a
+        .attested
+        .expect("registered without attested credential data");
+    // What is stored is what the authenticator said (the credential id of the attested data;
+    // `id`/`rawId` of a registration are the client's copy, which the verifier does not use).
+    assert_eq!(cred.credential_id_bytes().unwrap(), id);
+    assert!(!id.is_empty() && id.len() <= webauthn::MAX_CREDENTIAL_ID_BYTES);
+    let stored_key: serde_cbor_2::Value =
+        serde_cbor_2::from_slice(&cred.public_key_bytes().unwrap()).unwrap();
+    assert_eq!(
+        stored_key, key,
+        "the stored COSE key is not the attested one"
+    );
+    assert_eq!(cred.aaguid, Some(uuid::Uuid::from_bytes(aaguid)));
+    assert_eq!(cred.sign_count, a.counter);
+    assert_eq!(cred.user_verified, a.flags & UV != 0);
+    assert_eq!(cred.backup_eligible, a.flags & BE != 0);
+    assert_eq!(cred.backed_up, a.flags & BS != 0);
+    assert!(cred.transports.len() <= 16);
+    assert!(cred
+        .transports
+        .iter()
+        .all(|t| !t.is_empty() && t.len() <= 32));
+    // It is usable, and survives both storage forms.
+    assert!(webauthn::start_authentication(&f.rp, Flow::Mfa, std::slice::from_ref(&cred)).is_ok());
+    let json = serde_json::to_value(&cred).unwrap();
+    assert_eq!(StoredCredential::from_json(&json).as_ref(), Ok(&cred));
+    let go = cred.to_gotrue_json().unwrap();
+    assert_eq!(StoredCredential::from_gotrue_json(&go).as_ref(), Ok(&cred));
+    true
+}
+
+/// Finishes `response` against the sign-in `c` of the credential `stored`; true when accepted.
+fn check_sign_in(
+    f: &MfaFixture,
+    c: &MfaCeremony,
+    stored: &auth_core::mfa::webauthn::StoredCredential,
+    response: &str,
+) -> bool {
+    use auth_core::mfa::webauthn::{self, Flow};
+    let credentials = std::slice::from_ref(stored);
+    if c.flow == Flow::Passkey {
+        // A discoverable sign-in names its user: never anyone but the fixture's.
+        let stranger = uuid::Uuid::from_bytes([7; 16]);
+        match webauthn::finish_authentication(&f.rp, &c.state, response, credentials, stranger) {
+            Ok(_) => panic!("a passkey sign-in accepted for another user: {response}"),
+            Err(e) => check_webauthn_refusal(&e, c.flow, response),
+        }
+    }
+    let outcome =
+        match webauthn::finish_authentication(&f.rp, &c.state, response, credentials, f.user) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                check_webauthn_refusal(&e, c.flow, response);
+                return false;
+            }
+        };
+    let v: Value = serde_json::from_str(response).expect("an accepted sign-in is JSON");
+    assert_eq!(v["type"], "public-key");
+    check_client_data(&v, "webauthn.get", &c.challenge);
+    let field = |name: &str| {
+        v["response"][name]
+            .as_str()
+            .and_then(b64_webauthn)
+            .unwrap_or_else(|| panic!("an accepted sign-in without {name}"))
+    };
+    let raw_id = v["rawId"].as_str().and_then(b64_webauthn);
+    assert_eq!(
+        raw_id.as_deref(),
+        Some(f.key.id.as_slice()),
+        "accepted for another credential"
+    );
+    assert_eq!(
+        v["id"].as_str().map(|s| s.trim_end_matches('=')),
+        Some(B64.encode(&f.key.id).as_str()),
+        "accepted with an id that is not rawId"
+    );
+    let auth_data = field("authenticatorData");
+    let a = read_auth_data(&auth_data).expect("accepted authenticator data reads");
+    assert_eq!(a.rp_id_hash, rp_id_hash(), "accepted for another RP ID");
+    assert!(a.flags & UP != 0, "accepted without user presence");
+    assert!(
+        a.counter > stored.sign_count || (a.counter == 0 && stored.sign_count == 0),
+        "accepted the counter {} after {}",
+        a.counter,
+        stored.sign_count
+    );
+    assert!(
+        !stored.user_verified || a.flags & UV != 0,
+        "accepted without user verification a credential registered with it"
+    );
+    // Signed by the soft authenticator's key over authenticatorData || SHA-256(clientDataJSON).
+    {
+        use p256::ecdsa::signature::Verifier;
+        use sha2::{Digest, Sha256};
+        let mut signed = auth_data.clone();
+        signed.extend_from_slice(Sha256::digest(field("clientDataJSON")).as_slice());
+        let signature = p256::ecdsa::Signature::from_der(&field("signature"))
+            .expect("an accepted signature is DER");
+        assert!(
+            f.key.verifying_key().verify(&signed, &signature).is_ok(),
+            "accepted a sign-in the key did not sign"
+        );
+    }
+    match v["response"].get("userHandle") {
+        None | Some(Value::Null) => assert_eq!(c.flow, Flow::Mfa, "a passkey without a handle"),
+        Some(h) => {
+            let handle = h
+                .as_str()
+                .and_then(b64_webauthn)
+                .expect("a base64url handle");
+            assert_eq!(
+                canonical_user_handle(&handle),
+                Some(f.user),
+                "accepted the user handle {:?}",
+                String::from_utf8_lossy(&handle)
+            );
+        }
+    }
+    // The outcome is what the authenticator said, for the stored credential.
+    assert_eq!(outcome.credential_id, stored.credential_id);
+    assert_eq!(outcome.sign_count, a.counter);
+    assert_eq!(outcome.user_verified, a.flags & UV != 0);
+    let mut expected = stored.clone();
+    expected.sign_count = a.counter;
+    expected.backup_eligible = a.flags & BE != 0;
+    expected.backed_up = a.flags & BS != 0;
+    assert_eq!(outcome.credential, expected);
+    true
+}
+
+/// `passkey_user` of any text: a user only from a handle that is a user id's 36-character text;
+/// refusals as for a passkey response.
+fn check_passkey_user(response: &str) {
+    use auth_core::mfa::webauthn::{self, Flow};
+    match webauthn::passkey_user(response) {
+        Ok(user) => {
+            let v: Value = serde_json::from_str(response).expect("passkey_user read no JSON");
+            let handle = v["response"]["userHandle"]
+                .as_str()
+                .and_then(b64_webauthn)
+                .expect("passkey_user named a user without a handle");
+            assert_eq!(
+                canonical_user_handle(&handle),
+                Some(user),
+                "passkey_user accepted the handle {:?}",
+                String::from_utf8_lossy(&handle)
+            );
+        }
+        Err(e) => check_webauthn_refusal(&e, Flow::Passkey, response),
+    }
+}
+
+/// The parts of a genuine response an edit may change: (JSON field under `response`, or `""` for
+/// the whole text, `"id"` for id and rawId together; whether it is signed).
+const REGISTRATION_PARTS: [(&str, bool); 4] = [
+    ("", false),
+    ("clientDataJSON", false),
+    ("attestationObject", false),
+    ("id", false),
+];
+const SIGN_IN_PARTS: [(&str, bool); 6] = [
+    ("", false),
+    ("clientDataJSON", true),
+    ("authenticatorData", true),
+    ("signature", true),
+    ("userHandle", false),
+    ("id", true),
+];
+
+/// Up to 16 edits (replace, insert, delete; four bytes each: the kind, the position (two bytes,
+/// little-endian), the byte) of `bytes`.
+fn apply_edits(bytes: &mut Vec<u8>, ops: &[u8]) {
+    for op in ops.chunks_exact(4).take(16) {
+        let pos = u16::from_le_bytes([op[1], op[2]]) as usize;
+        match op[0] % 3 {
+            0 if !bytes.is_empty() => {
+                let i = pos % bytes.len();
+                bytes[i] = op[3];
+            }
+            0 | 1 => bytes.insert(pos % (bytes.len() + 1), op[3]),
+            _ => {
+                if !bytes.is_empty() {
+                    bytes.remove(pos % bytes.len());
+                }
+            }
+        }
+    }
+}
+
+/// The input as edits of a part of a genuine response; whatever changes, an edit of a signed
+/// part of a sign-in is refused, and anything accepted passes the checks of its ceremony.
+fn edit_valid_response(f: &MfaFixture, data: &[u8]) {
+    let Some((&pick, ops)) = data.split_first() else {
+        return;
+    };
+    let index = pick as usize % 4;
+    let (c, parts): (&MfaCeremony, &[(&str, bool)]) = if index < 2 {
+        (&f.registrations[index], &REGISTRATION_PARTS)
+    } else {
+        (&f.sign_ins[index - 2], &SIGN_IN_PARTS)
+    };
+    let (part, signed) = parts[(pick as usize / 4) % parts.len()];
+    let (edited, changed) = if part.is_empty() {
+        let mut bytes = c.valid.clone().into_bytes();
+        apply_edits(&mut bytes, ops);
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let changed = text != c.valid;
+        (text, changed)
+    } else {
+        let mut v: Value = serde_json::from_str(&c.valid).unwrap();
+        let slot = if part == "id" {
+            &v["rawId"]
+        } else {
+            &v["response"][part]
+        };
+        let before = slot.as_str().map(|s| B64.decode(s).unwrap());
+        let mut bytes = before.clone().unwrap_or_default();
+        apply_edits(&mut bytes, ops);
+        let changed = before.as_ref() != Some(&bytes) && !(before.is_none() && bytes.is_empty());
+        if changed {
+            let text = json!(B64.encode(&bytes));
+            if part == "id" {
+                v["id"] = text.clone();
+                v["rawId"] = text;
+            } else {
+                v["response"][part] = text;
+            }
+        }
+        (v.to_string(), changed)
+    };
+    let accepted = if index < 2 {
+        check_registration(f, c, &edited)
+    } else {
+        let accepted = check_sign_in(f, c, &f.stored[index - 2], &edited);
+        check_passkey_user(&edited);
+        accepted
+    };
+    if !changed {
+        assert!(accepted, "a genuine response is refused: {edited}");
+    } else if signed {
+        assert!(
+            !accepted,
+            "an edit of the signed {part} of a genuine sign-in is accepted:\n  {}\n  {edited}",
+            c.valid
+        );
+    }
+}
+
+/// `totp::verify` over `code\nsecret\nnow\nlast_used_step`: a code that is not six ASCII digits
+/// (once trimmed) is malformed whatever the secret; an accepted one is the code of the step it
+/// returns, one of the three around `now`, after `last_used_step`; a refused one as wrong is
+/// none of the three codes, as reused one of them at or before `last_used_step`.
+fn check_totp(data: &[u8]) {
+    use auth_core::mfa::totp::{self, TotpRefusal, PERIOD_S};
+    let text = String::from_utf8_lossy(data);
+    let mut fields = text.splitn(4, '\n');
+    let code = fields.next().unwrap_or("");
+    let secret = fields.next().unwrap_or(TOTP_SECRET);
+    let now = fields
+        .next()
+        .map_or(NOW, |n| n.trim().parse().unwrap_or(NOW));
+    let last_used = fields.next().and_then(|n| n.trim().parse::<i64>().ok());
+    let result = totp::verify(secret, code, now, last_used);
+    let trimmed = code.trim();
+    let six_digits = trimmed.len() == 6 && trimmed.bytes().all(|b| b.is_ascii_digit());
+    if !six_digits {
+        assert_eq!(result, Err(TotpRefusal::Malformed), "the code {code:?}");
+        return;
+    }
+    let step = now.div_euclid(PERIOD_S);
+    let code_of = |s: i64| {
+        s.checked_mul(PERIOD_S)
+            .and_then(|t| totp::code_at(secret, t))
+    };
+    let matching: Vec<i64> = (step - 1..=step + 1)
+        .filter(|&s| code_of(s).as_deref() == Some(trimmed))
+        .collect();
+    let eligible = matching
+        .iter()
+        .copied()
+        .filter(|&s| last_used.is_none_or(|last| s > last))
+        .max();
+    let expected = match (eligible, matching.is_empty()) {
+        (Some(s), _) => Ok(s),
+        (None, false) => Err(TotpRefusal::Reused),
+        (None, true) => Err(TotpRefusal::Wrong),
+    };
+    assert_eq!(
+        result, expected,
+        "totp::verify of {code:?} at {now} after {last_used:?}"
+    );
+    if let Ok(s) = result {
+        assert_eq!(
+            totp::verify(secret, code, now, Some(s)),
+            Err(TotpRefusal::Reused),
+            "a code accepted twice"
+        );
+    }
+}
+
+/// Recovery codes as typed: `read_code` is canonical (its output reads back as itself), bounded,
+/// without separators; `find_match` finds exactly the user's code that is the canonical form,
+/// never one of another user's; `verify` is the two; refusals are 400s that never quote the input.
+fn check_recovery_code(f: &MfaFixture, data: &[u8]) {
+    use auth_core::mfa::recovery_codes::{self, MAX_INPUT_CHARS};
+    let text = String::from_utf8_lossy(data);
+    let read = recovery_codes::read_code(Some(&text));
+    match &read {
+        Ok(code) => {
+            assert!(
+                text.chars().count() <= MAX_INPUT_CHARS,
+                "read an overlong code"
+            );
+            assert!(!code.is_empty() && code.chars().count() <= MAX_INPUT_CHARS);
+            assert!(
+                !code.contains(|c: char| c == '-' || c.is_whitespace()),
+                "a code with a separator: {code:?}"
+            );
+            assert_eq!(
+                recovery_codes::read_code(Some(code)).as_ref(),
+                Ok(code),
+                "read_code is not canonical on {text:?}"
+            );
+            let expected = RECOVERY_CODES
+                .iter()
+                .chain([&RECOVERY_CODE_ARGON2])
+                .position(|c| c == code);
+            assert_eq!(
+                recovery_codes::find_match(&f.user, code, &f.recovery_hashes),
+                expected,
+                "find_match of {code:?}"
+            );
+            assert_eq!(
+                recovery_codes::find_match(&f.user, code, &f.stranger_hashes),
+                None,
+                "a code matched another user's"
+            );
+            // Without the code it is, nothing matches.
+            if let Some(i) = expected {
+                let mut others = f.recovery_hashes.clone();
+                others.remove(i);
+                assert_eq!(recovery_codes::find_match(&f.user, code, &others), None);
+            }
+            assert_eq!(
+                recovery_codes::verify(&f.user, Some(&text), &f.recovery_hashes),
+                Ok(expected)
+            );
+        }
+        Err(e) => {
+            assert_eq!((e.status(), e.code()), (400, "validation_failed"), "{e:?}");
+            let msg = e.message();
+            assert!(msg.len() < 128, "an error message of {} bytes", msg.len());
+            for word in long_words(&text) {
+                assert!(
+                    !msg.contains(word),
+                    "the error message echoes the code: {msg}"
+                );
+            }
+            assert_eq!(
+                recovery_codes::verify(&f.user, Some(&text), &f.recovery_hashes).as_ref(),
+                Err(e)
+            );
+        }
+    }
+    // The input as a stored entry: only the hash of the code matches it. (Not argon2id
+    // entries: their cost is the entry's, and entries come from the database, not a caller.)
+    if !text.starts_with("$argon2id$") {
+        let code = RECOVERY_CODES[0];
+        let found = recovery_codes::find_match(&f.user, code, &[text.as_ref()]);
+        assert_eq!(
+            found.is_some(),
+            text == recovery_codes::hash(&f.user, code),
+            "find_match of the stored entry {text:?}"
+        );
+    }
+}
+
+/// A phone factor's code (as `auth.mfa_verify` checks it: the typed code's keyed hash against
+/// the stored one): only the code sent matches, PKCE-prefixed or not; `hashes_match` is
+/// equality once the prefix is dropped.
+fn check_phone_code(data: &[u8]) {
+    use auth_core::otp;
+    let key = [0x5A; 32];
+    let identity = "mfa_phone:0f8c3a52-6d1e-4a53-9d4e-0c6f2b7d9a10";
+    let text = String::from_utf8_lossy(data);
+    let typed = text.trim();
+    let candidate = otp::token_hash(&key, identity, typed);
+    assert_eq!(candidate.len(), 56);
+    for pkce in [false, true] {
+        let stored = otp::stored_hash(&key, identity, PHONE_CODE, pkce);
+        assert_eq!(
+            otp::hashes_match(&stored, &candidate),
+            typed == PHONE_CODE,
+            "the phone code {typed:?}"
+        );
+    }
+    // For another identity (another challenge), even the right code does not match.
+    let elsewhere = otp::token_hash(&key, "mfa_phone:other", typed);
+    assert!(!otp::hashes_match(
+        &otp::stored_hash(&key, identity, PHONE_CODE, false),
+        &elsewhere
+    ));
+    let (a, b) = text.split_once('\n').unwrap_or((&text, ""));
+    let bare = |s: &'_ str| s.strip_prefix(otp::PKCE_PREFIX).unwrap_or(s).to_owned();
+    assert_eq!(otp::hashes_match(a, b), bare(a) == bare(b), "{a:?} {b:?}");
+}
+
+/// A stored credential from JSON (GoTrue's `web_authn_credential`, or ours): never a panic; one
+/// that reads has base64url binary fields, bounded transports, round-trips through both forms,
+/// and either offers itself in a sign-in or is refused as a database fault.
+fn check_stored_credential(f: &MfaFixture, data: &[u8]) {
+    use auth_core::mfa::webauthn::{self, Flow, StoredCredential};
+    let Ok(value) = serde_json::from_slice::<Value>(data) else {
+        return;
+    };
+    let check = |cred: &StoredCredential| {
+        let id = cred.credential_id_bytes();
+        let key = cred.public_key_bytes();
+        match webauthn::start_authentication(&f.rp, Flow::Mfa, std::slice::from_ref(cred)) {
+            Ok(started) => {
+                assert!(id.is_ok() && key.is_ok());
+                assert_eq!(
+                    started.options["publicKey"]["allowCredentials"][0]["id"],
+                    cred.credential_id.as_str()
+                );
+                // A sign-in against it by the soft authenticator passes only if it is its key.
+                let options = &started.options["publicKey"];
+                let response = f.key.sign_in(options, MFA_ORIGINS[0], UV, u32::MAX, None);
+                let ok = webauthn::finish_authentication(
+                    &f.rp,
+                    &started.state,
+                    &response,
+                    std::slice::from_ref(cred),
+                    f.user,
+                )
+                .is_ok();
+                let own = id.as_deref().ok() == Some(f.key.id.as_slice())
+                    && same_public_key(key.as_deref().unwrap(), &f.key.cose())
+                    && cred.sign_count < u32::MAX;
+                assert!(!ok || own, "a sign-in passed for a credential not its own");
+            }
+            Err(e) => assert_eq!(
+                e,
+                AuthError::Internal,
+                "a stored credential refused as {e:?}"
+            ),
+        }
+        assert!(cred.transports.len() <= 16);
+    };
+    if let Ok(cred) = StoredCredential::from_gotrue_json(&value) {
+        assert!(cred.credential_id_bytes().is_ok() && cred.public_key_bytes().is_ok());
+        assert!(cred
+            .transports
+            .iter()
+            .all(|t| !t.is_empty() && t.len() <= 32));
+        let go = cred.to_gotrue_json().unwrap();
+        assert_eq!(StoredCredential::from_gotrue_json(&go).as_ref(), Ok(&cred));
+        check(&cred);
+    }
+    if let Ok(cred) = StoredCredential::from_json(&value) {
+        let again = StoredCredential::from_json(&serde_json::to_value(&cred).unwrap());
+        assert_eq!(again.as_ref(), Ok(&cred));
+        check(&cred);
+    }
+}
+
+/// Whether two COSE keys have the same EC2 point (`x`, `y`): the one key, however encoded.
+fn same_public_key(a: &[u8], b: &[u8]) -> bool {
+    use serde_cbor_2::Value as Cbor;
+    let point = |bytes: &[u8]| match serde_cbor_2::from_slice::<Cbor>(bytes) {
+        Ok(Cbor::Map(m)) => Some((
+            m.get(&Cbor::Integer(-2)).cloned(),
+            m.get(&Cbor::Integer(-3)).cloned(),
+        )),
+        _ => None,
+    };
+    point(a).is_some_and(|p| Some(p) == point(b))
+}
+
+/// `start_registration` with `user_name\ndisplay_name\nexcluded ids...`: the options carry the
+/// names as given and the excluded ids, the state opens, the soft authenticator registers
+/// unless its credential id is excluded; an exclusion that is not base64url is a fault (500).
+fn check_start_registration(f: &MfaFixture, data: &[u8]) {
+    use auth_core::mfa::webauthn::{self, Flow};
+    let text = String::from_utf8_lossy(data);
+    let mut lines = text.split('\n');
+    let name = lines.next().unwrap_or("");
+    let display = lines.next().unwrap_or("");
+    let excluded: Vec<String> = lines.map(str::to_owned).collect();
+    let decoded: Option<Vec<Vec<u8>>> = excluded
+        .iter()
+        .map(|id| B64.decode(id.trim_end_matches('=')).ok())
+        .collect();
+    for flow in [Flow::Mfa, Flow::Passkey] {
+        let started = webauthn::start_registration(&f.rp, flow, f.user, name, display, &excluded);
+        let Some(decoded) = &decoded else {
+            assert_eq!(started, Err(AuthError::Internal), "a bad exclusion");
+            continue;
+        };
+        let started = started
+            .unwrap_or_else(|e| panic!("start_registration refused {name:?} / {display:?}: {e:?}"));
+        let options = match flow {
+            Flow::Mfa => &started.options["publicKey"],
+            Flow::Passkey => &started.options,
+        };
+        assert_eq!(options["user"]["name"], name);
+        assert_eq!(options["user"]["displayName"], display);
+        assert_eq!(options["user"]["id"], B64.encode(MFA_USER));
+        assert_eq!(options["rp"]["id"], MFA_RP_ID);
+        let challenge = options["challenge"].as_str().and_then(b64_webauthn);
+        assert_eq!(challenge.map(|c| c.len()), Some(32));
+        let listed: Vec<Vec<u8>> = options["excludeCredentials"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|d| B64.decode(d["id"].as_str().unwrap()).unwrap())
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(&listed, decoded, "the excluded credentials offered");
+        let size = serde_json::to_vec(&started.state).unwrap().len();
+        if size > webauthn::MAX_STATE_BYTES {
+            continue;
+        }
+        let response = f.key.register(options, MFA_ORIGINS[0], UV, 0);
+        let result = webauthn::finish_registration(&f.rp, &started.state, &response);
+        let excluded_key = decoded.contains(&f.key.id);
+        match result {
+            Ok(cred) => {
+                assert!(!excluded_key, "an excluded credential registered again");
+                assert_eq!(cred.credential_id_bytes().unwrap(), f.key.id);
+            }
+            Err(e) => {
+                assert!(excluded_key, "a genuine registration refused: {e:?}");
+                check_webauthn_refusal(&e, flow, &response);
+            }
+        }
+    }
+}
+
+pub fn mfa_inputs_seeds() -> Vec<Seed> {
+    let f = mfa_fixture();
+    let seed = |name: &str, kind: u8, bytes: &[u8]| Seed {
+        name: format!("seed-{name}"),
+        bytes: [&[kind][..], bytes].concat(),
+        verifies: None,
+    };
+    let with = |response: &str, edit: &dyn Fn(&mut Value)| {
+        let mut v: Value = serde_json::from_str(response).unwrap();
+        edit(&mut v);
+        v.to_string()
+    };
+    let [reg_mfa, reg_passkey] = &f.registrations;
+    let [sign_in_mfa, sign_in_passkey] = &f.sign_ins;
+    let mut seeds = vec![
+        seed(
+            "registration-mfa",
+            MFA_REGISTRATION,
+            reg_mfa.valid.as_bytes(),
+        ),
+        seed(
+            "registration-passkey",
+            MFA_REGISTRATION,
+            reg_passkey.valid.as_bytes(),
+        ),
+        seed(
+            "registration-wrong-origin",
+            MFA_REGISTRATION,
+            f.key
+                .register(&reg_mfa.options, "https://evil.fuzz.example", UV, 0)
+                .as_bytes(),
+        ),
+        seed(
+            "registration-no-user-verification",
+            MFA_REGISTRATION,
+            f.key
+                .register(&reg_passkey.options, MFA_ORIGINS[1], 0, 7)
+                .as_bytes(),
+        ),
+        seed(
+            "registration-bad-type",
+            MFA_REGISTRATION,
+            with(&reg_mfa.valid, &|v| v["type"] = json!("password")).as_bytes(),
+        ),
+        seed("registration-empty-object", MFA_REGISTRATION, b"{}"),
+        seed("sign-in-mfa", MFA_ASSERTION, sign_in_mfa.valid.as_bytes()),
+        seed(
+            "sign-in-passkey",
+            MFA_ASSERTION,
+            sign_in_passkey.valid.as_bytes(),
+        ),
+        seed(
+            "sign-in-mfa-replayed-counter",
+            MFA_ASSERTION,
+            f.key
+                .sign_in(
+                    &sign_in_mfa.options,
+                    MFA_ORIGINS[0],
+                    UV,
+                    MFA_SIGN_COUNT,
+                    None,
+                )
+                .as_bytes(),
+        ),
+        seed(
+            "sign-in-mfa-with-handle",
+            MFA_ASSERTION,
+            f.key
+                .sign_in(
+                    &sign_in_mfa.options,
+                    MFA_ORIGINS[1],
+                    UV,
+                    u32::MAX,
+                    Some(MFA_USER.as_bytes()),
+                )
+                .as_bytes(),
+        ),
+        seed(
+            "sign-in-passkey-upper-case-handle",
+            MFA_ASSERTION,
+            f.key
+                .sign_in(
+                    &sign_in_passkey.options,
+                    MFA_ORIGINS[1],
+                    UV | BE | BS,
+                    0,
+                    Some(MFA_USER.to_uppercase().as_bytes()),
+                )
+                .as_bytes(),
+        ),
+        seed(
+            "sign-in-passkey-no-user-verification",
+            MFA_ASSERTION,
+            f.key
+                .sign_in(
+                    &sign_in_passkey.options,
+                    MFA_ORIGINS[1],
+                    BE | BS,
+                    0,
+                    Some(MFA_USER.as_bytes()),
+                )
+                .as_bytes(),
+        ),
+        seed(
+            "sign-in-passkey-answering-mfa",
+            MFA_ASSERTION,
+            f.key
+                .sign_in(
+                    &sign_in_mfa.options,
+                    MFA_ORIGINS[0],
+                    UV | BE | BS,
+                    9,
+                    Some(MFA_USER.as_bytes()),
+                )
+                .as_bytes(),
+        ),
+        seed("sign-in-junk", MFA_ASSERTION, br#"{"id":1}"#),
+    ];
+    // Edits: (response, part) as the pick byte, then four-byte edits.
+    for (name, pick, ops) in [
+        ("edit-registration-text", 0u8, &[1u8, 0, 0, b' '][..]),
+        ("edit-registration-client-data", 4, &[0, 20, 0, b'x'][..]),
+        (
+            "edit-registration-attestation-flags",
+            9,
+            &[0, 70, 0, 0x41][..],
+        ),
+        ("edit-registration-id", 12, &[2, 3, 0, 0][..]),
+        ("edit-sign-in-text", 2, &[2, 200, 0, 0][..]),
+        ("edit-sign-in-client-data", 6, &[0, 30, 0, b'A'][..]),
+        ("edit-sign-in-auth-data-flags", 10, &[0, 32, 0, 0x01][..]),
+        ("edit-sign-in-auth-data-counter", 11, &[0, 36, 0, 0x07][..]),
+        ("edit-sign-in-signature", 14, &[0, 10, 0, 0][..]),
+        ("edit-sign-in-signature-der", 15, &[1, 2, 0, 0][..]),
+        ("edit-sign-in-handle", 19, &[0, 0, 0, b'F'][..]),
+        ("edit-sign-in-id", 22, &[0, 1, 0, b'?'][..]),
+        ("edit-sign-in-unchanged", 3, &[][..]),
+    ] {
+        seeds.push(seed(name, MFA_EDIT, &[&[pick][..], ops].concat()));
+    }
+    let simple = MFA_USER.replace('-', "");
+    for (name, handle) in [
+        ("handle-canonical", MFA_USER.to_owned()),
+        ("handle-upper-case", MFA_USER.to_uppercase()),
+        ("handle-simple", simple),
+        ("handle-braced", format!("{{{MFA_USER}}}")),
+        ("handle-urn", format!("urn:uuid:{MFA_USER}")),
+        (
+            "handle-other-user",
+            "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d".into(),
+        ),
+        ("handle-empty", String::new()),
+    ] {
+        seeds.push(seed(name, MFA_USER_HANDLE, handle.as_bytes()));
+    }
+    let now_code = auth_core::mfa::totp::code_at(TOTP_SECRET, NOW).unwrap();
+    let step = NOW / auth_core::mfa::totp::PERIOD_S;
+    for (name, text) in [
+        ("totp-current", now_code.clone()),
+        ("totp-spaces", format!(" {now_code}\t")),
+        (
+            "totp-used",
+            format!("{now_code}\n{TOTP_SECRET}\n{NOW}\n{step}"),
+        ),
+        (
+            "totp-previous-step",
+            format!("{now_code}\n{TOTP_SECRET}\n{}", NOW + 30),
+        ),
+        ("totp-five-digits", now_code[1..].to_owned()),
+        ("totp-fullwidth", "１２３４５６".into()),
+        (
+            "totp-lower-case-secret",
+            format!("{now_code}\n{}", TOTP_SECRET.to_lowercase()),
+        ),
+        ("totp-short-secret", format!("{now_code}\nGEZDGNBV")),
+        (
+            "totp-before-1970",
+            "287082\nGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n-1".into(),
+        ),
+    ] {
+        seeds.push(seed(name, MFA_TOTP, text.as_bytes()));
+    }
+    for (name, text) in [
+        ("recovery-canonical", RECOVERY_CODES[1].to_owned()),
+        (
+            "recovery-display-upper",
+            auth_core::mfa::recovery_codes::display(RECOVERY_CODES[0]).to_uppercase(),
+        ),
+        ("recovery-argon2", format!(" {RECOVERY_CODE_ARGON2} ")),
+        ("recovery-kelvin", "\u{212a}4M9 X7QP 2ABH TZ3Q".into()),
+        ("recovery-dotted-i", "\u{130}bcd".into()),
+        ("recovery-separators", " -- - ".into()),
+        ("recovery-overlong", "a".repeat(65)),
+        (
+            "recovery-stored-hash",
+            auth_core::mfa::recovery_codes::hash(&f.user, RECOVERY_CODES[0]),
+        ),
+    ] {
+        seeds.push(seed(name, MFA_RECOVERY_CODE, text.as_bytes()));
+    }
+    for (name, text) in [
+        ("phone-code", PHONE_CODE),
+        ("phone-code-spaces", " 123456\n"),
+        ("phone-wrong", "123457"),
+        ("phone-hashes", "pkce_abc\nabc"),
+    ] {
+        seeds.push(seed(name, MFA_PHONE, text.as_bytes()));
+    }
+    let go = f.stored[0].to_gotrue_json().unwrap();
+    seeds.push(seed(
+        "stored-gotrue",
+        MFA_STORED_CREDENTIAL,
+        go.to_string().as_bytes(),
+    ));
+    seeds.push(seed(
+        "stored-gotrue-old",
+        MFA_STORED_CREDENTIAL,
+        json!({
+            "id": go["id"], "publicKey": go["publicKey"], "attestationType": "none",
+            "transport": ["usb", "", "x".repeat(40)],
+            "authenticator": {"aaguid": go["authenticator"]["AAGUID"], "signCount": 7},
+        })
+        .to_string()
+        .as_bytes(),
+    ));
+    seeds.push(seed(
+        "stored-ours",
+        MFA_STORED_CREDENTIAL,
+        serde_json::to_string(&f.stored[1]).unwrap().as_bytes(),
+    ));
+    seeds.push(seed(
+        "stored-bad-key",
+        MFA_STORED_CREDENTIAL,
+        br#"{"credential_id":"AAAA","public_key":"oQE","sign_count":1}"#,
+    ));
+    for (name, text) in [
+        (
+            "start-names",
+            "fuzz@fuzz.example\nFuzz Ä \u{1F600}".to_owned(),
+        ),
+        ("start-blank", "\n".to_owned()),
+        (
+            "start-excluded",
+            format!("a\nb\n{}\nb2xk", B64.encode(&f.key.id)),
+        ),
+        ("start-bad-exclusion", "a\nb\n***".to_owned()),
+    ] {
+        seeds.push(seed(name, MFA_START_REGISTRATION, text.as_bytes()));
+    }
+    seeds
 }

@@ -443,12 +443,15 @@ fn user_handle_of(user_id: Uuid) -> Vec<u8> {
     user_id.hyphenated().to_string().into_bytes()
 }
 
-/// A user handle back to the user's id (GoTrue parses it the same way).
+/// A user handle back to the user's id: only the handle [`user_handle_of`] gives (the id's
+/// 36-character lower-case text). The other spellings `Uuid::parse_str` reads (upper case,
+/// without hyphens, braced, `urn:uuid:`) are handles no credential was registered with.
 fn user_of_handle(handle: &[u8]) -> Option<Uuid> {
-    if handle.len() > 64 {
+    if handle.len() != 36 {
         return None;
     }
-    Uuid::parse_str(std::str::from_utf8(handle).ok()?).ok()
+    let id = Uuid::try_parse_ascii(handle).ok()?;
+    (user_handle_of(id) == handle).then_some(id)
 }
 
 /// Transports as reported: short strings only, at most 16 (they are hints, never checked).
@@ -1027,6 +1030,14 @@ mod tests {
         let handle = user().to_string();
         let response = key.sign_in(&started.options, Some(handle.as_bytes()), 0);
         assert_eq!(passkey_user(&response).unwrap(), user());
+        // Only the handle it was given names the user: not another spelling of the id.
+        let upper = handle.to_uppercase();
+        let respelled = key.sign_in(&started.options, Some(upper.as_bytes()), 0);
+        assert_code(
+            passkey_user(&respelled).unwrap_err(),
+            400,
+            "webauthn_verification_failed",
+        );
         let outcome = finish_authentication(
             &rp(),
             &started.state,
@@ -1419,8 +1430,19 @@ mod tests {
                 let _ = finish(&r); // must not panic
             }
         }
-        // A user handle that is no user id, or too long.
-        for handle in [&b"not-a-uuid"[..], &[0xFF; 200][..]] {
+        // A user handle that is no user id, or too long, or another spelling of the user's id.
+        let upper = user().to_string().to_uppercase();
+        let simple = user().simple().to_string();
+        let braced = user().braced().to_string();
+        let urn = user().urn().to_string();
+        for handle in [
+            &b"not-a-uuid"[..],
+            &[0xFF; 200][..],
+            upper.as_bytes(),
+            simple.as_bytes(),
+            braced.as_bytes(),
+            urn.as_bytes(),
+        ] {
             let mut v: Value = serde_json::from_str(&good).unwrap();
             v["response"]["userHandle"] = json!(b64url(handle));
             assert_code(
