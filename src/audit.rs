@@ -131,6 +131,21 @@ impl Entry {
     }
 }
 
+/// [`record`] of an action the caller took on their own account.
+pub(crate) fn record_by(
+    caller: &crate::caller::Caller,
+    action: Action,
+    traits: serde_json::Value,
+) -> AuthResult<()> {
+    record(
+        action,
+        &caller.user_id.to_string(),
+        caller.email.as_deref(),
+        traits,
+        &crate::request::current(),
+    )
+}
+
 pub fn record(
     action: Action,
     user_id: &str,

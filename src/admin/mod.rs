@@ -87,7 +87,7 @@ fn record(
 }
 
 /// A user id from the path: 404 `validation_failed` when it is no UUID (GoTrue's answer).
-fn path_id(id: Option<&str>) -> AuthResult<pgrx::Uuid> {
+pub(crate) fn path_id(id: Option<&str>) -> AuthResult<pgrx::Uuid> {
     let id = id.unwrap_or("").trim();
     uuid::Uuid::parse_str(id)
         .map(db::uuid)

@@ -127,16 +127,6 @@ fn usable_factor_types(inst: &Instance) -> Vec<String> {
     .collect()
 }
 
-fn record(caller: &Caller, action: Action, traits: Value) -> AuthResult<()> {
-    audit::record(
-        action,
-        &caller.user_id.to_string(),
-        caller.email.as_deref(),
-        traits,
-        &request::current(),
-    )
-}
-
 /// `POST /factors` (`mfa.enroll`): a new, unverified factor, `{id, type, friendly_name}` and
 /// what the factor type adds (`totp: {qr_code, secret, uri}`, `phone`).
 #[pg_extern(schema = "auth", security_definer)]
@@ -188,7 +178,7 @@ fn mfa_enroll(
             }
             _ => {}
         }
-        record(
+        audit::record_by(
             &caller,
             Action::FactorInProgress,
             json!({"factor_id": id, "factor_type": kind.as_str()}),
@@ -251,7 +241,7 @@ fn mfa_challenge(
             _ => json!({}),
         };
         let created = created.as_i64().ok_or(AuthError::Internal)?;
-        record(
+        audit::record_by(
             &caller,
             Action::ChallengeCreated,
             json!({"factor_id": f.id, "factor_status": if f.verified { "verified" } else { "unverified" }}),
@@ -383,7 +373,7 @@ fn mfa_verify(
             kind,
         )?;
         admitted.succeeded();
-        record(
+        audit::record_by(
             &caller,
             Action::VerificationAttempted,
             json!({"factor_id": f.id, "challenge_id": challenge_id, "factor_type": kind.as_str()}),
@@ -492,7 +482,7 @@ fn mfa_unenroll(factor_id: Option<&str>) -> JsonB {
             &[db::uuid(f.id).into(), f.kind()?.amr_method().into()],
         )?;
         crate::claims::forget_session_checks();
-        record(
+        audit::record_by(
             &caller,
             Action::FactorUnenrolled,
             json!({"factor_id": f.id, "factor_status": if f.verified { "verified" } else { "unverified" }}),
@@ -510,12 +500,6 @@ static ADMIN_FACTORS: &str = "\
         ORDER BY f.created_at), '[]') \
       FROM auth.mfa_factors f WHERE f.user_id = $1";
 
-fn admin_user_id(id: Option<&str>) -> AuthResult<pgrx::Uuid> {
-    uuid::Uuid::parse_str(id.unwrap_or("").trim())
-        .map(db::uuid)
-        .map_err(|_| AuthError::BadPathId("user_id"))
-}
-
 /// `GET /admin/users/{id}/factors`: the user's factors (admins only).
 #[pg_extern(schema = "auth", security_definer)]
 #[search_path(pg_catalog, pg_temp)]
@@ -523,7 +507,7 @@ fn admin_list_factors(user_id: Option<&str>) -> JsonB {
     guard(move || {
         let inst = instance::get()?;
         crate::admin::require_admin(&inst)?;
-        let user_id = admin_user_id(user_id)?;
+        let user_id = crate::admin::path_id(user_id)?;
         crate::user_object::user_json(user_id, false)
             .map_err(|_| AuthError::AdminUserNotFound("User not found"))?;
         Ok(JsonB(
@@ -540,7 +524,7 @@ fn admin_delete_factor(user_id: Option<&str>, factor_id: Option<&str>) -> JsonB 
     guard(move || {
         let inst = instance::get()?;
         crate::admin::require_admin(&inst)?;
-        let user_id = admin_user_id(user_id)?;
+        let user_id = crate::admin::path_id(user_id)?;
         let id = self::factor_id(factor_id)?;
         let before = db::json(
             "SELECT jsonb_build_object('id', id, 'friendly_name', coalesce(friendly_name, ''), \

@@ -24,7 +24,7 @@ use pgrx::JsonB;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{raise_to_aal2, record, usable_factor_types, UNENROLL};
+use super::{raise_to_aal2, usable_factor_types, UNENROLL};
 use crate::audit::Action;
 use crate::caller::{signed_in_caller, Caller};
 use crate::db;
@@ -199,7 +199,7 @@ fn mfa_recovery_codes_generate(friendly_name: default!(Option<&str>, "NULL")) ->
             Some("sole_factor") => return Err(AuthError::mfa_recovery_codes_sole_factor()),
             Some(_) => return Err(AuthError::Internal),
         }
-        record(
+        crate::audit::record_by(
             &caller,
             Action::RecoveryCodesGenerated,
             json!({"factor_id": factor_id, "count": set.codes.len()}),
@@ -230,7 +230,7 @@ fn mfa_recovery_codes_regenerate() -> JsonB {
             REPLACE,
             &[db::uuid(e.set_id).into(), set.hashes.clone().into()],
         )?;
-        record(
+        crate::audit::record_by(
             &caller,
             Action::RecoveryCodesRegenerated,
             json!({"factor_id": e.factor_id, "count": set.codes.len()}),
@@ -259,7 +259,7 @@ fn mfa_recovery_codes_delete() -> JsonB {
             &[db::uuid(e.factor_id).into(), rc::AMR_METHOD.into()],
         )?;
         crate::claims::forget_session_checks();
-        record(
+        crate::audit::record_by(
             &caller,
             Action::RecoveryCodesDeleted,
             json!({"factor_id": e.factor_id}),
@@ -328,7 +328,7 @@ fn mfa_recovery_codes_verify(code: Option<&str>) -> JsonB {
             None,
             FactorType::RecoveryCode,
         )?;
-        record(
+        crate::audit::record_by(
             &caller,
             Action::RecoveryCodesVerified,
             json!({"factor_id": e.factor_id, "remaining": unused.ids.len() - 1}),

@@ -130,16 +130,6 @@ fn new_challenge(
     Ok(json!({"challenge_id": id, "options": started.options, "expires_at": expires_at}))
 }
 
-fn record(caller: &Caller, action: Action, traits: Value) -> AuthResult<()> {
-    audit::record(
-        action,
-        &caller.user_id.to_string(),
-        caller.email.as_deref(),
-        traits,
-        &request::current(),
-    )
-}
-
 /// `POST /passkeys/registration/options`: `{challenge_id, options, expires_at}` for
 /// `navigator.credentials.create()`.
 #[pg_extern(schema = "auth", security_definer)]
@@ -235,7 +225,7 @@ fn passkey_registration_verify(
             Some(_) => return Err(AuthError::too_many_passkeys()),
             None => {}
         }
-        record(
+        audit::record_by(
             &caller,
             Action::PasskeyCreated,
             json!({"passkey_id": passkey_id}),
@@ -407,7 +397,7 @@ fn passkey_update(passkey_id: Option<&str>, friendly_name: Option<&str>) -> Json
         {
             return Err(AuthError::passkey_not_found());
         }
-        record(&caller, Action::PasskeyUpdated, json!({"passkey_id": id}))?;
+        audit::record_by(&caller, Action::PasskeyUpdated, json!({"passkey_id": id}))?;
         let list = db::json(LIST, &[caller.user_id.into(), Some(db::uuid(id)).into()])?
             .unwrap_or_default();
         Ok(JsonB(list[0].clone()))
@@ -427,15 +417,9 @@ fn passkey_delete(passkey_id: Option<&str>) -> JsonB {
         if db::exec(DELETE, &[db::uuid(id).into(), caller.user_id.into()])? == 0 {
             return Err(AuthError::passkey_not_found());
         }
-        record(&caller, Action::PasskeyDeleted, json!({"passkey_id": id}))?;
+        audit::record_by(&caller, Action::PasskeyDeleted, json!({"passkey_id": id}))?;
         Ok(JsonB(json!({})))
     })
-}
-
-fn admin_user_id(id: Option<&str>) -> AuthResult<pgrx::Uuid> {
-    uuid::Uuid::parse_str(id.unwrap_or("").trim())
-        .map(db::uuid)
-        .map_err(|_| AuthError::BadPathId("user_id"))
 }
 
 /// `GET /admin/users/{id}/passkeys` (admins only).
@@ -445,7 +429,7 @@ fn admin_list_passkeys(user_id: Option<&str>) -> JsonB {
     guard(move || {
         let inst = instance::get()?;
         crate::admin::require_admin(&inst)?;
-        let user_id = admin_user_id(user_id)?;
+        let user_id = crate::admin::path_id(user_id)?;
         crate::user_object::user_json(user_id, false)
             .map_err(|_| AuthError::AdminUserNotFound("User not found"))?;
         Ok(JsonB(
@@ -462,7 +446,7 @@ fn admin_delete_passkey(user_id: Option<&str>, passkey_id: Option<&str>) -> Json
     guard(move || {
         let inst = instance::get()?;
         crate::admin::require_admin(&inst)?;
-        let user_id = admin_user_id(user_id)?;
+        let user_id = crate::admin::path_id(user_id)?;
         let id = self::passkey_id(passkey_id)?;
         if db::exec(DELETE, &[db::uuid(id).into(), user_id.into()])? == 0 {
             return Err(AuthError::passkey_not_found());
