@@ -94,6 +94,15 @@ pub(crate) fn path_id(id: Option<&str>) -> AuthResult<pgrx::Uuid> {
         .map_err(|_| AuthError::BadPathId("user_id"))
 }
 
+/// A user id from the path whose user exists (the admin API's routes under a user):
+/// 404 `user_not_found` otherwise.
+pub(crate) fn path_user(id: Option<&str>) -> AuthResult<pgrx::Uuid> {
+    let user_id = path_id(id)?;
+    crate::user_object::user_json(user_id, false)
+        .map_err(|_| AuthError::AdminUserNotFound("User not found"))?;
+    Ok(user_id)
+}
+
 fn user_by_id(user_id: pgrx::Uuid) -> AuthResult<Value> {
     let mut user = db::json(USER_BY_ID.as_str(), &[user_id.into()])?
         .ok_or(AuthError::AdminUserNotFound("User not found"))?;

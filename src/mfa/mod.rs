@@ -507,9 +507,7 @@ fn admin_list_factors(user_id: Option<&str>) -> JsonB {
     guard(move || {
         let inst = instance::get()?;
         crate::admin::require_admin(&inst)?;
-        let user_id = crate::admin::path_id(user_id)?;
-        crate::user_object::user_json(user_id, false)
-            .map_err(|_| AuthError::AdminUserNotFound("User not found"))?;
+        let user_id = crate::admin::path_user(user_id)?;
         Ok(JsonB(
             db::json(ADMIN_FACTORS, &[user_id.into()])?.unwrap_or_else(|| json!([])),
         ))

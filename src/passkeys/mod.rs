@@ -353,6 +353,11 @@ fn passkey_authentication_verify(
     })
 }
 
+/// A user's passkeys as GoTrue lists them.
+fn list(user_id: pgrx::Uuid) -> AuthResult<Value> {
+    Ok(db::json(LIST, &[user_id.into(), None::<pgrx::Uuid>.into()])?.unwrap_or_else(|| json!([])))
+}
+
 fn passkey_id(id: Option<&str>) -> AuthResult<uuid::Uuid> {
     uuid::Uuid::parse_str(id.unwrap_or("").trim()).map_err(|_| AuthError::passkey_not_found())
 }
@@ -365,10 +370,7 @@ fn passkeys_list() -> JsonB {
         let inst = instance::get()?;
         require_enabled(&inst)?;
         let caller = signed_in_caller()?;
-        Ok(JsonB(
-            db::json(LIST, &[caller.user_id.into(), None::<pgrx::Uuid>.into()])?
-                .unwrap_or_else(|| json!([])),
-        ))
+        Ok(JsonB(list(caller.user_id)?))
     })
 }
 
@@ -429,13 +431,8 @@ fn admin_list_passkeys(user_id: Option<&str>) -> JsonB {
     guard(move || {
         let inst = instance::get()?;
         crate::admin::require_admin(&inst)?;
-        let user_id = crate::admin::path_id(user_id)?;
-        crate::user_object::user_json(user_id, false)
-            .map_err(|_| AuthError::AdminUserNotFound("User not found"))?;
-        Ok(JsonB(
-            db::json(LIST, &[user_id.into(), None::<pgrx::Uuid>.into()])?
-                .unwrap_or_else(|| json!([])),
-        ))
+        let user_id = crate::admin::path_user(user_id)?;
+        Ok(JsonB(list(user_id)?))
     })
 }
 
